@@ -1,0 +1,71 @@
+/**
+ * Threshold calibration from training scores. Every detector and the ensemble call
+ * {@link calibrateThreshold} once, in `fit`, on the scores of the training rows; scoring never
+ * recomputes a threshold from the batch being scored.
+ */
+import { optionError } from './errors';
+
+/** A known anomaly share in (0, 0.5], or `"auto"` to read the threshold off the score distribution. */
+export type Contamination = number | 'auto';
+
+/** The multiple of the inter-quartile range above the third quartile used by `"auto"` (Tukey's far-out fence). */
+export const AUTO_FENCE_IQR = 3;
+
+/** Validate a contamination option and return it. */
+export function checkContamination(c: unknown, owner: string): Contamination {
+  if (c === 'auto') return c;
+  if (typeof c !== 'number' || !Number.isFinite(c) || c <= 0 || c > 0.5) {
+    throw optionError(owner, 'contamination', 'a number in (0, 0.5] or "auto"', c);
+  }
+  return c;
+}
+
+/**
+ * Quantile with linear interpolation between order statistics (numpy's default `percentile`).
+ * `sorted` must be ascending. `q` in [0, 1].
+ */
+export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  if (n === 1) return sorted[0];
+  const pos = (n - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, n - 1);
+  const frac = pos - lo;
+  // numpy's lerp: a + (b - a) * t, mirrored for t >= 0.5 to stay monotone
+  const a = sorted[lo];
+  const b = sorted[hi];
+  const d = b - a;
+  return frac >= 0.5 ? b - d * (1 - frac) : a + d * frac;
+}
+
+/** Ascending copy of `scores` as a Float64Array. */
+export function sortedCopy(scores: ArrayLike<number>): Float64Array {
+  const s = Float64Array.from(scores as ArrayLike<number>);
+  s.sort();
+  return s;
+}
+
+/**
+ * The threshold above which a score is an anomaly.
+ *
+ * - a number c: the (1 - c) quantile of the training scores, so a share c of the training rows
+ *   scores above it (PyOD's `threshold_`, scikit-learn's `offset_`).
+ * - `"auto"`: Tukey's far-out fence, `Q3 + 3 * (Q3 - Q1)` of the training scores. It needs no
+ *   anomaly share: on clean training traffic it sits above practically every normal score, and on
+ *   contaminated training data it still separates a tail that lies far from the bulk. When the
+ *   inter-quartile range is 0 (more than half the scores tie) the fence falls back to the largest
+ *   training score, so ties are never flagged.
+ */
+export function calibrateThreshold(trainScores: ArrayLike<number>, contamination: Contamination): number {
+  const s = sortedCopy(trainScores);
+  if (s.length === 0) throw new RangeError('calibrateThreshold: no training scores.');
+  if (contamination === 'auto') {
+    const q1 = quantileSorted(s, 0.25);
+    const q3 = quantileSorted(s, 0.75);
+    const iqr = q3 - q1;
+    if (!(iqr > 0)) return s[s.length - 1];
+    return q3 + AUTO_FENCE_IQR * iqr;
+  }
+  return quantileSorted(s, 1 - contamination);
+}
