@@ -5,6 +5,8 @@
  * part of the library takes a seed and builds its own `Random`; there is no global generator.
  */
 
+import { log } from './log';
+
 const N = 624;
 const M = 397;
 const MATRIX_A = 0x9908b0df;
@@ -98,7 +100,7 @@ export class Random {
       x2 = 2.0 * this.random() - 1.0;
       r2 = x1 * x1 + x2 * x2;
     } while (r2 >= 1.0 || r2 === 0.0);
-    const f = Math.sqrt((-2.0 * Math.log(r2)) / r2);
+    const f = Math.sqrt((-2.0 * log(r2)) / r2);
     this.gauss = f * x1;
     this.hasGauss = true;
     return f * x2;
@@ -111,7 +113,7 @@ export class Random {
 
   /** Exponential draw with the given scale (mean), numpy legacy `exponential`. */
   exponential(scale: number): number {
-    return scale * -Math.log(1.0 - this.random());
+    return scale * -log(1.0 - this.random());
   }
 
   /**

@@ -1,0 +1,232 @@
+/**
+ * Seeded synthetic network traffic with the seed project's distributions (10 features, a normal
+ * population and a three-part anomaly mixture, values clipped to fixed ranges).
+ *
+ * The draws are made in the reference generator's order with numpy's legacy `RandomState`
+ * algorithms (see {@link Random}), so for the same rows, ratio and seed the numbers match
+ * `shared/reference/gen_seed_data.py`; rows are ordered by ascending timestamp as in the seed,
+ * which puts all anomalies first.
+ */
+import { checkSeed, Random, toCdf } from '../core/random';
+import { csvLine } from './csv';
+import { SEED_FEATURES } from './schema';
+import type { TrafficData } from './csv';
+
+type Sampler =
+  | { kind: 'normal'; mean: number; sd: number; clip?: [number, number] }
+  | { kind: 'exponential'; scale: number; clip?: [number, number] }
+  | { kind: 'choice'; values: number[]; p: number[] }
+  | { kind: 'randint'; low: number; high: number };
+
+/** A segment of a population: `size(n)` rows (or the remainder when null) drawn from `sampler`. */
+type Segment = { size: ((n: number) => number) | null; sampler: Sampler };
+type Spec = readonly (readonly [string, readonly Segment[]])[];
+
+const third = (n: number) => Math.floor(n / 3);
+const half = (n: number) => Math.floor(n / 2);
+const one = (sampler: Sampler): Segment[] => [{ size: null, sampler }];
+
+/** Normal traffic, one sampler per feature. */
+const NORMAL_SPEC: Spec = [
+  ['packet_size', one({ kind: 'normal', mean: 512, sd: 100, clip: [64, 1500] })],
+  ['duration', one({ kind: 'exponential', scale: 2, clip: [0.1, 30] })],
+  ['src_bytes', one({ kind: 'normal', mean: 5000, sd: 1500, clip: [100, 50000] })],
+  ['dst_bytes', one({ kind: 'normal', mean: 5000, sd: 1500, clip: [100, 50000] })],
+  ['protocol_type', one({ kind: 'choice', values: [0, 1, 2], p: [0.7, 0.25, 0.05] })],
+  ['flag', one({ kind: 'choice', values: [0, 1, 2, 3, 4, 5], p: [0.6, 0.2, 0.1, 0.05, 0.03, 0.02] })],
+  ['src_port', one({ kind: 'randint', low: 1024, high: 65535 })],
+  ['dst_port', one({ kind: 'choice', values: [80, 443, 22, 21, 25, 53], p: [0.4, 0.3, 0.15, 0.05, 0.05, 0.05] })],
+  ['packet_rate', one({ kind: 'normal', mean: 50, sd: 15, clip: [1, 200] })],
+  ['error_rate', one({ kind: 'normal', mean: 0.5, sd: 0.3, clip: [0, 5] })],
+];
+
+/** Anomalous traffic: large/tiny packets, long/very short connections, big/tiny transfers, privileged source ports, unusual destination ports, extreme rates, high error rates. */
+const ANOMALY_SPEC: Spec = [
+  [
+    'packet_size',
+    [
+      { size: third, sampler: { kind: 'normal', mean: 1400, sd: 50, clip: [1200, 1500] } },
+      { size: third, sampler: { kind: 'normal', mean: 100, sd: 20, clip: [64, 200] } },
+      { size: null, sampler: { kind: 'normal', mean: 512, sd: 100, clip: [64, 1500] } },
+    ],
+  ],
+  [
+    'duration',
+    [
+      { size: half, sampler: { kind: 'exponential', scale: 15, clip: [10, 100] } },
+      { size: null, sampler: { kind: 'exponential', scale: 0.1, clip: [0.01, 0.5] } },
+    ],
+  ],
+  [
+    'src_bytes',
+    [
+      { size: half, sampler: { kind: 'normal', mean: 40000, sd: 10000, clip: [30000, 100000] } },
+      { size: null, sampler: { kind: 'normal', mean: 200, sd: 100, clip: [10, 500] } },
+    ],
+  ],
+  [
+    'dst_bytes',
+    [
+      { size: half, sampler: { kind: 'normal', mean: 40000, sd: 10000, clip: [30000, 100000] } },
+      { size: null, sampler: { kind: 'normal', mean: 200, sd: 100, clip: [10, 500] } },
+    ],
+  ],
+  ['protocol_type', one({ kind: 'choice', values: [0, 1, 2], p: [0.3, 0.3, 0.4] })],
+  ['flag', one({ kind: 'choice', values: [0, 1, 2, 3, 4, 5], p: [0.1, 0.1, 0.2, 0.3, 0.2, 0.1] })],
+  ['src_port', one({ kind: 'randint', low: 1, high: 1024 })],
+  ['dst_port', one({ kind: 'randint', low: 8000, high: 65535 })],
+  [
+    'packet_rate',
+    [
+      { size: half, sampler: { kind: 'normal', mean: 500, sd: 100, clip: [300, 1000] } },
+      { size: null, sampler: { kind: 'normal', mean: 2, sd: 1, clip: [0.1, 5] } },
+    ],
+  ],
+  ['error_rate', one({ kind: 'normal', mean: 15, sd: 5, clip: [10, 50] })],
+];
+
+/** Columns written as integers. */
+export const INTEGER_FEATURES: ReadonlySet<string> = new Set(['protocol_type', 'flag', 'src_port', 'dst_port']);
+
+/** Timestamps count back from this instant, 10 s per generated row (as the seed). */
+export const GENERATOR_ANCHOR_MS = Date.UTC(2025, 0, 1, 0, 0, 0);
+
+/** Options of {@link generateTraffic}. */
+export interface GenerateOptions {
+  /** Number of rows (>= 1). @defaultValue 1000 */
+  rows?: number;
+  /** Share of anomalies in [0, 1); the count is `floor(rows * anomalyRatio)`. @defaultValue 0.15 */
+  anomalyRatio?: number;
+  /** Seed (integer in [0, 2^32-1]). @defaultValue 42 */
+  seed?: number;
+}
+
+function draw(rng: Random, s: Sampler, size: number, out: Float64Array, offset: number): void {
+  switch (s.kind) {
+    case 'normal':
+      for (let i = 0; i < size; i++) out[offset + i] = clip(rng.normal(s.mean, s.sd), s.clip);
+      break;
+    case 'exponential':
+      for (let i = 0; i < size; i++) out[offset + i] = clip(rng.exponential(s.scale), s.clip);
+      break;
+    case 'choice': {
+      const cdf = toCdf(s.p);
+      for (let i = 0; i < size; i++) out[offset + i] = s.values[rng.choiceIndex(cdf)];
+      break;
+    }
+    case 'randint':
+      for (let i = 0; i < size; i++) out[offset + i] = rng.randint(s.low, s.high);
+      break;
+  }
+}
+
+function clip(v: number, c?: [number, number]): number {
+  if (!c) return v;
+  return v < c[0] ? c[0] : v > c[1] ? c[1] : v;
+}
+
+function population(rng: Random, spec: Spec, n: number): Map<string, Float64Array> {
+  const cols = new Map<string, Float64Array>();
+  for (const [name, segments] of spec) {
+    const col = new Float64Array(n);
+    let used = 0;
+    for (const seg of segments) {
+      const size = seg.size === null ? n - used : seg.size(n);
+      draw(rng, seg.sampler, size, col, used);
+      used += size;
+    }
+    cols.set(name, col);
+  }
+  return cols;
+}
+
+/**
+ * Generate labelled synthetic traffic.
+ * @returns rows in ascending timestamp order (anomalies, which are generated last, are the oldest)
+ * @throws RangeError for a bad row count, ratio or seed
+ * @example
+ * ```ts
+ * const t = generateTraffic({ rows: 1000, anomalyRatio: 0.15, seed: 42 });
+ * t.labels!.reduce((a, b) => a + b, 0); // 150
+ * ```
+ */
+export function generateTraffic(options: GenerateOptions = {}): TrafficData {
+  const rows = options.rows ?? 1000;
+  const ratio = options.anomalyRatio ?? 0.15;
+  const seed = options.seed ?? 42;
+  if (!Number.isInteger(rows) || rows < 1) throw new RangeError(`The 'rows' option of generateTraffic must be an integer >= 1. Got ${rows}.`);
+  if (typeof ratio !== 'number' || !(ratio >= 0 && ratio < 1)) {
+    throw new RangeError(`The 'anomalyRatio' option of generateTraffic must be a number in [0, 1). Got ${ratio}.`);
+  }
+  checkSeed(seed, 'generateTraffic');
+  const rng = new Random(seed);
+  const nAnom = Math.floor(rows * ratio);
+  const nNorm = rows - nAnom;
+  const normal = population(rng, NORMAL_SPEC, nNorm);
+  const anomal = population(rng, ANOMALY_SPEC, nAnom);
+  const d = SEED_FEATURES.length;
+  const X = new Float64Array(rows * d);
+  const labels = new Uint8Array(rows);
+  const timestamps: string[] = new Array(rows);
+  // generation index g (normals 0..nNorm-1, then anomalies) gets ANCHOR - 10*g seconds; ascending
+  // time order is therefore g = rows-1 down to 0.
+  for (let r = 0; r < rows; r++) {
+    const g = rows - 1 - r;
+    const isAnom = g >= nNorm;
+    const src = isAnom ? anomal : normal;
+    const k = isAnom ? g - nNorm : g;
+    for (let j = 0; j < d; j++) X[r * d + j] = src.get(SEED_FEATURES[j])![k];
+    labels[r] = isAnom ? 1 : 0;
+    timestamps[r] = formatTimestamp(GENERATOR_ANCHOR_MS - 10_000 * g);
+  }
+  const header = ['timestamp', ...SEED_FEATURES, 'label'];
+  const features = [...SEED_FEATURES];
+  const records: string[][] = new Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const rec = new Array<string>(d + 2);
+    rec[0] = timestamps[r];
+    for (let j = 0; j < d; j++) rec[j + 1] = formatFeature(features[j], X[r * d + j]);
+    rec[d + 1] = String(labels[r]);
+    records[r] = rec;
+  }
+  return { features, X: { rows, cols: d, data: X }, labels, timestamps, header, records, warnings: [] };
+}
+
+/** `YYYY-MM-DD HH:MM:SS` in UTC. */
+export function formatTimestamp(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+function formatFeature(name: string, v: number): string {
+  return INTEGER_FEATURES.has(name) ? String(v) : pythonFloat(v);
+}
+
+/**
+ * A float as Python's `repr` writes it (shortest round-trip digits, `.0` on whole numbers,
+ * exponent form below 1e-4 and from 1e16), so generated CSVs read the same as the seed's.
+ */
+export function pythonFloat(v: number): string {
+  if (Number.isNaN(v)) return 'nan';
+  if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
+  if (v === 0) return Object.is(v, -0) ? '-0.0' : '0.0';
+  const sign = v < 0 ? '-' : '';
+  const [mant, expStr] = Math.abs(v).toExponential().split('e');
+  const digits = mant.replace('.', '');
+  const exp = Number(expStr);
+  const decpt = exp + 1;
+  if (decpt > -4 && decpt <= 16) {
+    if (decpt <= 0) return `${sign}0.${'0'.repeat(-decpt)}${digits}`;
+    if (decpt >= digits.length) return `${sign}${digits}${'0'.repeat(decpt - digits.length)}.0`;
+    return `${sign}${digits.slice(0, decpt)}.${digits.slice(decpt)}`;
+  }
+  const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+  const e = Math.abs(exp);
+  return `${sign}${m}e${exp < 0 ? '-' : '+'}${e < 10 ? '0' + e : e}`;
+}
+
+/** Generated (or any) traffic as CSV text with a header line and a final newline. */
+export function trafficToCsv(t: TrafficData): string {
+  const lines = [csvLine(t.header)];
+  for (const rec of t.records) lines.push(csvLine(rec));
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,116 @@
+/**
+ * The ensemble's arithmetic as pure functions over per-detector score and flag columns (PyOD's
+ * `combination.py`): score normalisation with training statistics, score fusion, vote counting,
+ * confidence and severity.
+ */
+
+/** Severity of an anomaly, from the share of detectors that voted for it. */
+export type Severity = 'none' | 'low' | 'medium' | 'high';
+
+/** Statistics of a detector's training scores, used to put scores on one scale. */
+export interface ScoreStats {
+  median: number;
+  /** Inter-quartile range (Q3 - Q1), floored at a tiny positive value. */
+  iqr: number;
+  mean: number;
+  std: number;
+  /** The training-score threshold of the detector, so 0 on the normalised scale can mean "at threshold". */
+  threshold: number;
+}
+
+/** How detector scores are put on one scale before fusion. */
+export type Normalization = 'robust' | 'zscore';
+
+/** Training-score statistics of one detector. */
+export function scoreStats(train: ArrayLike<number>, threshold: number): ScoreStats {
+  const s = Float64Array.from(train as ArrayLike<number>).sort();
+  const n = s.length;
+  const q = (p: number) => {
+    const pos = (n - 1) * p;
+    const lo = Math.floor(pos);
+    const hi = Math.min(lo + 1, n - 1);
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+  };
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += s[i];
+  mean /= n;
+  let v = 0;
+  for (let i = 0; i < n; i++) v += (s[i] - mean) ** 2;
+  const std = Math.sqrt(v / n);
+  const tiny = 1e-12 * Math.max(1, Math.abs(mean));
+  return { median: q(0.5), iqr: Math.max(q(0.75) - q(0.25), tiny), mean, std: Math.max(std, tiny), threshold };
+}
+
+/**
+ * Put scores on a common scale: `robust` = (s - median) / IQR, `zscore` = (s - mean) / std, all
+ * with the statistics of the detector's training scores (never of the batch being scored).
+ */
+export function normalizeScores(scores: ArrayLike<number>, stats: ScoreStats, method: Normalization): Float64Array {
+  const out = new Float64Array(scores.length);
+  const [c, s] = method === 'robust' ? [stats.median, stats.iqr] : [stats.mean, stats.std];
+  for (let i = 0; i < out.length; i++) out[i] = (scores[i] - c) / s;
+  return out;
+}
+
+/** Weighted mean of normalised score columns (equal weights by default). */
+export function fuseScores(columns: readonly ArrayLike<number>[], weights?: readonly number[]): Float64Array {
+  if (columns.length === 0) throw new RangeError('fuseScores: no score columns.');
+  const n = columns[0].length;
+  const w = weights ?? columns.map(() => 1);
+  if (w.length !== columns.length) throw new RangeError(`fuseScores: ${w.length} weights for ${columns.length} columns.`);
+  const wsum = w.reduce((a, b) => a + b, 0);
+  if (!(wsum > 0)) throw new RangeError('fuseScores: weights must sum to a positive number.');
+  const out = new Float64Array(n);
+  for (let k = 0; k < columns.length; k++) {
+    const col = columns[k];
+    if (col.length !== n) throw new RangeError(`fuseScores: column ${k} has ${col.length} rows, expected ${n}.`);
+    const wk = w[k] / wsum;
+    if (wk === 0) continue;
+    for (let i = 0; i < n; i++) out[i] += wk * col[i];
+  }
+  return out;
+}
+
+/** Number of detectors flagging each row. */
+export function countVotes(flags: readonly ArrayLike<number>[]): Uint8Array {
+  const n = flags.length ? flags[0].length : 0;
+  const out = new Uint8Array(n);
+  for (const f of flags) {
+    if (f.length !== n) throw new RangeError(`countVotes: flag columns differ in length (${f.length} vs ${n}).`);
+    for (let i = 0; i < n; i++) if (f[i]) out[i]++;
+  }
+  return out;
+}
+
+/** Majority decision: 1 where at least `minVotes` detectors flag the row. */
+export function majorityVote(votes: ArrayLike<number>, minVotes: number): Uint8Array {
+  const out = new Uint8Array(votes.length);
+  for (let i = 0; i < votes.length; i++) out[i] = votes[i] >= minVotes ? 1 : 0;
+  return out;
+}
+
+/**
+ * Share of detectors agreeing with the decision: votes/n for anomalies, (n - votes)/n for normal
+ * rows. With a majority-vote decision this lies in [0.5, 1].
+ */
+export function confidence(votes: ArrayLike<number>, isAnomaly: ArrayLike<number>, nDetectors: number): Float64Array {
+  const out = new Float64Array(votes.length);
+  for (let i = 0; i < votes.length; i++) out[i] = (isAnomaly[i] ? votes[i] : nDetectors - votes[i]) / nDetectors;
+  return out;
+}
+
+/**
+ * Severity of each row: `none` for normal rows; for anomalies, from the share of detectors that
+ * voted: at most half `low`, more than half but not all `medium`, all `high` (with four detectors:
+ * 2 votes low, 3 medium, 4 high; an anomaly decided on the fused score with fewer votes is `low`).
+ */
+export function severity(votes: ArrayLike<number>, isAnomaly: ArrayLike<number>, nDetectors: number): Severity[] {
+  const out: Severity[] = new Array(votes.length);
+  for (let i = 0; i < votes.length; i++) {
+    if (!isAnomaly[i]) out[i] = 'none';
+    else if (votes[i] >= nDetectors) out[i] = 'high';
+    else if (votes[i] * 2 > nDetectors) out[i] = 'medium';
+    else out[i] = 'low';
+  }
+  return out;
+}

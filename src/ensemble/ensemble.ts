@@ -1,0 +1,599 @@
+/**
+ * {@link AnomalyEnsemble}: a StandardScaler and up to four detectors (Isolation Forest, One-Class
+ * SVM, Local Outlier Factor, autoencoder) fitted on the same rows, combined per row into votes,
+ * a decision, confidence, severity and a continuous ensemble score.
+ */
+import * as path from 'node:path';
+import { FeatureMismatchError, ModelFormatError, NotFittedError, optionError } from '../core/errors';
+import type { BaseDetector, DetectorName, DetectorSnapshot } from '../core/detector';
+import { toDense, type DenseMatrix, type MatrixLike } from '../core/matrix';
+import {
+  arrayToBytes,
+  bytesToArray,
+  readManifest,
+  readPart,
+  writeModelFolder,
+  type DType,
+  type PartEntry,
+} from '../core/persistence';
+import { checkSeed, drawSeed, Random } from '../core/random';
+import { calibrateThreshold, checkContamination, type Contamination } from '../core/threshold';
+import { assertFinite } from '../core/validation';
+import type { TrafficData } from '../data/csv';
+import { Autoencoder, type AutoencoderOptions } from '../detectors/autoencoder';
+import { IsolationForest, type IsolationForestOptions } from '../detectors/isolation-forest';
+import { LocalOutlierFactor, type LocalOutlierFactorOptions } from '../detectors/local-outlier-factor';
+import { OneClassSvm, type OneClassSvmOptions } from '../detectors/one-class-svm';
+import { StandardScaler, type StandardScalerState } from '../preprocess/standard-scaler';
+import {
+  confidence as confidenceOf,
+  countVotes,
+  fuseScores,
+  majorityVote,
+  normalizeScores,
+  scoreStats,
+  severity as severityOf,
+  type Normalization,
+  type ScoreStats,
+  type Severity,
+} from './combine';
+
+/** All detector names, in the ensemble's fixed order. */
+export const DETECTOR_NAMES: readonly DetectorName[] = ['isolationForest', 'oneClassSvm', 'localOutlierFactor', 'autoencoder'];
+
+/** Human-readable detector names for tables and charts. */
+export const DETECTOR_LABELS: Readonly<Record<DetectorName, string>> = {
+  isolationForest: 'Isolation Forest',
+  oneClassSvm: 'One-Class SVM',
+  localOutlierFactor: 'Local Outlier Factor',
+  autoencoder: 'Autoencoder',
+};
+
+/** How the ensemble turns per-detector results into its decision. */
+export type Decision = 'vote' | 'score';
+
+/** Named configurations. */
+export type Preset = 'default' | 'seed';
+
+/** Progress events during {@link AnomalyEnsemble.fit}. */
+export type FitProgress =
+  | { stage: 'detector-start'; detector: DetectorName; index: number; total: number }
+  | { stage: 'detector-end'; detector: DetectorName; index: number; total: number; seconds: number }
+  | { stage: 'epoch'; detector: 'autoencoder'; epoch: number; epochs: number; loss: number; valLoss?: number; seconds: number };
+
+/** Options of {@link AnomalyEnsemble}. */
+export interface EnsembleOptions {
+  /**
+   * Start from a named configuration; explicit options override it. `seed` reproduces the seed
+   * application exactly (2-of-4 vote, LOF k = 20, contamination 0.15).
+   * @defaultValue "default"
+   */
+  preset?: Preset;
+  /** Expected anomaly share in (0, 0.5], or `"auto"`; passed to every detector. @defaultValue 0.15 */
+  contamination?: Contamination;
+  /** Seed of every random choice; detectors get sub-seeds drawn from it. Drawn and recorded when omitted. */
+  seed?: number;
+  /** Which detectors to use. @defaultValue all four */
+  detectors?: readonly DetectorName[];
+  /**
+   * `"vote"`: anomaly when at least `minVotes` detectors flag the row. `"score"`: anomaly when the
+   * fused ensemble score is above its threshold calibrated on training rows.
+   * @defaultValue "vote"
+   */
+  decision?: Decision;
+  /** Votes needed for an anomaly with `decision: "vote"`. @defaultValue half the detectors, rounded up (2 of 4) */
+  minVotes?: number;
+  /** Score normalisation before fusion (training-score statistics). @defaultValue "robust" */
+  normalization?: Normalization;
+  /** Per-detector fusion weights. @defaultValue equal */
+  weights?: Partial<Record<DetectorName, number>>;
+  isolationForest?: Omit<IsolationForestOptions, 'contamination' | 'seed'>;
+  oneClassSvm?: Omit<OneClassSvmOptions, 'contamination' | 'seed'>;
+  localOutlierFactor?: Omit<LocalOutlierFactorOptions, 'contamination' | 'seed'>;
+  autoencoder?: Omit<AutoencoderOptions, 'contamination' | 'seed'>;
+  /** Called as fitting progresses (per detector, and per autoencoder epoch). Not saved. */
+  onProgress?: (p: FitProgress) => void;
+}
+
+/** Options after presets and defaults. */
+export interface ResolvedEnsembleOptions {
+  preset: Preset;
+  contamination: Contamination;
+  seed?: number;
+  detectors: DetectorName[];
+  decision: Decision;
+  minVotes: number;
+  normalization: Normalization;
+  weights: Record<DetectorName, number>;
+  isolationForest: Omit<IsolationForestOptions, 'contamination' | 'seed'>;
+  oneClassSvm: Omit<OneClassSvmOptions, 'contamination' | 'seed'>;
+  localOutlierFactor: Omit<LocalOutlierFactorOptions, 'contamination' | 'seed'>;
+  autoencoder: Omit<AutoencoderOptions, 'contamination' | 'seed'>;
+}
+
+/** Preset values (before user overrides). */
+export const PRESETS: Readonly<Record<Preset, Partial<EnsembleOptions>>> = {
+  default: {
+    contamination: 0.15,
+    decision: 'vote',
+    localOutlierFactor: { nNeighbors: 100 },
+  },
+  seed: {
+    contamination: 0.15,
+    decision: 'vote',
+    minVotes: 2,
+    normalization: 'robust',
+    localOutlierFactor: { nNeighbors: 20 },
+  },
+};
+
+/** Per-row results of {@link AnomalyEnsemble.detect}, column-wise. */
+export interface DetectionResult {
+  /** Detectors in the ensemble, in output order. */
+  detectors: DetectorName[];
+  /** Each detector's anomaly score (higher = more anomalous). */
+  scores: Partial<Record<DetectorName, Float64Array>>;
+  /** Each detector's vote (1 = score above its training threshold). */
+  votes: Partial<Record<DetectorName, Uint8Array>>;
+  /** Number of detectors voting anomaly. */
+  voteCount: Uint8Array;
+  /** The ensemble decision (1 = anomaly). */
+  isAnomaly: Uint8Array;
+  /** Share of detectors agreeing with the decision. */
+  confidence: Float64Array;
+  /** `none` for normal rows, else `low`/`medium`/`high` from the votes. */
+  severity: Severity[];
+  /** Fused normalised score, for ranking and ROC curves (higher = more anomalous). */
+  ensembleScore: Float64Array;
+  /** Threshold of `ensembleScore` calibrated on training rows. */
+  ensembleThreshold: number;
+}
+
+interface FittedEnsemble {
+  featureNames: string[];
+  scaler: StandardScaler;
+  detectors: Map<DetectorName, BaseDetector<any, any>>;
+  stats: Map<DetectorName, ScoreStats>;
+  ensembleThreshold: number;
+  seed: number;
+  nTrainRows: number;
+  /** Scaled training rows' fused scores and votes, kept in memory after fit (not saved). */
+  training?: DetectionResult;
+}
+
+/** Format written to manifest.json. */
+export const MODEL_FORMAT = 'network-anomaly-lab/ensemble';
+/** Current model folder format version; loading refuses newer ones. */
+export const MODEL_FORMAT_VERSION = 1;
+
+/** Input accepted by fit and detect. */
+export type EnsembleInput = TrafficData | MatrixLike;
+
+function isTrafficData(x: unknown): x is TrafficData {
+  return typeof x === 'object' && x !== null && Array.isArray((x as TrafficData).features) && 'X' in (x as object);
+}
+
+/** Resolve presets, defaults and validation into the full option set. */
+export function resolveEnsembleOptions(options: EnsembleOptions = {}): ResolvedEnsembleOptions {
+  const presetName = options.preset ?? 'default';
+  if (!(presetName in PRESETS)) throw optionError('AnomalyEnsemble', 'preset', `one of ${Object.keys(PRESETS).join(', ')}`, presetName);
+  const p = PRESETS[presetName];
+  const pick = <K extends keyof EnsembleOptions>(k: K): EnsembleOptions[K] => (options[k] !== undefined ? options[k] : p[k]);
+  const detectors = [...(pick('detectors') ?? DETECTOR_NAMES)];
+  if (detectors.length === 0 || detectors.some((d) => !DETECTOR_NAMES.includes(d)) || new Set(detectors).size !== detectors.length) {
+    throw optionError('AnomalyEnsemble', 'detectors', `a non-empty list of distinct names from ${DETECTOR_NAMES.join(', ')}`, detectors);
+  }
+  detectors.sort((a, b) => DETECTOR_NAMES.indexOf(a) - DETECTOR_NAMES.indexOf(b));
+  const contamination = checkContamination(pick('contamination') ?? 0.15, 'AnomalyEnsemble');
+  const decision = pick('decision') ?? 'vote';
+  if (decision !== 'vote' && decision !== 'score') throw optionError('AnomalyEnsemble', 'decision', '"vote" or "score"', decision);
+  const minVotes = pick('minVotes') ?? Math.ceil(detectors.length / 2);
+  if (!Number.isInteger(minVotes) || minVotes < 1 || minVotes > detectors.length) {
+    throw optionError('AnomalyEnsemble', 'minVotes', `an integer in [1, ${detectors.length}]`, minVotes);
+  }
+  const normalization = pick('normalization') ?? 'robust';
+  if (normalization !== 'robust' && normalization !== 'zscore') {
+    throw optionError('AnomalyEnsemble', 'normalization', '"robust" or "zscore"', normalization);
+  }
+  const weights = {} as Record<DetectorName, number>;
+  for (const d of DETECTOR_NAMES) {
+    const w = options.weights?.[d] ?? p.weights?.[d] ?? 1;
+    if (typeof w !== 'number' || !(w >= 0) || !Number.isFinite(w)) throw optionError('AnomalyEnsemble', `weights.${d}`, 'a finite number >= 0', w);
+    weights[d] = w;
+  }
+  if (options.seed !== undefined) checkSeed(options.seed, 'AnomalyEnsemble');
+  return {
+    preset: presetName,
+    contamination,
+    seed: options.seed,
+    detectors,
+    decision,
+    minVotes,
+    normalization,
+    weights,
+    isolationForest: { ...p.isolationForest, ...options.isolationForest },
+    oneClassSvm: { ...p.oneClassSvm, ...options.oneClassSvm },
+    localOutlierFactor: { ...p.localOutlierFactor, ...options.localOutlierFactor },
+    autoencoder: { ...p.autoencoder, ...options.autoencoder },
+  };
+}
+
+/**
+ * The four-detector ensemble.
+ * @example
+ * ```ts
+ * const data = loadTraffic('data/sample_network_traffic.csv');
+ * const ens = await new AnomalyEnsemble({ contamination: 0.15, seed: 42 }).fit(data);
+ * const r = ens.detect(data);
+ * r.isAnomaly; // 1 per anomalous row
+ * await ens.save('models/demo');
+ * ```
+ */
+export class AnomalyEnsemble {
+  readonly options: ResolvedEnsembleOptions;
+  private readonly onProgress?: (p: FitProgress) => void;
+  private fitted?: FittedEnsemble;
+
+  constructor(options: EnsembleOptions = {}) {
+    this.options = resolveEnsembleOptions(options);
+    this.onProgress = options.onProgress;
+  }
+
+  /**
+   * Fit the scaler and every detector on the same rows, then calibrate each detector's threshold
+   * and the ensemble-score threshold on the training rows.
+   * @param data - traffic from {@link loadTraffic} / {@link generateTraffic}, or a numeric matrix
+   * @param featureNames - names of the matrix columns when `data` is a plain matrix
+   */
+  async fit(data: EnsembleInput, featureNames?: readonly string[]): Promise<this> {
+    const { X, names } = this.unpack(data, featureNames);
+    assertFinite(X, 'training data', names);
+    const seed = this.options.seed ?? drawSeed();
+    const rng = new Random(seed);
+    const subSeeds = Object.fromEntries(DETECTOR_NAMES.map((d) => [d, rng.nextSeed()])) as Record<DetectorName, number>;
+    const scaler = new StandardScaler().fit(X);
+    const Xs = scaler.transform(X);
+    const detectors = new Map<DetectorName, BaseDetector<any, any>>();
+    const stats = new Map<DetectorName, ScoreStats>();
+    const total = this.options.detectors.length;
+    for (const [index, name] of this.options.detectors.entries()) {
+      this.onProgress?.({ stage: 'detector-start', detector: name, index, total });
+      const t0 = performance.now();
+      const det = this.makeDetector(name, subSeeds[name]);
+      await det.fit(Xs);
+      detectors.set(name, det);
+      stats.set(name, scoreStats(det.trainingScores, det.threshold));
+      this.onProgress?.({ stage: 'detector-end', detector: name, index, total, seconds: (performance.now() - t0) / 1000 });
+    }
+    const partial: FittedEnsemble = {
+      featureNames: names,
+      scaler,
+      detectors,
+      stats,
+      ensembleThreshold: NaN,
+      seed,
+      nTrainRows: X.rows,
+    };
+    const trainScores = new Map<DetectorName, Float64Array>();
+    for (const [name, det] of detectors) trainScores.set(name, det.trainingScores);
+    const fusedTrain = this.fuse(partial, trainScores);
+    partial.ensembleThreshold = calibrateThreshold(fusedTrain, this.options.contamination);
+    partial.training = this.combine(partial, trainScores);
+    this.fitted = partial;
+    return this;
+  }
+
+  /** Whether the ensemble is fitted (or loaded). */
+  get isFitted(): boolean {
+    return this.fitted !== undefined;
+  }
+
+  /** Feature names the ensemble was fitted with. */
+  get featureNames(): string[] {
+    return [...this.require().featureNames];
+  }
+
+  /** The seed used by fit (given or drawn). */
+  get seed(): number {
+    return this.require().seed;
+  }
+
+  /** The fitted scaler. */
+  get scaler(): StandardScaler {
+    return this.require().scaler;
+  }
+
+  /** Threshold of the fused ensemble score. */
+  get ensembleThreshold(): number {
+    return this.require().ensembleThreshold;
+  }
+
+  /** Number of training rows. */
+  get nTrainRows(): number {
+    return this.require().nTrainRows;
+  }
+
+  /** A fitted detector by name. */
+  detector(name: DetectorName): BaseDetector<any, any> {
+    const d = this.require().detectors.get(name);
+    if (!d) throw new RangeError(`This ensemble has no '${name}' detector (it uses ${this.options.detectors.join(', ')}).`);
+    return d;
+  }
+
+  /** Training-score statistics of a detector (used for normalisation). */
+  stats(name: DetectorName): ScoreStats {
+    const s = this.require().stats.get(name);
+    if (!s) throw new RangeError(`This ensemble has no '${name}' detector.`);
+    return s;
+  }
+
+  /**
+   * Results on the training rows from the last fit (kept in memory only).
+   * @throws NotFittedError after a load
+   */
+  get trainingResult(): DetectionResult {
+    const t = this.require().training;
+    if (!t) throw new NotFittedError('AnomalyEnsemble.trainingResult (not saved with the model)');
+    return t;
+  }
+
+  /** Standardise rows with the fitted scaler after checking names and values. */
+  scale(data: EnsembleInput, featureNames?: readonly string[]): DenseMatrix {
+    const f = this.require();
+    const { X, names } = this.unpack(data, featureNames ?? f.featureNames);
+    this.checkFeatures(X, names);
+    assertFinite(X, 'data', names);
+    return f.scaler.transform(X);
+  }
+
+  /**
+   * Score rows: every detector's score and vote, the vote count, the decision, confidence,
+   * severity and the fused ensemble score. Thresholds come from training; a single row is scored
+   * exactly as it would be inside a batch.
+   */
+  detect(data: EnsembleInput, featureNames?: readonly string[]): DetectionResult {
+    const f = this.require();
+    const Xs = this.scale(data, featureNames);
+    const scores = new Map<DetectorName, Float64Array>();
+    for (const [name, det] of f.detectors) scores.set(name, det.anomalyScore(Xs));
+    return this.combine(f, scores);
+  }
+
+  /** Detect on already-standardised rows (used by explainability and streaming). */
+  detectScaled(Xs: DenseMatrix): DetectionResult {
+    const f = this.require();
+    const scores = new Map<DetectorName, Float64Array>();
+    for (const [name, det] of f.detectors) scores.set(name, det.anomalyScore(Xs));
+    return this.combine(f, scores);
+  }
+
+  private combine(f: FittedEnsemble, scores: Map<DetectorName, Float64Array>): DetectionResult {
+    const names = [...f.detectors.keys()];
+    const votes = new Map<DetectorName, Uint8Array>();
+    for (const name of names) votes.set(name, f.detectors.get(name)!.flag(scores.get(name)!));
+    const voteCount = countVotes(names.map((n) => votes.get(n)!));
+    const ensembleScore = this.fuse(f, scores);
+    const isAnomaly =
+      this.options.decision === 'vote'
+        ? majorityVote(voteCount, this.options.minVotes)
+        : Uint8Array.from(ensembleScore, (s) => (s > f.ensembleThreshold ? 1 : 0));
+    return {
+      detectors: names,
+      scores: Object.fromEntries(scores),
+      votes: Object.fromEntries(votes),
+      voteCount,
+      isAnomaly,
+      confidence: confidenceOf(voteCount, isAnomaly, names.length),
+      severity: severityOf(voteCount, isAnomaly, names.length),
+      ensembleScore,
+      ensembleThreshold: f.ensembleThreshold,
+    };
+  }
+
+  private fuse(f: Pick<FittedEnsemble, 'stats'>, scores: Map<DetectorName, Float64Array>): Float64Array {
+    const names = [...scores.keys()];
+    const cols = names.map((n) => normalizeScores(scores.get(n)!, f.stats.get(n)!, this.options.normalization));
+    return fuseScores(
+      cols,
+      names.map((n) => this.options.weights[n]),
+    );
+  }
+
+  private makeDetector(name: DetectorName, seed: number): BaseDetector<any, any> {
+    const c = this.options.contamination;
+    switch (name) {
+      case 'isolationForest':
+        return new IsolationForest({ ...this.options.isolationForest, contamination: c, seed });
+      case 'oneClassSvm':
+        return new OneClassSvm({ ...this.options.oneClassSvm, contamination: c, seed });
+      case 'localOutlierFactor':
+        return new LocalOutlierFactor({ ...this.options.localOutlierFactor, contamination: c, seed });
+      case 'autoencoder': {
+        const user = this.options.autoencoder.onEpochEnd;
+        const onEpochEnd: AutoencoderOptions['onEpochEnd'] = (info) => {
+          user?.(info);
+          this.onProgress?.({ stage: 'epoch', detector: 'autoencoder', ...info });
+        };
+        return new Autoencoder({ ...this.options.autoencoder, contamination: c, seed, onEpochEnd });
+      }
+    }
+  }
+
+  private unpack(data: EnsembleInput, featureNames?: readonly string[]): { X: DenseMatrix; names: string[] } {
+    if (isTrafficData(data)) return { X: data.X, names: [...data.features] };
+    const X = toDense(data, 'X');
+    const names = featureNames ? [...featureNames] : Array.from({ length: X.cols }, (_, j) => `x${j}`);
+    if (names.length !== X.cols) throw new FeatureMismatchError('featureNames', names.length, X.cols);
+    return { X, names };
+  }
+
+  private checkFeatures(X: DenseMatrix, names: string[]): void {
+    const expected = this.require().featureNames;
+    if (X.cols !== expected.length) {
+      throw new FeatureMismatchError('AnomalyEnsemble', expected.length, X.cols, describeNameDiff(expected, names));
+    }
+    if (names.some((n, j) => n !== expected[j])) {
+      throw new FeatureMismatchError('AnomalyEnsemble', expected.length, X.cols, describeNameDiff(expected, names) || 'the feature columns are in another order');
+    }
+  }
+
+  private require(): FittedEnsemble {
+    if (!this.fitted) throw new NotFittedError('AnomalyEnsemble');
+    return this.fitted;
+  }
+
+  /**
+   * Save to a folder: `manifest.json` (format, version, options, feature names, scaler, thresholds,
+   * detector parameters, checksums) plus binary parts, the autoencoder as TF.js `model.json` +
+   * `weights.bin`. Atomic: an existing model in the folder stays loadable until the new one is
+   * complete.
+   */
+  async save(dir: string, metadata: Record<string, unknown> = {}): Promise<void> {
+    const f = this.require();
+    const groups: Record<string, Record<string, Uint8Array>> = {};
+    const snaps = new Map<DetectorName, DetectorSnapshot>();
+    const dtypes = new Map<DetectorName, Record<string, DType>>();
+    for (const [name, det] of f.detectors) {
+      const s = det.exportSnapshot();
+      snaps.set(name, s);
+      const parts: Record<string, Uint8Array> = {};
+      const dt: Record<string, DType> = {};
+      for (const [k, a] of Object.entries(s.arrays)) {
+        const { dtype, bytes } = arrayToBytes(a);
+        parts[`${k}.bin`] = bytes;
+        dt[k] = dtype;
+      }
+      for (const [k, bytes] of Object.entries(s.files)) parts[k] = bytes;
+      groups[name] = parts;
+      dtypes.set(name, dt);
+    }
+    const { version } = packageInfo();
+    writeModelFolder(dir, groups, (entries) => ({
+      format: MODEL_FORMAT,
+      formatVersion: MODEL_FORMAT_VERSION,
+      library: { name: 'network-anomaly-lab', version },
+      className: 'AnomalyEnsemble',
+      savedAt: new Date().toISOString(),
+      options: jsonSafe(this.options),
+      featureNames: f.featureNames,
+      seed: f.seed,
+      nTrainRows: f.nTrainRows,
+      scaler: f.scaler.toJSON(),
+      ensembleThreshold: f.ensembleThreshold,
+      stats: Object.fromEntries(f.stats),
+      detectors: [...snaps].map(([name, s]) => ({
+        name,
+        className: s.className,
+        options: jsonSafe(s.options),
+        params: s.params,
+        arrays: Object.fromEntries(Object.keys(s.arrays).map((k) => [k, { ...entries[name][`${k}.bin`], dtype: dtypes.get(name)![k] }])),
+        files: Object.fromEntries(Object.keys(s.files).map((k) => [k, entries[name][k]])),
+      })),
+      metadata,
+    }));
+  }
+
+  /**
+   * Load a folder written by {@link save}. Scores are bit-identical to the saved ensemble's.
+   * @throws ModelFormatError for a missing folder or file, a corrupted or truncated file, a newer
+   *   format version or an unknown detector
+   */
+  static async load(dir: string): Promise<AnomalyEnsemble> {
+    const m = readManifest(dir) as any;
+    const where = path.join(dir, 'manifest.json');
+    if (m.format !== MODEL_FORMAT) throw new ModelFormatError(`is not a network-anomaly-lab model (format ${JSON.stringify(m.format)}).`, where);
+    if (typeof m.formatVersion !== 'number') throw new ModelFormatError('has no formatVersion.', where);
+    if (m.formatVersion > MODEL_FORMAT_VERSION) {
+      throw new ModelFormatError(
+        `was saved in format version ${m.formatVersion} by network-anomaly-lab ${m.library?.version ?? '(unknown)'}; this version reads up to ${MODEL_FORMAT_VERSION}. Upgrade network-anomaly-lab to load it.`,
+        where,
+      );
+    }
+    for (const key of ['featureNames', 'scaler', 'detectors', 'options', 'stats']) {
+      if (m[key] === undefined) throw new ModelFormatError(`is missing '${key}'.`, where);
+    }
+    const ens = new AnomalyEnsemble({ ...m.options });
+    const detectors = new Map<DetectorName, BaseDetector<any, any>>();
+    const stats = new Map<DetectorName, ScoreStats>();
+    for (const d of m.detectors as any[]) {
+      const loader = DETECTOR_LOADERS[d.className as string];
+      if (!loader || !DETECTOR_NAMES.includes(d.name)) {
+        throw new ModelFormatError(`names an unknown detector '${d.className ?? d.name}' (known: ${Object.keys(DETECTOR_LOADERS).join(', ')}).`, where);
+      }
+      const arrays: DetectorSnapshot['arrays'] = {};
+      for (const [k, e] of Object.entries(d.arrays ?? {}) as [string, PartEntry][]) {
+        arrays[k] = bytesToArray(readPart(dir, e), e.dtype ?? 'float64', path.join(dir, e.file));
+      }
+      const files: DetectorSnapshot['files'] = {};
+      for (const [k, e] of Object.entries(d.files ?? {}) as [string, PartEntry][]) files[k] = readPart(dir, e);
+      const snapshot: DetectorSnapshot = { className: d.className, options: d.options, params: d.params, arrays, files };
+      let det: BaseDetector<any, any>;
+      try {
+        det = await loader(snapshot);
+      } catch (e) {
+        if (e instanceof ModelFormatError) throw e;
+        throw new ModelFormatError(`detector '${d.name}' could not be restored: ${(e as Error).message}`, where);
+      }
+      detectors.set(d.name, det);
+      const st = m.stats[d.name];
+      if (!st) throw new ModelFormatError(`has no score statistics for '${d.name}'.`, where);
+      stats.set(d.name, st);
+    }
+    const names = (m.featureNames as string[]).length;
+    for (const [name, det] of detectors) {
+      if (det.nFeatures !== names) throw new ModelFormatError(`detector '${name}' has ${det.nFeatures} features, the manifest lists ${names}.`, where);
+    }
+    let scaler: StandardScaler;
+    try {
+      scaler = StandardScaler.fromJSON(m.scaler as StandardScalerState);
+    } catch (e) {
+      throw new ModelFormatError(`has an invalid scaler: ${(e as Error).message}`, where);
+    }
+    ens.fitted = {
+      featureNames: m.featureNames,
+      scaler,
+      detectors,
+      stats,
+      ensembleThreshold: m.ensembleThreshold,
+      seed: m.seed,
+      nTrainRows: m.nTrainRows,
+    };
+    return ens;
+  }
+
+  /** Free the autoencoder's tensors. */
+  dispose(): void {
+    for (const d of this.fitted?.detectors.values() ?? []) d.dispose();
+  }
+}
+
+/** className -> loader. Loading never evaluates code from the files. */
+const DETECTOR_LOADERS: Record<string, (s: DetectorSnapshot) => Promise<BaseDetector<any, any>>> = {
+  IsolationForest: (s) => IsolationForest.load(s),
+  OneClassSvm: (s) => OneClassSvm.load(s),
+  LocalOutlierFactor: (s) => LocalOutlierFactor.load(s),
+  Autoencoder: (s) => Autoencoder.load(s),
+};
+
+function describeNameDiff(expected: readonly string[], got: readonly string[]): string {
+  const missing = expected.filter((n) => !got.includes(n));
+  const extra = got.filter((n) => !expected.includes(n));
+  const parts: string[] = [];
+  if (missing.length) parts.push(`missing ${missing.join(', ')}`);
+  if (extra.length) parts.push(`unexpected ${extra.join(', ')}`);
+  return parts.join('; ');
+}
+
+function jsonSafe(o: unknown): any {
+  return JSON.parse(JSON.stringify(o, (_k, v) => (typeof v === 'function' ? undefined : v)));
+}
+
+let pkgCache: { version: string } | undefined;
+/** Name and version from package.json. */
+export function packageInfo(): { version: string } {
+  if (!pkgCache) {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    pkgCache = { version: (require('../../package.json') as { version: string }).version };
+  }
+  return pkgCache;
+}

@@ -1,0 +1,51 @@
+/**
+ * network-anomaly-lab: unsupervised anomaly detection for network traffic.
+ *
+ * The whole public API, by area.
+ */
+
+// core contract
+export { AnomalyLabError, NotFittedError, FeatureMismatchError, DataValidationError, ModelFormatError } from './core/errors';
+export { BaseDetector } from './core/detector';
+export type { DetectorName, BaseDetectorOptions, DetectorSnapshot } from './core/detector';
+export { Random, checkSeed } from './core/random';
+export { calibrateThreshold, checkContamination, quantileSorted, AUTO_FENCE_IQR } from './core/threshold';
+export type { Contamination } from './core/threshold';
+export { toDense, denseMatrix, takeRows, column, toArrays, toMlMatrix } from './core/matrix';
+export type { DenseMatrix, MatrixLike } from './core/matrix';
+export { atomicWriteFile } from './core/persistence';
+
+// data
+export { SEED_FEATURES, SEED_FEATURE_UNITS, SEED_SCHEMA } from './data/schema';
+export type { DatasetSchema } from './data/schema';
+export { loadTraffic, parseCsv, parseTraffic, readTextFile, csvLine } from './data/csv';
+export type { TrafficData, CsvTable, LoadOptions } from './data/csv';
+export { generateTraffic, trafficToCsv, pythonFloat } from './data/generator';
+export type { GenerateOptions } from './data/generator';
+export { subsetRows, splitTraffic } from './data/split';
+export { trafficToDataFrame, dataFrameToTraffic, detectionToDataFrame } from './data/danfo';
+export { StandardScaler } from './preprocess/standard-scaler';
+
+// detectors
+export { IsolationForest, averagePathLength } from './detectors/isolation-forest';
+export type { IsolationForestOptions } from './detectors/isolation-forest';
+export { OneClassSvm } from './detectors/one-class-svm';
+export type { OneClassSvmOptions } from './detectors/one-class-svm';
+export { LocalOutlierFactor } from './detectors/local-outlier-factor';
+export type { LocalOutlierFactorOptions } from './detectors/local-outlier-factor';
+export { Autoencoder } from './detectors/autoencoder';
+export type { AutoencoderOptions } from './detectors/autoencoder';
+export { loadTf, tfBackendName } from './core/tf';
+
+// ensemble
+export { AnomalyEnsemble, DETECTOR_NAMES, DETECTOR_LABELS, PRESETS, resolveEnsembleOptions, MODEL_FORMAT_VERSION } from './ensemble/ensemble';
+export type { EnsembleOptions, DetectionResult, Decision, Preset, FitProgress } from './ensemble/ensemble';
+export { countVotes, majorityVote, confidence, severity, fuseScores, normalizeScores, scoreStats } from './ensemble/combine';
+export type { Severity, ScoreStats, Normalization } from './ensemble/combine';
+export { evaluateDetection, evaluateWithModel, metricsByModel } from './ensemble/evaluate';
+export type { EvaluationReport } from './ensemble/evaluate';
+export { detectionToCsv, detectionRows, resultColumns } from './ensemble/output';
+
+// metrics
+export { confusion, rates, rocAuc, rocCurve, prCurve, averagePrecision, detectionMetrics } from './metrics/classification';
+export type { DetectionMetrics, Confusion, CurvePoint } from './metrics/classification';
