@@ -194,8 +194,8 @@ function progressReporter(v: Values, ctx: Ctx): ((p: FitProgress) => void) | und
       ctx.stderr.write(`  fitted ${p.detector} in ${p.seconds.toFixed(2)} s\n`);
     } else if (p.stage === 'epoch' && tty) {
       const w = 24;
-      const done = Math.round((w * (p.epoch + 1)) / p.epochs);
-      ctx.stderr.write(`\r\x1b[K  autoencoder [${'#'.repeat(done)}${'.'.repeat(w - done)}] epoch ${p.epoch + 1}/${p.epochs} loss ${p.loss.toFixed(4)}`);
+      const done = Math.round((w * p.epoch) / p.epochs);
+      ctx.stderr.write(`\r\x1b[K  autoencoder [${'#'.repeat(done)}${'.'.repeat(w - done)}] epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`);
     }
   };
 }

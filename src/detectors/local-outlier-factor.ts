@@ -1,0 +1,203 @@
+/**
+ * Local Outlier Factor (Breunig, Kriegel, Ng and Sander 2000) in scikit-learn's novelty mode:
+ * `fit` learns the training rows' k-distances and local reachability densities, and new rows are
+ * scored against the training rows. Neighbours come from the exact brute-force {@link knnSearch}.
+ */
+import { BaseDetector, type BaseDetectorOptions, type DetectorSnapshot, type FitResult } from '../core/detector';
+import { ModelFormatError, optionError } from '../core/errors';
+import type { DenseMatrix } from '../core/matrix';
+import { knnSearch } from './knn';
+
+/** Options of {@link LocalOutlierFactor}. */
+export interface LocalOutlierFactorOptions extends BaseDetectorOptions {
+  /**
+   * Number of neighbours k, an integer >= 1. `fit` needs at least `nNeighbors + 1` rows.
+   * @defaultValue 20
+   */
+  nNeighbors?: number;
+}
+
+/** Fitted state of {@link LocalOutlierFactor}. */
+export interface LocalOutlierFactorState {
+  /** Neighbours used (scikit-learn's `n_neighbors_`): min(nNeighbors, training rows - 1). */
+  k: number;
+  /** The training rows (a copy), `nTrain x nFeatures` row-major. */
+  train: DenseMatrix;
+  /** Distance of each training row to its k-th nearest other training row. */
+  kDistance: Float64Array;
+  /** Local reachability density of each training row. */
+  lrd: Float64Array;
+}
+
+const DEFAULTS = {
+  contamination: 0.1,
+  nNeighbors: 20,
+} satisfies Required<Omit<LocalOutlierFactorOptions, 'seed'>>;
+
+/** Added to the mean reachability distance so duplicated rows get a finite density (scikit-learn's 1e-10). */
+const LRD_EPSILON = 1e-10;
+
+/** Queries searched per batch when scoring, to bound the neighbour arrays' memory. */
+const SCORE_BATCH_ROWS = 8192;
+
+/**
+ * Local Outlier Factor anomaly detector (novelty mode: fit on training rows, score new ones).
+ *
+ * @remarks
+ * Breunig, Kriegel, Ng and Sander, "LOF: Identifying Density-Based Local Outliers", SIGMOD 2000,
+ * with scikit-learn's formulas (`LocalOutlierFactor(novelty=True)`): reach_dist(a, b) =
+ * max(k_distance(b), d(a, b)), lrd(a) = 1 / (mean over a's k neighbours of reach_dist(a, b) + 1e-10),
+ * LOF(a) = mean over a's neighbours b of lrd(b) / lrd(a). Distances are Euclidean and neighbours
+ * exact.
+ *
+ * Score direction: `anomalyScore` is the LOF itself (scikit-learn's `-score_samples`): about 1 for
+ * a row as dense as its neighbours, higher means more anomalous.
+ *
+ * Training scores (`trainingScores`, used for the threshold) are leave-one-out, scikit-learn's
+ * `-negative_outlier_factor_`: a training row is never its own neighbour. `anomalyScore` on the
+ * training rows differs from them: a scored row that equals a training row sees that row at
+ * distance 0, as scikit-learn's `score_samples` does.
+ *
+ * Cost: fit O(n² · d) (each pair once) and O(n · k) memory; scoring O(rows · n · d). The training
+ * rows are kept, so the model is as large as its training set.
+ *
+ * @example
+ * ```ts
+ * const lof = await new LocalOutlierFactor({ nNeighbors: 20 }).fit(scaledTrain);
+ * const scores = lof.anomalyScore(scaledTest); // LOF, higher = more anomalous
+ * const flags = lof.predict(scaledTest); // 1 = anomaly
+ * ```
+ */
+export class LocalOutlierFactor extends BaseDetector<LocalOutlierFactorOptions, LocalOutlierFactorState> {
+  readonly name = 'localOutlierFactor' as const;
+
+  /**
+   * @param options - see {@link LocalOutlierFactorOptions}
+   * @throws RangeError for an option out of range
+   */
+  constructor(options: LocalOutlierFactorOptions = {}) {
+    super(options, DEFAULTS);
+    const k = this.options.nNeighbors;
+    if (typeof k !== 'number' || !Number.isInteger(k) || k < 1) {
+      throw optionError('LocalOutlierFactor', 'nNeighbors', 'an integer >= 1', k);
+    }
+  }
+
+  /**
+   * Rebuild a fitted detector from {@link BaseDetector.exportSnapshot}'s output; scores are
+   * bit-identical to the saved detector's.
+   * @throws ModelFormatError when the snapshot is not a LocalOutlierFactor's or is inconsistent
+   */
+  static async load(snapshot: DetectorSnapshot): Promise<LocalOutlierFactor> {
+    if (snapshot.className !== 'LocalOutlierFactor') {
+      throw new ModelFormatError(`expected a LocalOutlierFactor snapshot, got '${snapshot.className}'.`);
+    }
+    return new LocalOutlierFactor(snapshot.options as LocalOutlierFactorOptions).restore(snapshot);
+  }
+
+  /** Neighbours actually used (scikit-learn's `n_neighbors_`). */
+  get nNeighborsUsed(): number {
+    return this.state.k;
+  }
+
+  minTrainRows(): number {
+    return this.options.nNeighbors + 1;
+  }
+
+  protected async fitCore(X: DenseMatrix): Promise<FitResult<LocalOutlierFactorState>> {
+    const n = X.rows;
+    const k = Math.min(this.options.nNeighbors, n - 1);
+    // Copy: the caller may reuse its buffer after fit.
+    const train: DenseMatrix = { rows: n, cols: X.cols, data: X.data.slice() };
+    const { indices, distances } = knnSearch(train, train, k, { excludeSelf: true });
+    const kDistance = new Float64Array(n);
+    for (let i = 0; i < n; i++) kDistance[i] = distances[i * k + k - 1];
+    const lrd = reachabilityDensity(indices, distances, k, kDistance);
+    const state: LocalOutlierFactorState = { k, train, kDistance, lrd };
+    return { state, trainScores: outlierFactor(indices, k, lrd, lrd) };
+  }
+
+  protected scoreCore(state: LocalOutlierFactorState, X: DenseMatrix): Float64Array {
+    const out = new Float64Array(X.rows);
+    const { k, train, kDistance, lrd } = state;
+    for (let start = 0; start < X.rows; start += SCORE_BATCH_ROWS) {
+      const end = Math.min(X.rows, start + SCORE_BATCH_ROWS);
+      const batch: DenseMatrix = { rows: end - start, cols: X.cols, data: X.data.subarray(start * X.cols, end * X.cols) };
+      const { indices, distances } = knnSearch(train, batch, k);
+      const queryLrd = reachabilityDensity(indices, distances, k, kDistance);
+      out.set(outlierFactor(indices, k, queryLrd, lrd), start);
+    }
+    return out;
+  }
+
+  protected exportCore(state: LocalOutlierFactorState): Omit<DetectorSnapshot, 'className' | 'options'> {
+    return {
+      params: { k: state.k, nTrain: state.train.rows },
+      arrays: { train: state.train.data.slice(), kDistance: state.kDistance.slice(), lrd: state.lrd.slice() },
+      files: {},
+    };
+  }
+
+  protected importCore(snapshot: DetectorSnapshot): LocalOutlierFactorState {
+    const { k, nTrain } = snapshot.params;
+    const nFeatures = (snapshot.params.base as { nFeatures?: unknown } | undefined)?.nFeatures;
+    const { train, kDistance, lrd } = snapshot.arrays;
+    if (
+      typeof k !== 'number' ||
+      !Number.isInteger(k) ||
+      k < 1 ||
+      typeof nTrain !== 'number' ||
+      !Number.isInteger(nTrain) ||
+      nTrain <= k ||
+      typeof nFeatures !== 'number' ||
+      !Number.isInteger(nFeatures) ||
+      nFeatures < 1 ||
+      !(train instanceof Float64Array) ||
+      !(kDistance instanceof Float64Array) ||
+      !(lrd instanceof Float64Array) ||
+      train.length !== nTrain * nFeatures ||
+      kDistance.length !== nTrain ||
+      lrd.length !== nTrain
+    ) {
+      throw new ModelFormatError('LocalOutlierFactor snapshot is missing or has inconsistent train, kDistance, lrd or k.');
+    }
+    return {
+      k,
+      train: { rows: nTrain, cols: nFeatures, data: train.slice() },
+      kDistance: kDistance.slice(),
+      lrd: lrd.slice(),
+    };
+  }
+}
+
+/**
+ * lrd per query row: 1 / (mean_j max(kDistance[nb_j], d_j) + 1e-10) over its `k` neighbours
+ * (scikit-learn's `_local_reachability_density`).
+ */
+function reachabilityDensity(indices: Int32Array, distances: Float64Array, k: number, kDistance: Float64Array): Float64Array {
+  const m = indices.length / k;
+  const out = new Float64Array(m);
+  for (let q = 0, b = 0; q < m; q++, b += k) {
+    let s = 0;
+    for (let j = 0; j < k; j++) {
+      const dist = distances[b + j];
+      const kd = kDistance[indices[b + j]];
+      s += dist > kd ? dist : kd;
+    }
+    out[q] = 1 / (s / k + LRD_EPSILON);
+  }
+  return out;
+}
+
+/** LOF per query row: mean_j lrd[nb_j] / queryLrd (the mean of ratios, as scikit-learn). */
+function outlierFactor(indices: Int32Array, k: number, queryLrd: Float64Array, lrd: Float64Array): Float64Array {
+  const m = queryLrd.length;
+  const out = new Float64Array(m);
+  for (let q = 0, b = 0; q < m; q++, b += k) {
+    const own = queryLrd[q];
+    let s = 0;
+    for (let j = 0; j < k; j++) s += lrd[indices[b + j]] / own;
+    out[q] = s / k;
+  }
+  return out;
+}

@@ -1,0 +1,527 @@
+/**
+ * One-Class SVM (Schölkopf et al. 2001) with an RBF kernel. libsvm (the `libsvm-js` WebAssembly
+ * build, the same C code scikit-learn wraps) solves the dual; the fitted model is then read out of
+ * it into plain typed arrays and scored in TypeScript, because libsvm-js exposes labels only, not
+ * decision values.
+ */
+import { BaseDetector, type BaseDetectorOptions, type DetectorSnapshot, type FitResult } from '../core/detector';
+import { DataValidationError, ModelFormatError, optionError } from '../core/errors';
+import { row, takeRows, type DenseMatrix, type MatrixLike } from '../core/matrix';
+import { Random } from '../core/random';
+
+/** Options of {@link OneClassSvm}. */
+export interface OneClassSvmOptions extends BaseDetectorOptions {
+  /**
+   * ν of the ν-formulation, in (0, 1): an upper bound on the share of training rows outside the
+   * learned region and a lower bound on the share of support vectors. (ν = 1 puts every row on the
+   * bound, and libsvm's offset ρ is then infinite; scikit-learn accepts it and fails in `fit`.)
+   * @defaultValue the `contamination` when it is a number, 0.1 when it is `"auto"`
+   */
+  nu?: number;
+  /**
+   * RBF kernel width γ in `exp(-γ‖x - y‖²)`: a number > 0, or `"auto"` for `1 / nFeatures`
+   * (scikit-learn's `gamma='auto'`; scale the features first).
+   * @defaultValue "auto"
+   */
+  gamma?: number | 'auto';
+  /**
+   * Stopping tolerance of libsvm's solver (its `-e`, scikit-learn's `tol`), > 0.
+   * @defaultValue 0.001
+   */
+  tolerance?: number;
+  /**
+   * Size of libsvm's kernel cache in MB (its `-m`, scikit-learn's `cache_size`), > 0. The memory
+   * lives on the WebAssembly heap, which never shrinks once grown.
+   * @defaultValue 200
+   */
+  cacheSizeMb?: number;
+  /**
+   * Most rows the SVM is trained on, an integer >= 2. Training costs between O(n²) and O(n³) in
+   * the number of rows, so when `fit` gets more rows than this, a random subsample of exactly
+   * `maxTrainRows` rows, drawn with `seed`, is trained on. The training scores (and so the
+   * threshold) still cover every row passed to `fit`.
+   * @defaultValue 20000
+   */
+  maxTrainRows?: number;
+}
+
+/** Fitted state of {@link OneClassSvm}: the model read out of libsvm. */
+export interface OneClassSvmState {
+  /** Support vectors, row-major, `nSupportVectors x nFeatures`. */
+  supportVectors: Float64Array;
+  /** Squared norms of the support vectors (derived, not saved). */
+  svSquaredNorms: Float64Array;
+  /** Dual coefficients α_i (libsvm's `sv_coef`), one per support vector. */
+  dualCoef: Float64Array;
+  /** Offset ρ: the decision function is Σ α_i K(x, sv_i) − ρ. */
+  rho: number;
+  /** RBF width actually used. */
+  gamma: number;
+  nSupportVectors: number;
+  nFeatures: number;
+  /**
+   * `"exact"`: support vectors are the training rows libsvm picked and α, ρ were read as doubles
+   * from libsvm's model struct. `"text"`: some of them come from libsvm's serialized model, which
+   * rounds support vectors to 8 significant digits and ρ to 6 (a fallback that libsvm-js 0.2.1
+   * does not take).
+   */
+  modelSource: 'exact' | 'text';
+}
+
+const DEFAULTS = {
+  contamination: 0.1,
+  gamma: 'auto' as number | 'auto',
+  tolerance: 1e-3,
+  cacheSizeMb: 200,
+  maxTrainRows: 20000,
+};
+
+/**
+ * One-Class SVM anomaly detector (RBF kernel, ν-formulation).
+ *
+ * @remarks
+ * Schölkopf, Platt, Shawe-Taylor, Smola and Williamson, "Estimating the support of a
+ * high-dimensional distribution", Neural Computation 13(7), 2001. The model and its decision values
+ * agree with scikit-learn's `OneClassSVM(kernel='rbf')` for the same `nu`, `gamma` and `tol`: both
+ * run libsvm (to ~1e-13 on 2,000 rows; on larger sets the two libsvm versions may stop at slightly
+ * different points within `tol`, moving decision values by ~1e-6 of their range).
+ *
+ * Score direction: `anomalyScore` is the negated decision function, so higher means more anomalous
+ * and a score above 0 lies outside the learned region (libsvm's `predict` = −1).
+ *
+ * Cost: training between O(n²) and O(n³) in the training rows (capped by `maxTrainRows`);
+ * scoring O(rows · nSupportVectors · nFeatures), and the support vectors number at least ν·n.
+ *
+ * @example
+ * ```ts
+ * const svm = await new OneClassSvm({ nu: 0.05, seed: 7 }).fit(scaledTrain);
+ * const scores = svm.anomalyScore(scaledTest); // higher = more anomalous
+ * const flags = svm.predict(scaledTest); // 1 = anomaly
+ * ```
+ */
+export class OneClassSvm extends BaseDetector<OneClassSvmOptions, OneClassSvmState> {
+  readonly name = 'oneClassSvm' as const;
+
+  /**
+   * @param options - see {@link OneClassSvmOptions}
+   * @throws RangeError for an option out of range
+   */
+  constructor(options: OneClassSvmOptions = {}) {
+    super(options, { ...DEFAULTS, nu: defaultNu(options.contamination ?? DEFAULTS.contamination) });
+    const o = this.options;
+    if (typeof o.nu !== 'number' || !Number.isFinite(o.nu) || o.nu <= 0 || o.nu >= 1) {
+      throw optionError('OneClassSvm', 'nu', 'a number in (0, 1)', o.nu);
+    }
+    if (o.gamma !== 'auto' && (typeof o.gamma !== 'number' || !Number.isFinite(o.gamma) || o.gamma <= 0)) {
+      throw optionError('OneClassSvm', 'gamma', 'a number > 0 or "auto"', o.gamma);
+    }
+    if (typeof o.tolerance !== 'number' || !Number.isFinite(o.tolerance) || o.tolerance <= 0) {
+      throw optionError('OneClassSvm', 'tolerance', 'a number > 0', o.tolerance);
+    }
+    if (typeof o.cacheSizeMb !== 'number' || !Number.isFinite(o.cacheSizeMb) || o.cacheSizeMb <= 0) {
+      throw optionError('OneClassSvm', 'cacheSizeMb', 'a number > 0', o.cacheSizeMb);
+    }
+    if (!Number.isInteger(o.maxTrainRows) || o.maxTrainRows < 2) {
+      throw optionError('OneClassSvm', 'maxTrainRows', 'an integer >= 2', o.maxTrainRows);
+    }
+  }
+
+  /**
+   * Rebuild a fitted detector from {@link BaseDetector.exportSnapshot}'s output; scores are
+   * bit-identical to the saved detector's.
+   * @throws ModelFormatError when the snapshot is not a OneClassSvm's or is inconsistent
+   */
+  static async load(snapshot: DetectorSnapshot): Promise<OneClassSvm> {
+    if (snapshot.className !== 'OneClassSvm') {
+      throw new ModelFormatError(`expected a OneClassSvm snapshot, got '${snapshot.className}'.`);
+    }
+    return new OneClassSvm(snapshot.options as OneClassSvmOptions).restore(snapshot);
+  }
+
+  /** Number of support vectors of the fitted model. */
+  get nSupportVectors(): number {
+    return this.state.nSupportVectors;
+  }
+
+  /** The RBF γ used by `fit` (resolves `"auto"` to `1 / nFeatures`). */
+  get fittedGamma(): number {
+    return this.state.gamma;
+  }
+
+  /** The offset ρ of the decision function (scikit-learn's `offset_`). */
+  get rho(): number {
+    return this.state.rho;
+  }
+
+  /**
+   * libsvm's decision function Σ α_i K(x, sv_i) − ρ per row, as scikit-learn's
+   * `decision_function`: positive inside the learned region, negative outside. Equals
+   * `-anomalyScore(X)`.
+   * @throws NotFittedError, FeatureMismatchError, DataValidationError
+   */
+  decisionFunction(X: MatrixLike): Float64Array {
+    const scores = this.anomalyScore(X);
+    const out = new Float64Array(scores.length);
+    for (let i = 0; i < scores.length; i++) out[i] = -scores[i];
+    return out;
+  }
+
+  minTrainRows(): number {
+    return 2;
+  }
+
+  protected async fitCore(X: DenseMatrix, seed: number): Promise<FitResult<OneClassSvmState>> {
+    const o = this.options;
+    const libsvm = await loadLibsvm();
+    const train = X.rows > o.maxTrainRows ? takeRows(X, sortedSample(X.rows, o.maxTrainRows, seed)) : X;
+    const gamma = o.gamma === 'auto' ? 1 / X.cols : o.gamma;
+    const samples: Float64Array[] = new Array(train.rows);
+    for (let i = 0; i < train.rows; i++) samples[i] = row(train, i);
+    const labels = new Array<number>(train.rows).fill(1);
+
+    const svm = new libsvm.SVM({
+      type: libsvm.SVM.SVM_TYPES.ONE_CLASS,
+      kernel: libsvm.SVM.KERNEL_TYPES.RBF,
+      nu: o.nu,
+      gamma,
+      tolerance: o.tolerance,
+      cacheSize: o.cacheSizeMb,
+      shrinking: true,
+      quiet: true,
+    });
+    let state: OneClassSvmState;
+    try {
+      svm.train(samples, labels);
+      state = readModel(svm, libsvm.heap, train, gamma);
+    } finally {
+      svm.free();
+    }
+    return { state, trainScores: anomalyScores(state, X) };
+  }
+
+  protected scoreCore(state: OneClassSvmState, X: DenseMatrix): Float64Array {
+    return anomalyScores(state, X);
+  }
+
+  protected exportCore(state: OneClassSvmState): Omit<DetectorSnapshot, 'className' | 'options'> {
+    return {
+      params: {
+        nSupportVectors: state.nSupportVectors,
+        rho: state.rho,
+        gamma: state.gamma,
+        modelSource: state.modelSource,
+      },
+      arrays: { supportVectors: state.supportVectors.slice(), dualCoef: state.dualCoef.slice() },
+      files: {},
+    };
+  }
+
+  protected importCore(snapshot: DetectorSnapshot): OneClassSvmState {
+    const p = snapshot.params;
+    const nFeatures = (p.base as { nFeatures?: unknown } | undefined)?.nFeatures;
+    const { nSupportVectors, rho, gamma, modelSource } = p;
+    const sv = snapshot.arrays.supportVectors;
+    const coef = snapshot.arrays.dualCoef;
+    if (
+      typeof nFeatures !== 'number' ||
+      !Number.isInteger(nFeatures) ||
+      nFeatures < 1 ||
+      typeof nSupportVectors !== 'number' ||
+      !Number.isInteger(nSupportVectors) ||
+      nSupportVectors < 1 ||
+      typeof rho !== 'number' ||
+      !Number.isFinite(rho) ||
+      typeof gamma !== 'number' ||
+      !(gamma > 0) ||
+      !(sv instanceof Float64Array) ||
+      !(coef instanceof Float64Array) ||
+      sv.length !== nSupportVectors * nFeatures ||
+      coef.length !== nSupportVectors
+    ) {
+      throw new ModelFormatError('OneClassSvm snapshot is missing or has inconsistent support vectors, dualCoef, rho or gamma.');
+    }
+    return makeState(sv.slice(), coef.slice(), rho, gamma, nFeatures, modelSource === 'text' ? 'text' : 'exact');
+  }
+}
+
+/** ν defaults to the contamination (ν bounds the share of training rows left outside). */
+function defaultNu(contamination: unknown): number {
+  return typeof contamination === 'number' ? contamination : 0.1;
+}
+
+/** `k` of `n` row indices drawn with `seed`, ascending (keeps the rows in their original order). */
+function sortedSample(n: number, k: number, seed: number): Int32Array {
+  return new Random(seed).sampleIndices(n, k).sort();
+}
+
+function makeState(
+  supportVectors: Float64Array,
+  dualCoef: Float64Array,
+  rho: number,
+  gamma: number,
+  nFeatures: number,
+  modelSource: 'exact' | 'text',
+): OneClassSvmState {
+  const nSupportVectors = dualCoef.length;
+  const svSquaredNorms = new Float64Array(nSupportVectors);
+  for (let j = 0; j < nSupportVectors; j++) {
+    let s = 0;
+    for (let k = j * nFeatures, end = k + nFeatures; k < end; k++) s += supportVectors[k] * supportVectors[k];
+    svSquaredNorms[j] = s;
+  }
+  return { supportVectors, svSquaredNorms, dualCoef, rho, gamma, nSupportVectors, nFeatures, modelSource };
+}
+
+const ROW_BLOCK = 8;
+
+/**
+ * ρ − Σ α_j exp(−γ‖x − sv_j‖²) per row, with ‖x − sv‖² = ‖x‖² + ‖sv‖² − 2 x·sv; rows are taken
+ * in blocks so each support vector is read once per block.
+ */
+function anomalyScores(state: OneClassSvmState, X: DenseMatrix): Float64Array {
+  const { supportVectors: sv, svSquaredNorms: svn, dualCoef: coef, rho, gamma, nSupportVectors: m } = state;
+  const d = X.cols;
+  const x = X.data;
+  const n = X.rows;
+  const out = new Float64Array(n);
+  const xn = new Float64Array(ROW_BLOCK);
+  const acc = new Float64Array(ROW_BLOCK);
+  const negGamma = -gamma;
+  for (let i0 = 0; i0 < n; i0 += ROW_BLOCK) {
+    const b = Math.min(ROW_BLOCK, n - i0);
+    for (let r = 0; r < b; r++) {
+      let s = 0;
+      for (let k = (i0 + r) * d, end = k + d; k < end; k++) s += x[k] * x[k];
+      xn[r] = s;
+      acc[r] = 0;
+    }
+    for (let j = 0; j < m; j++) {
+      const sj = j * d;
+      const c = coef[j];
+      const nj = svn[j];
+      for (let r = 0; r < b; r++) {
+        const xi = (i0 + r) * d;
+        let dot = 0;
+        for (let k = 0; k < d; k++) dot += x[xi + k] * sv[sj + k];
+        let d2 = xn[r] + nj - 2 * dot;
+        if (d2 < 0) d2 = 0;
+        acc[r] += c * Math.exp(negGamma * d2);
+      }
+    }
+    // anomaly score = −(Σ α K − ρ): libsvm's decision value negated so higher means more anomalous
+    for (let r = 0; r < b; r++) out[i0 + r] = rho - acc[r];
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// libsvm-js: loading and reading the trained model
+// ---------------------------------------------------------------------------------------------
+
+/** The parts of libsvm-js's `SVM` instance used here (the package ships no types). */
+interface LibsvmInstance {
+  /** Pointer to the `struct svm_model` on the emscripten heap, or null. */
+  model: number | null;
+  train(samples: ArrayLike<number>[], labels: number[]): void;
+  predict(samples: ArrayLike<number>[]): number[];
+  serializeModel(): string;
+  getSVIndices(): number[];
+  free(): void;
+}
+
+interface LibsvmClass {
+  new (options: Record<string, unknown>): LibsvmInstance;
+  SVM_TYPES: { ONE_CLASS: string };
+  KERNEL_TYPES: { RBF: string };
+}
+
+/** The emscripten module behind libsvm-js (its heap views are replaced when memory grows). */
+interface EmscriptenHeap {
+  HEAP32: Int32Array;
+  HEAPF64: Float64Array;
+}
+
+/** @internal */
+export interface Libsvm {
+  SVM: LibsvmClass;
+  heap: EmscriptenHeap;
+}
+
+let libsvmPromise: Promise<Libsvm> | undefined;
+
+/**
+ * libsvm-js's WebAssembly build, loaded once per process.
+ * @internal (used by tests to compare with libsvm's own `predict`)
+ */
+export function loadLibsvm(): Promise<Libsvm> {
+  if (!libsvmPromise) {
+    libsvmPromise = requireLibsvmQuietly().catch((err: unknown) => {
+      libsvmPromise = undefined;
+      throw err;
+    });
+  }
+  return libsvmPromise;
+}
+
+const LOAD_NOISE = /^(wasm streaming compile failed|falling back to ArrayBuffer instantiation)/;
+
+/**
+ * The 2018 emscripten glue first tries `fetch(<file path>)`, which fails in Node and prints
+ * "wasm streaming compile failed ... falling back to ArrayBuffer instantiation" before loading
+ * the file from disk. Hiding `fetch` for the synchronous `require` sends it straight to the disk
+ * path; the glue binds `console.warn` as its error printer during that `require`, so a filter
+ * installed meanwhile drops those two lines should they come anyway, and passes everything else on.
+ */
+function requireLibsvmQuietly(): Promise<Libsvm> {
+  const g = globalThis as { fetch?: unknown };
+  const hadFetch = Object.prototype.hasOwnProperty.call(g, 'fetch');
+  const savedFetch = g.fetch;
+  const savedWarn = console.warn;
+  let pending: Promise<LibsvmClass>;
+  let heap: EmscriptenHeap;
+  try {
+    try {
+      g.fetch = undefined;
+    } catch {
+      // a read-only fetch: the console filter below still drops the message
+    }
+    console.warn = (...args: unknown[]) => {
+      if (typeof args[0] === 'string' && LOAD_NOISE.test(args[0])) return;
+      savedWarn.apply(console, args);
+    };
+    pending = require('libsvm-js/wasm') as Promise<LibsvmClass>;
+    heap = require('libsvm-js/out/wasm/libsvm') as EmscriptenHeap;
+  } finally {
+    console.warn = savedWarn;
+    if (g.fetch !== savedFetch) {
+      if (hadFetch) g.fetch = savedFetch;
+      else delete g.fetch;
+    }
+  }
+  return pending.then((SVM) => ({ SVM, heap }));
+}
+
+/** libsvm's serialized model, parsed: `coef idx:val ...` lines with 1-based, sparse indices. */
+export interface ParsedModel {
+  gamma: number;
+  rho: number;
+  dualCoef: Float64Array;
+  supportVectors: Float64Array;
+}
+
+/**
+ * Parse libsvm's model text (one-class, one coefficient column). Feature indices are 1-based and
+ * sparse: an index libsvm leaves out is a zero.
+ * @internal (exported for tests)
+ */
+export function parseModelText(text: string, nFeatures: number): ParsedModel {
+  const lines = text.split('\n');
+  let gamma = NaN;
+  let rho = NaN;
+  let total = -1;
+  let k = 0;
+  for (; k < lines.length; k++) {
+    const line = lines[k].trim();
+    if (line === 'SV') break;
+    const [key, ...rest] = line.split(/\s+/);
+    if (key === 'gamma') gamma = Number(rest[0]);
+    else if (key === 'rho') rho = Number(rest[0]);
+    else if (key === 'total_sv') total = Number(rest[0]);
+  }
+  if (!(total >= 0) || k === lines.length) throw new Error('OneClassSvm: unexpected libsvm model text (no SV section).');
+  const dualCoef = new Float64Array(total);
+  const supportVectors = new Float64Array(total * nFeatures);
+  for (let j = 0; j < total; j++) {
+    const fields = (lines[k + 1 + j] ?? '').trim().split(/\s+/);
+    dualCoef[j] = Number(fields[0]);
+    for (let f = 1; f < fields.length; f++) {
+      const colon = fields[f].indexOf(':');
+      const idx = Number(fields[f].slice(0, colon)) - 1;
+      if (colon < 0 || !Number.isInteger(idx) || idx < 0 || idx >= nFeatures) {
+        throw new Error(`OneClassSvm: unexpected libsvm support vector entry '${fields[f]}'.`);
+      }
+      supportVectors[j * nFeatures + idx] = Number(fields[f].slice(colon + 1));
+    }
+  }
+  return { gamma, rho, dualCoef, supportVectors };
+}
+
+/**
+ * Byte offsets in libsvm 3.2x's `struct svm_model` on wasm32 (`svm_parameter` takes 96 bytes,
+ * then `int nr_class; int l; svm_node **SV; double **sv_coef; double *rho; ...`).
+ */
+const MODEL_NR_CLASS = 96;
+const MODEL_L = 100;
+const MODEL_SV_COEF = 108;
+const MODEL_RHO = 112;
+
+/**
+ * Exact α and ρ from libsvm's model struct, or undefined when the struct does not look as
+ * expected. The serialized text rounds ρ to 6 significant digits (and α to 16), which would move
+ * every decision value by up to ~5e-6·ρ.
+ */
+function readHeapCoefficients(
+  heap: EmscriptenHeap,
+  model: number,
+  parsed: ParsedModel,
+): { dualCoef: Float64Array; rho: number } | undefined {
+  const m = parsed.dualCoef.length;
+  const i32 = heap.HEAP32;
+  const f64 = heap.HEAPF64;
+  if (model <= 0 || model % 8 !== 0 || (model + 140) / 4 > i32.length) return undefined;
+  if (i32[(model + MODEL_NR_CLASS) >> 2] !== 2 || i32[(model + MODEL_L) >> 2] !== m) return undefined;
+  const coefRows = i32[(model + MODEL_SV_COEF) >> 2];
+  const rhoPtr = i32[(model + MODEL_RHO) >> 2];
+  if (coefRows <= 0 || coefRows % 4 !== 0 || rhoPtr <= 0 || rhoPtr % 8 !== 0) return undefined;
+  const coefPtr = i32[coefRows >> 2];
+  if (coefPtr <= 0 || coefPtr % 8 !== 0 || (coefPtr >> 3) + m > f64.length || (rhoPtr >> 3) >= f64.length) return undefined;
+  const dualCoef = f64.slice(coefPtr >> 3, (coefPtr >> 3) + m);
+  const rho = f64[rhoPtr >> 3];
+  // the text has α to 16 significant digits and ρ to 6: both must agree
+  for (let j = 0; j < m; j++) {
+    if (!(Math.abs(dualCoef[j] - parsed.dualCoef[j]) <= 1e-13 * Math.abs(parsed.dualCoef[j]))) return undefined;
+  }
+  if (!(Math.abs(rho - parsed.rho) <= 1e-5 * Math.max(1, Math.abs(rho)))) return undefined;
+  return { dualCoef, rho };
+}
+
+/**
+ * The trained model as plain arrays. Support vectors are the training rows libsvm reports by index
+ * (exact doubles; the text has 8 significant digits), checked against the text.
+ */
+function readModel(svm: LibsvmInstance, heap: EmscriptenHeap, train: DenseMatrix, gamma: number): OneClassSvmState {
+  const d = train.cols;
+  const parsed = parseModelText(svm.serializeModel(), d);
+  const m = parsed.dualCoef.length;
+  if (m === 0) throw new Error('OneClassSvm: libsvm returned a model without support vectors.');
+  if (!(Math.abs(parsed.gamma - gamma) <= 1e-5 * gamma)) {
+    throw new Error(`OneClassSvm: libsvm trained with gamma ${parsed.gamma}, expected ${gamma}.`);
+  }
+
+  let supportVectors = parsed.supportVectors;
+  let svExact = false;
+  const indices = svm.getSVIndices();
+  if (indices.length === m && indices.every((i) => Number.isInteger(i) && i >= 0 && i < train.rows)) {
+    const exact = takeRows(train, indices).data;
+    let same = true;
+    for (let k = 0; k < exact.length && same; k++) {
+      same = Math.abs(exact[k] - supportVectors[k]) <= 1e-7 * Math.abs(exact[k]);
+    }
+    if (same) {
+      supportVectors = exact;
+      svExact = true;
+    }
+  }
+
+  const fromHeap = svm.model !== null ? readHeapCoefficients(heap, svm.model, parsed) : undefined;
+  const state = fromHeap
+    ? makeState(supportVectors, fromHeap.dualCoef, fromHeap.rho, gamma, d, svExact ? 'exact' : 'text')
+    : makeState(supportVectors, parsed.dualCoef, parsed.rho, gamma, d, 'text');
+  if (!Number.isFinite(state.rho) || !state.dualCoef.every(Number.isFinite) || !state.supportVectors.every(Number.isFinite)) {
+    // scikit-learn raises here too ("The dual coefficients or intercepts are not finite")
+    throw new DataValidationError(
+      'OneClassSvm: libsvm returned a non-finite offset or dual coefficients; scale the features first.',
+    );
+  }
+  return state;
+}

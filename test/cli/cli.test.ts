@@ -1,0 +1,92 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/commands';
+
+class Capture extends Writable {
+  text = '';
+  _write(chunk: Buffer, _enc: string, cb: () => void): void {
+    this.text += chunk.toString();
+    cb();
+  }
+}
+
+async function nal(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const code = await runCli(argv, { stdout, stderr });
+  return { code, out: stdout.text, err: stderr.text };
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nal-cli-'));
+const csv = path.join(dir, 'traffic.csv');
+const model = path.join(dir, 'model');
+
+describe('nal CLI', () => {
+  it('generate writes a seeded CSV', async () => {
+    const r = await nal('generate', '--rows', '400', '--anomaly-ratio', '0.1', '--seed', '7', '--out', csv);
+    expect(r.code).toBe(0);
+    const lines = fs.readFileSync(csv, 'utf8').trim().split('\n');
+    expect(lines.length).toBe(401);
+    expect(lines[0]).toBe('timestamp,packet_size,duration,src_bytes,dst_bytes,protocol_type,flag,src_port,dst_port,packet_rate,error_rate,label');
+  });
+
+  it('train saves a model, detect writes every input column and the result columns', async () => {
+    const t = await nal('train', '--data', csv, '--seed', '3', '--epochs', '2', '--model', model, '--quiet');
+    expect(t.code).toBe(0);
+    expect(fs.existsSync(path.join(model, 'manifest.json'))).toBe(true);
+    const out = path.join(dir, 'scored.csv');
+    const d = await nal('detect', '--data', csv, '--model', model, '--out', out, '--quiet');
+    expect(d.code).toBe(0);
+    const lines = fs.readFileSync(out, 'utf8').trim().split('\n');
+    expect(lines.length).toBe(401);
+    const header = lines[0].split(',');
+    expect(header.slice(0, 12)).toEqual(fs.readFileSync(csv, 'utf8').split('\n')[0].split(','));
+    for (const c of ['isolationForest_score', 'isolationForest_vote', 'oneClassSvm_score', 'localOutlierFactor_vote', 'autoencoder_score', 'votes', 'is_anomaly', 'confidence', 'severity', 'ensemble_score']) {
+      expect(header).toContain(c);
+    }
+  });
+
+  it('evaluate --json prints metrics per model and timings', async () => {
+    const r = await nal('evaluate', '--data', csv, '--contamination', '0.1', '--seed', '1', '--epochs', '2', '--json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(Object.keys(j.models).sort()).toEqual(['autoencoder', 'ensemble', 'isolationForest', 'localOutlierFactor', 'oneClassSvm']);
+    for (const m of Object.values(j.models) as any[]) {
+      expect(Object.keys(m).sort()).toEqual(['accuracy', 'f1', 'fn', 'fp', 'prAuc', 'precision', 'recall', 'rocAuc', 'tn', 'tp']);
+    }
+    expect(j.seconds.fit).toBeGreaterThan(0);
+    expect(j.seconds.score).toBeGreaterThan(0);
+    expect(j.models.ensemble.rocAuc).toBeGreaterThan(0.95);
+  });
+
+  it('evaluate --normal-only --train-fraction trains on a seeded share of normal rows', async () => {
+    const r = await nal('evaluate', '--data', csv, '--normal-only', '--train-fraction', '0.7', '--contamination', 'auto', '--seed', '2', '--detectors', 'isolationForest,localOutlierFactor', '--json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.trainRows).toBe(Math.round(0.7 * 360));
+    expect(j.evalRows).toBe(400 - j.trainRows);
+  });
+
+  it('errors are one line on stderr with a non-zero exit, stack only with --debug', async () => {
+    const missing = await nal('train', '--model', model);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toBe('nal: --data is required (see nal --help).\n');
+    const nofile = await nal('detect', '--data', path.join(dir, 'nope.csv'), '--model', model, '--out', path.join(dir, 'x.csv'));
+    expect(nofile.code).toBe(1);
+    expect(nofile.err.trim().split('\n')).toHaveLength(1);
+    expect(nofile.err).toMatch(/nope.csv: file not found/);
+    expect(fs.existsSync(path.join(dir, 'x.csv'))).toBe(false);
+    const dbg = await nal('detect', '--data', path.join(dir, 'nope.csv'), '--model', model, '--out', path.join(dir, 'x.csv'), '--debug');
+    expect(dbg.err).toMatch(/\n\s+at /);
+    const badC = await nal('train', '--data', csv, '--model', model, '--contamination', '0.9');
+    expect(badC.code).toBe(2);
+    expect(badC.err).toMatch(/--contamination must be a number in \(0, 0.5\] or 'auto'/);
+    const unknown = await nal('frobnicate');
+    expect(unknown.code).toBe(2);
+    const nomodel = await nal('detect', '--data', csv, '--model', path.join(dir, 'none'), '--out', path.join(dir, 'y.csv'));
+    expect(nomodel.err).toMatch(/model folder not found/);
+  });
+});

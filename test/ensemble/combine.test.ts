@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { confidence, countVotes, fuseScores, majorityVote, normalizeScores, scoreStats, severity } from '../../src/ensemble/combine';
+
+describe('vote combination', () => {
+  const flags = [
+    [1, 1, 0, 0, 1],
+    [1, 0, 0, 0, 1],
+    [1, 1, 1, 0, 0],
+    [1, 0, 0, 0, 0],
+  ];
+
+  it('counts votes, decides by majority, and derives confidence and severity', () => {
+    const votes = countVotes(flags);
+    expect(Array.from(votes)).toEqual([4, 2, 1, 0, 2]);
+    const dec = majorityVote(votes, 2);
+    expect(Array.from(dec)).toEqual([1, 1, 0, 0, 1]);
+    expect(Array.from(confidence(votes, dec, 4))).toEqual([1, 0.5, 0.75, 1, 0.5]);
+    expect(severity(votes, dec, 4)).toEqual(['high', 'low', 'none', 'none', 'low']);
+    expect(severity([3], [1], 4)).toEqual(['medium']);
+  });
+
+  it('confidence of a majority vote lies in [0.5, 1] for every vote count', () => {
+    for (let v = 0; v <= 4; v++) {
+      const c = confidence([v], majorityVote([v], 2), 4)[0];
+      expect(c).toBeGreaterThanOrEqual(0.5);
+      expect(c).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('normalises with training statistics and fuses with weights', () => {
+    const st = scoreStats([1, 2, 3, 4, 5], 4);
+    expect(st.median).toBe(3);
+    expect(st.iqr).toBe(2);
+    expect(Array.from(normalizeScores([3, 7], st, 'robust'))).toEqual([0, 2]);
+    const z = normalizeScores([3], st, 'zscore');
+    expect(z[0]).toBeCloseTo(0);
+    expect(Array.from(fuseScores([[0, 2], [2, 4]]))).toEqual([1, 3]);
+    expect(Array.from(fuseScores([[0, 2], [2, 4]], [3, 1]))).toEqual([0.5, 2.5]);
+    expect(() => fuseScores([[1], [1, 2]])).toThrow(RangeError);
+  });
+
+  it('constant training scores do not divide by zero', () => {
+    const st = scoreStats([2, 2, 2], 2);
+    const n = normalizeScores([2, 3], st, 'robust');
+    expect(Number.isFinite(n[1])).toBe(true);
+    expect(n[0]).toBe(0);
+  });
+});

@@ -1,0 +1,137 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FeatureMismatchError, ModelFormatError, NotFittedError } from '../../src/core/errors';
+import { generateTraffic } from '../../src/data/generator';
+import { subsetRows } from '../../src/data/split';
+import { AnomalyEnsemble, DETECTOR_NAMES, type DetectionResult } from '../../src/ensemble/ensemble';
+
+const data = generateTraffic({ rows: 600, anomalyRatio: 0.1, seed: 3 });
+const FAST = { autoencoder: { epochs: 3 } } as const;
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'nal-ens-'));
+
+function expectSameResult(a: DetectionResult, b: DetectionResult): void {
+  expect(b.detectors).toEqual(a.detectors);
+  for (const d of a.detectors) {
+    expect(Array.from(b.scores[d]!)).toEqual(Array.from(a.scores[d]!));
+    expect(Array.from(b.votes[d]!)).toEqual(Array.from(a.votes[d]!));
+  }
+  expect(Array.from(b.ensembleScore)).toEqual(Array.from(a.ensembleScore));
+  expect(Array.from(b.isAnomaly)).toEqual(Array.from(a.isAnomaly));
+  expect(b.severity).toEqual(a.severity);
+}
+
+describe('AnomalyEnsemble', () => {
+  let ens: AnomalyEnsemble;
+  let r: DetectionResult;
+  const progress: string[] = [];
+
+  beforeAll(async () => {
+    ens = await new AnomalyEnsemble({ seed: 5, ...FAST, onProgress: (p) => progress.push(p.stage) }).fit(data);
+    r = ens.detect(data);
+  });
+
+  it('gives every detector score and vote, votes, decision, confidence, severity and ensemble score per row', () => {
+    expect(r.detectors).toEqual([...DETECTOR_NAMES]);
+    const n = data.X.rows;
+    for (const d of DETECTOR_NAMES) {
+      expect(r.scores[d]!.length).toBe(n);
+      expect(r.votes[d]!.length).toBe(n);
+    }
+    for (let i = 0; i < n; i++) {
+      const v = DETECTOR_NAMES.reduce((a, d) => a + r.votes[d]![i], 0);
+      expect(r.voteCount[i]).toBe(v);
+      expect(r.isAnomaly[i]).toBe(v >= 2 ? 1 : 0);
+      expect(r.confidence[i]).toBeGreaterThanOrEqual(0.5);
+      expect(r.severity[i]).toBe(v < 2 ? 'none' : v === 2 ? 'low' : v === 3 ? 'medium' : 'high');
+    }
+    expect(progress.filter((s) => s === 'detector-end').length).toBe(4);
+    expect(progress.filter((s) => s === 'epoch').length).toBe(3);
+  });
+
+  it('finds the seed anomalies', () => {
+    let tp = 0;
+    for (let i = 0; i < data.X.rows; i++) if (r.isAnomaly[i] && data.labels![i]) tp++;
+    expect(tp).toBeGreaterThanOrEqual(55);
+  });
+
+  it('scores a single row exactly as inside a batch', () => {
+    const one = subsetRows(data, [0]);
+    const r1 = ens.detect(one);
+    expect(r1.ensembleScore[0]).toBe(r.ensembleScore[0]);
+    expect(r1.isAnomaly[0]).toBe(r.isAnomaly[0]);
+  });
+
+  it('is reproducible for a seed', async () => {
+    const again = await new AnomalyEnsemble({ seed: 5, ...FAST }).fit(data);
+    expectSameResult(r, again.detect(data));
+  });
+
+  it('saves and loads with bit-identical results, and a second save keeps the folder clean', async () => {
+    const dir = tmp();
+    await ens.save(dir);
+    const loaded = await AnomalyEnsemble.load(dir);
+    expectSameResult(r, loaded.detect(data));
+    expect(loaded.featureNames).toEqual(data.features);
+    await loaded.save(dir);
+    const again = await AnomalyEnsemble.load(dir);
+    expectSameResult(r, again.detect(data));
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    expect(manifest.formatVersion).toBe(1);
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('autoencoder.')).length).toBe(1);
+    const ae = manifest.detectors.find((d: any) => d.name === 'autoencoder');
+    expect(Object.keys(ae.files).sort()).toEqual(['model.json', 'weights.bin']);
+  });
+
+  it('refuses newer format versions, unknown detectors, corrupted and missing files', async () => {
+    const dir = tmp();
+    await ens.save(dir);
+    const mf = path.join(dir, 'manifest.json');
+    const orig = fs.readFileSync(mf, 'utf8');
+    const m = JSON.parse(orig);
+    fs.writeFileSync(mf, JSON.stringify({ ...m, formatVersion: 99 }));
+    await expect(AnomalyEnsemble.load(dir)).rejects.toThrow(/format version 99 .* reads up to 1/);
+    fs.writeFileSync(mf, JSON.stringify({ ...m, detectors: [{ ...m.detectors[0], className: 'Evil' }] }));
+    await expect(AnomalyEnsemble.load(dir)).rejects.toThrow(/unknown detector 'Evil'/);
+    fs.writeFileSync(mf, orig.slice(0, orig.length / 2));
+    await expect(AnomalyEnsemble.load(dir)).rejects.toThrow(ModelFormatError);
+    fs.writeFileSync(mf, orig);
+    const ae = m.detectors.find((d: any) => d.name === 'autoencoder');
+    const w = path.join(dir, ae.files['weights.bin'].file);
+    const bytes = fs.readFileSync(w);
+    fs.writeFileSync(w, bytes.subarray(0, 100));
+    await expect(AnomalyEnsemble.load(dir)).rejects.toThrow(/weights.bin: has 100 bytes/);
+    fs.rmSync(w);
+    await expect(AnomalyEnsemble.load(dir)).rejects.toThrow(/weights.bin: is missing/);
+  });
+
+  it('refuses rows with other features, naming them', () => {
+    const other = { ...data, features: data.features.map((f) => (f === 'flag' ? 'flags' : f)) };
+    expect(() => ens.detect(other)).toThrow(FeatureMismatchError);
+    expect(() => ens.detect(other)).toThrow(/missing flag; unexpected flags/);
+    expect(() => ens.detect({ rows: 1, cols: 9, data: new Float64Array(9) })).toThrow(/fitted with 10 features, got 9/);
+  });
+
+  it('throws NotFittedError before fit', () => {
+    expect(() => new AnomalyEnsemble().detect(data)).toThrow(NotFittedError);
+  });
+
+  it('the seed preset is the original configuration; options are validated', () => {
+    const seed = new AnomalyEnsemble({ preset: 'seed' });
+    expect(seed.options.localOutlierFactor.nNeighbors).toBe(20);
+    expect(seed.options.minVotes).toBe(2);
+    expect(seed.options.contamination).toBe(0.15);
+    expect(() => new AnomalyEnsemble({ minVotes: 5 })).toThrow(/'minVotes' option of AnomalyEnsemble must be an integer in \[1, 4\]/);
+    expect(() => new AnomalyEnsemble({ contamination: 0.7 })).toThrow(/contamination/);
+    expect(() => new AnomalyEnsemble({ seed: -1 })).toThrow(/seed/);
+    expect(() => new AnomalyEnsemble({ detectors: [] })).toThrow(/detectors/);
+  });
+
+  it('a subset of detectors and a score decision work', async () => {
+    const e = await new AnomalyEnsemble({ seed: 1, detectors: ['isolationForest', 'localOutlierFactor'], decision: 'score' }).fit(data);
+    const res = e.detect(data);
+    expect(res.detectors).toEqual(['isolationForest', 'localOutlierFactor']);
+    for (let i = 0; i < data.X.rows; i++) expect(res.isAnomaly[i]).toBe(res.ensembleScore[i] > res.ensembleThreshold ? 1 : 0);
+  });
+});
