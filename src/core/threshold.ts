@@ -51,11 +51,14 @@ export function sortedCopy(scores: ArrayLike<number>): Float64Array {
  *
  * - a number c: the (1 - c) quantile of the training scores, so a share c of the training rows
  *   scores above it (PyOD's `threshold_`, scikit-learn's `offset_`).
- * - `"auto"`: Tukey's far-out fence, `Q3 + 3 * (Q3 - Q1)` of the training scores. It needs no
- *   anomaly share: on clean training traffic it sits above practically every normal score, and on
- *   contaminated training data it still separates a tail that lies far from the bulk. When the
- *   inter-quartile range is 0 (more than half the scores tie) the fence falls back to the largest
- *   training score, so ties are never flagged.
+ * - `"auto"`: Tukey's far-out fence, `Q3 + 3 * (Q3 - Q1)` of the training scores, capped at the
+ *   largest training score. It needs no anomaly share. On contaminated training data the fence
+ *   separates a tail that lies far from the bulk. On clean training traffic the cap applies where
+ *   the fence would lie beyond every training score (bounded scores such as Isolation Forest's or
+ *   the One-Class SVM's, whose far anomalies all reach the same maximum): then a row is anomalous
+ *   when it scores above everything seen in training. When the inter-quartile range is 0 (more
+ *   than half the scores tie) the threshold is the largest training score, so ties are never
+ *   flagged.
  */
 export function calibrateThreshold(trainScores: ArrayLike<number>, contamination: Contamination): number {
   const s = sortedCopy(trainScores);
@@ -64,8 +67,9 @@ export function calibrateThreshold(trainScores: ArrayLike<number>, contamination
     const q1 = quantileSorted(s, 0.25);
     const q3 = quantileSorted(s, 0.75);
     const iqr = q3 - q1;
-    if (!(iqr > 0)) return s[s.length - 1];
-    return q3 + AUTO_FENCE_IQR * iqr;
+    const max = s[s.length - 1];
+    if (!(iqr > 0)) return max;
+    return Math.min(q3 + AUTO_FENCE_IQR * iqr, max);
   }
   return quantileSorted(s, 1 - contamination);
 }

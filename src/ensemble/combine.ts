@@ -114,3 +114,63 @@ export function severity(votes: ArrayLike<number>, isAnomaly: ArrayLike<number>,
   }
   return out;
 }
+
+/** Ranks 0..n-1 of `x` with ties given their average rank. */
+export function ranks(x: ArrayLike<number>): Float64Array {
+  const n = x.length;
+  const idx = new Int32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  idx.sort((a, b) => x[a] - x[b]);
+  const r = new Float64Array(n);
+  let i = 0;
+  while (i < n) {
+    let j = i;
+    while (j + 1 < n && x[idx[j + 1]] === x[idx[i]]) j++;
+    const avg = (i + j) / 2;
+    for (let k = i; k <= j; k++) r[idx[k]] = avg;
+    i = j + 1;
+  }
+  return r;
+}
+
+/** Spearman's rank correlation (0 when either input is constant). */
+export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new RangeError(`spearman: lengths differ (${a.length} vs ${b.length}).`);
+  const ra = ranks(a);
+  const rb = ranks(b);
+  const n = ra.length;
+  const m = (n - 1) / 2;
+  let s = 0;
+  let va = 0;
+  let vb = 0;
+  for (let i = 0; i < n; i++) {
+    const da = ra[i] - m;
+    const db = rb[i] - m;
+    s += da * db;
+    va += da * da;
+    vb += db * db;
+  }
+  return va > 0 && vb > 0 ? s / Math.sqrt(va * vb) : 0;
+}
+
+/** The exponent applied to each detector's mean agreement in {@link agreementWeights}. */
+export const AGREEMENT_POWER = 2;
+
+/**
+ * Fusion weights learned without labels: each detector's weight is its mean Spearman correlation
+ * with the other detectors on the training scores (negative values count as 0), raised to
+ * {@link AGREEMENT_POWER}, then normalised to sum to 1. A detector that ranks the training rows
+ * unlike the consensus of the others (the One-Class SVM on clustered anomalies, say) gets less say.
+ * With a single detector the weight is 1.
+ */
+export function agreementWeights(trainScores: readonly ArrayLike<number>[], power = AGREEMENT_POWER): number[] {
+  const k = trainScores.length;
+  if (k === 1) return [1];
+  const rho: number[][] = trainScores.map(() => new Array(k).fill(0));
+  for (let a = 0; a < k; a++) {
+    for (let b = a + 1; b < k; b++) rho[a][b] = rho[b][a] = spearman(trainScores[a], trainScores[b]);
+  }
+  const raw = rho.map((r, a) => Math.max(0, r.reduce((s, v, b) => s + (b === a ? 0 : v), 0) / (k - 1)) ** power);
+  const sum = raw.reduce((x, y) => x + y, 0);
+  return sum > 0 ? raw.map((w) => w / sum) : raw.map(() => 1 / k);
+}

@@ -16,10 +16,12 @@ describe('threshold calibration', () => {
     expect(scores.filter((s) => s > t).length).toBe(150);
   });
 
-  it('"auto" puts the fence at Q3 + 3 IQR and ignores the order of the scores', () => {
+  it('"auto" puts the fence at Q3 + 3 IQR, capped at the largest training score', () => {
     const scores = [5, 1, 2, 3, 4, 6, 7, 8, 100];
     // sorted 1..8,100: Q1 = 3, Q3 = 7, IQR 4 -> 7 + 12 = 19
     expect(calibrateThreshold(scores, 'auto')).toBe(19);
+    // no far tail: the fence (19) lies beyond every score, so the largest score is the threshold
+    expect(calibrateThreshold([5, 1, 2, 3, 4, 6, 7, 8, 9], 'auto')).toBe(9);
     // ties: IQR 0 -> the largest score, so ties are not flagged
     expect(calibrateThreshold([2, 2, 2, 2, 3], 'auto')).toBe(3);
   });

@@ -46,3 +46,25 @@ describe('vote combination', () => {
     expect(n[0]).toBe(0);
   });
 });
+
+import { agreementWeights, ranks, spearman } from '../../src/ensemble/combine';
+
+describe('agreement weights', () => {
+  it('ranks average ties and spearman matches hand values', () => {
+    expect(Array.from(ranks([3, 1, 3, 2]))).toEqual([2.5, 0, 2.5, 1]);
+    expect(spearman([1, 2, 3, 4], [10, 20, 30, 40])).toBeCloseTo(1);
+    expect(spearman([1, 2, 3, 4], [4, 3, 2, 1])).toBeCloseTo(-1);
+    expect(spearman([1, 1, 1], [1, 2, 3])).toBe(0);
+  });
+
+  it('down-weights the detector that disagrees with the others', () => {
+    const a = [1, 2, 3, 4, 5, 6, 7, 8];
+    const b = [1, 3, 2, 4, 5, 7, 6, 8];
+    const c = [2, 1, 3, 4, 6, 5, 7, 8];
+    const odd = [8, 1, 7, 2, 6, 3, 5, 4];
+    const w = agreementWeights([a, b, c, odd]);
+    expect(w.reduce((x, y) => x + y, 0)).toBeCloseTo(1, 12);
+    expect(w[3]).toBeLessThan(Math.min(w[0], w[1], w[2]) / 4);
+    expect(agreementWeights([a])).toEqual([1]);
+  });
+});

@@ -28,7 +28,7 @@ describe('AnomalyEnsemble', () => {
   const progress: string[] = [];
 
   beforeAll(async () => {
-    ens = await new AnomalyEnsemble({ seed: 5, ...FAST, onProgress: (p) => progress.push(p.stage) }).fit(data);
+    ens = await new AnomalyEnsemble({ seed: 5, decision: 'vote', ...FAST, onProgress: (p) => progress.push(p.stage) }).fit(data);
     r = ens.detect(data);
   });
 
@@ -64,7 +64,7 @@ describe('AnomalyEnsemble', () => {
   });
 
   it('is reproducible for a seed', async () => {
-    const again = await new AnomalyEnsemble({ seed: 5, ...FAST }).fit(data);
+    const again = await new AnomalyEnsemble({ seed: 5, decision: 'vote', ...FAST }).fit(data);
     expectSameResult(r, again.detect(data));
   });
 
@@ -126,6 +126,18 @@ describe('AnomalyEnsemble', () => {
     expect(() => new AnomalyEnsemble({ contamination: 0.7 })).toThrow(/contamination/);
     expect(() => new AnomalyEnsemble({ seed: -1 })).toThrow(/seed/);
     expect(() => new AnomalyEnsemble({ detectors: [] })).toThrow(/detectors/);
+  });
+
+  it('learns fusion weights without labels, summing to 1, and the default decides on the fused score', async () => {
+    const w = ens.weights;
+    expect(Object.values(w).reduce((a, b) => a + b!, 0)).toBeCloseTo(1, 12);
+    for (const d of DETECTOR_NAMES) expect(w[d]).toBeGreaterThan(0);
+    const def = await new AnomalyEnsemble({ seed: 5, ...FAST }).fit(data);
+    expect(def.options.decision).toBe('score');
+    const res = def.detect(data);
+    for (let i = 0; i < data.X.rows; i++) expect(res.isAnomaly[i]).toBe(res.ensembleScore[i] > res.ensembleThreshold ? 1 : 0);
+    const eq = await new AnomalyEnsemble({ seed: 5, weights: 'equal', ...FAST }).fit(data);
+    for (const d of DETECTOR_NAMES) expect(eq.weights[d]).toBe(0.25);
   });
 
   it('a subset of detectors and a score decision work', async () => {
