@@ -49,3 +49,35 @@ export { detectionToCsv, detectionRows, resultColumns } from './ensemble/output'
 // metrics
 export { confusion, rates, rocAuc, rocCurve, prCurve, averagePrecision, detectionMetrics } from './metrics/classification';
 export type { DetectionMetrics, Confusion, CurvePoint } from './metrics/classification';
+// charts (builders return Plotly { data, layout } and never render; display renders in tslab)
+export { DETECTOR_COLORS, SEVERITY_COLORS, SEVERITY_ORDER, CLASS_COLORS, UI_COLORS, HEATMAP_COLORSCALE, CHART_FONT, baseLayout, axisStyle } from './charts/palette';
+export type { BaseLayoutOptions } from './charts/palette';
+export { modelLabel } from './charts/figure';
+export type { Figure, Trace, Layout, ChartOptions } from './charts/figure';
+export {
+  timelineChart,
+  severityOverTimeChart,
+  severityDistributionChart,
+  confidenceSeverityChart,
+  agreementChart,
+  detectorComparisonChart,
+  voteBreakdownChart,
+} from './charts/detection';
+export type {
+  TimestampSource,
+  TimelineOptions,
+  SeverityOverTimeOptions,
+  SeverityDistributionOptions,
+  StatsSource,
+  VoteBreakdownOptions,
+} from './charts/detection';
+export { confusionMatrixChart, rocCurveChart, prCurveChart } from './charts/evaluation';
+export type { CurveChartOptions } from './charts/evaluation';
+export { featureDistributionChart, featureImportanceChart } from './charts/features';
+export type { FeatureDistributionOptions, FeatureImportance, FeatureImportanceOptions } from './charts/features';
+export { lossCurveChart } from './charts/training';
+export type { LossCurveOptions } from './charts/training';
+export { showChart, showTable, chartHtml, tableHtml, plotlyScriptTag, plotlyBundlePath, PLOTLY_CONFIG } from './charts/display';
+export type { ShowChartOptions, ShowTableOptions, ChartHtmlOptions, HtmlSink } from './charts/display';
+export { createProgressBar } from './charts/progress';
+export type { ProgressBar, ProgressBarOptions } from './charts/progress';

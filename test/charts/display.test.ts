@@ -1,0 +1,145 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { chartHtml, plotlyBundlePath, plotlyScriptTag, showChart, showTable, tableHtml, tslabDisplay } from '../../src/charts/display';
+import type { Figure } from '../../src/charts/figure';
+import { createProgressBar, progressLine } from '../../src/charts/progress';
+
+const fig: Figure = {
+  data: [{ type: 'bar', name: 'n', x: ['a', 'b'], y: [1, 2] }],
+  layout: { title: { text: 'Two bars </script><script>alert(1)</script>' }, height: 300 },
+};
+
+const count = (s: string, sub: string) => s.split(sub).length - 1;
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('showChart', () => {
+  it('prints a one-line note outside tslab instead of throwing', () => {
+    expect(tslabDisplay()).toBeUndefined();
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    expect(() => showChart(fig)).not.toThrow();
+    expect(log).toHaveBeenCalledTimes(1);
+    const line = String(log.mock.calls[0][0]);
+    expect(line).not.toContain('\n');
+    expect(line).toMatch(/^\[chart\] Two bars .*tslab/);
+  });
+
+  it('embeds plotly.js in the first chart of the process only', () => {
+    const out: string[] = [];
+    const sink = { html: (s: string) => out.push(s) };
+    showChart(fig, { display: sink });
+    showChart(fig, { display: sink, height: 250 });
+    showChart(fig, { display: sink, includePlotly: true });
+    expect(out[0].length).toBeGreaterThan(1_000_000);
+    expect(out[0]).toContain('window.Plotly = Plotly');
+    expect(out[1].length).toBeLessThan(5_000);
+    expect(out[1]).toContain('"height":250');
+    expect(out[2].length).toBeGreaterThan(1_000_000);
+    for (const html of out) expect(html).toMatch(/Plotly\.newPlot\(el, fig\.data, fig\.layout, config\)/);
+    const ids = out.map((h) => /<div id="([^"]+)"/.exec(h)![1]);
+    expect(new Set(ids).size).toBe(3);
+  });
+
+  it('passes a sink error other than "not ready" through', () => {
+    const sink = {
+      html: () => {
+        throw new Error('boom');
+      },
+    };
+    expect(() => showChart(fig, { display: sink, includePlotly: false })).toThrow('boom');
+  });
+});
+
+describe('chartHtml', () => {
+  it('waits for window.Plotly and cannot be broken out of by figure text', () => {
+    const html = chartHtml(fig, { id: 'c1' });
+    expect(count(html, '</script>')).toBe(1);
+    expect(html).toContain('<div id="c1" class="nal-chart" style="width:100%;height:300px;"></div>');
+    expect(html).toContain('setInterval');
+    expect(html).toContain('"displaylogo":false');
+    expect(html).toContain('"responsive":true');
+    // the figure survives the escaping
+    const json = /var fig = (.*);\n/.exec(html)![1];
+    expect(JSON.parse(json).layout.title.text).toBe(fig.layout.title.text);
+  });
+
+  it('inlines the bundle from plotly.js-dist', () => {
+    expect(plotlyBundlePath()).toMatch(/plotly\.js-dist(-min)?[\\/]plotly(\.min)?\.js$/);
+    const tag = plotlyScriptTag();
+    expect(tag.startsWith('<script type="text/javascript">')).toBe(true);
+    expect(count(tag, '</script')).toBe(1);
+    expect(chartHtml(fig, { includePlotly: true }).startsWith(tag)).toBe(true);
+  });
+});
+
+describe('showTable', () => {
+  const rows = [
+    { row: 1, severity: 'high', score: 3.14159265, note: '<b>x</b> & "y"' },
+    { row: 2, severity: 'low', score: 0.5 },
+    { row: 3, severity: 'none', score: -1 },
+  ];
+
+  it('escapes cells, rounds numbers and counts the rows left out', () => {
+    const html = tableHtml(rows, { maxRows: 2, caption: 'A <caption>' });
+    expect(html).toContain('&lt;b&gt;x&lt;/b&gt; &amp; &quot;y&quot;');
+    expect(html).not.toContain('<b>x</b>');
+    expect(html).toContain('A &lt;caption&gt;');
+    expect(html).toContain('>3.142<');
+    expect(count(html, '<tr>')).toBe(3);
+    expect(html).toContain('1 more rows (3 in all)');
+    expect(html).toContain('<th style="text-align:left;padding:2px 8px;border-bottom:1px solid #999">note</th>');
+  });
+
+  it('prints a text table outside tslab', () => {
+    const table = vi.spyOn(console, 'table').mockImplementation(() => {});
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    showTable(rows, { maxRows: 1 });
+    expect(table).toHaveBeenCalledWith([rows[0]], undefined);
+    expect(log).toHaveBeenCalledWith('… 2 more rows (3 in all)');
+  });
+});
+
+describe('createProgressBar', () => {
+  it('redraws one display in place in a notebook', () => {
+    const frames: string[] = [];
+    const bar = createProgressBar(4, 'fit', { display: { html: (s) => frames.push(s) }, minIntervalMs: 0 });
+    for (let i = 1; i <= 4; i++) bar.update(i, `loss ${i}`);
+    bar.done('ok');
+    bar.update(1); // ignored after done
+    expect(frames).toHaveLength(5);
+    expect(frames[0]).toMatch(/fit █{8}░{22} 1\/4 \(25%\) \d+\.\d s  loss 1/);
+    expect(frames[4]).toMatch(/4\/4 \(100%\).*ok  done/);
+  });
+
+  it('throttles redraws but always draws the final state', () => {
+    const frames: string[] = [];
+    const bar = createProgressBar(1000, 'x', { display: { html: (s) => frames.push(s) }, minIntervalMs: 60_000 });
+    for (let i = 1; i <= 1000; i++) bar.update(i);
+    bar.done();
+    expect(frames).toHaveLength(2);
+    expect(frames[1]).toContain('1000/1000');
+  });
+
+  it('uses carriage returns on a terminal and a few lines elsewhere', () => {
+    const tty: string[] = [];
+    const t = createProgressBar(3, 'tty', { stream: Object.assign({ write: (s: string) => tty.push(s) !== 0 }, { isTTY: true }) as never, minIntervalMs: 0 });
+    for (let i = 1; i <= 3; i++) t.update(i);
+    t.done();
+    expect(tty.every((s) => s.startsWith('\r'))).toBe(true);
+    expect(tty[tty.length - 1].endsWith('\n')).toBe(true);
+    expect(tty.slice(0, -1).some((s) => s.includes('\n'))).toBe(false);
+
+    const log: string[] = [];
+    const p = createProgressBar(100, 'log', { stream: { write: (s: string) => log.push(s) !== 0 } as never, minIntervalMs: 0 });
+    for (let i = 0; i <= 100; i++) p.update(i);
+    p.done();
+    expect(log.map((l) => /(\d+)\/100/.exec(l)![1])).toEqual(['0', '25', '50', '75', '100']);
+  });
+
+  it('formats one line', () => {
+    expect(progressLine('ae', 3, 10, 1.25, 'loss 0.1', 10)).toBe('ae ███░░░░░░░ 3/10 (30%) 1.3 s  loss 0.1');
+    expect(progressLine('none', 0, 0, 0, '', 4)).toBe('none ████ 0/0 (100%) 0.0 s');
+    expect(() => createProgressBar(-1, 'x')).toThrow(RangeError);
+  });
+});
