@@ -1,0 +1,648 @@
+#!/usr/bin/env node
+/**
+ * Notebook tooling: a project-local tslab kernel, headless execution into reports/, Jupyter, and
+ * output stripping. `npm start` = `node scripts/notebooks.mjs run`.
+ *
+ *   node scripts/notebooks.mjs run [names...] [--jobs N] [--timeout S] [--out DIR] [--no-build]
+ *   node scripts/notebooks.mjs open [jupyter args...]
+ *   node scripts/notebooks.mjs setup-kernel [--force]
+ *   node scripts/notebooks.mjs strip [--check] [names...]
+ *   node scripts/notebooks.mjs install-user-kernel
+ *   node scripts/notebooks.mjs doctor
+ *
+ * Nothing is written outside the project: the kernelspec lives in .jupyter/share/jupyter/kernels/
+ * (registered with the project's own node_modules/.bin/tslab), and every Jupyter process gets
+ * JUPYTER_PATH / JUPYTER_CONFIG_DIR / JUPYTER_DATA_DIR / JUPYTER_RUNTIME_DIR / IPYTHONDIR pointing
+ * into .jupyter/. Only `install-user-kernel` registers the kernel in the per-user Jupyter dirs.
+ *
+ * The functions are exported for test/notebooks/*.test.ts, which run the same code as `npm start`.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const NOTEBOOKS_DIR = path.join(ROOT, 'notebooks');
+export const REPORTS_DIR = path.join(ROOT, 'reports');
+/** Project-local Jupyter home (git-ignored). */
+export const LOCAL_JUPYTER = path.join(ROOT, '.jupyter');
+export const KERNEL_NAME = 'tslab';
+export const TSLAB_BIN = path.join(ROOT, 'node_modules', '.bin', 'tslab');
+const EXECUTOR = path.join(ROOT, 'scripts', 'execute_notebook.py');
+const TEMPLATE_DIR = path.join(ROOT, 'scripts', 'nbconvert-templates');
+const KERNEL_JSON = path.join(LOCAL_JUPYTER, 'share', 'jupyter', 'kernels', KERNEL_NAME, 'kernel.json');
+
+/** Python modules needed to execute notebooks (IPython: tslab's kernelspec installer imports it). */
+export const RUN_MODULES = ['nbformat', 'nbclient', 'nbconvert', 'jupyter_client', 'IPython'];
+/** ... and to open the Jupyter Notebook UI. */
+export const OPEN_MODULES = [...RUN_MODULES, 'notebook'];
+
+export const INSTALL_HELP = `Jupyter (with nbconvert and nbclient) was not found for any Python interpreter.
+Install it, then run the command again:
+
+  Debian / Ubuntu:
+    sudo apt-get install -y --no-install-recommends jupyter-notebook jupyter-nbconvert python3-nbclient python3-ipykernel jupyter-client
+
+  Any system with pip (a virtual environment is fine; activate it first):
+    pip install notebook nbconvert nbclient ipykernel
+
+To use a specific interpreter, set NAL_PYTHON=/path/to/python3.`;
+
+/** Matches a stderr text that reports a failure (warnings pass, but are listed). */
+const STDERR_ERROR_RE = /\b(error|exception|uncaught|traceback|unhandled|fatal)\b/i;
+
+// ---------------------------------------------------------------------------------------------
+// environment
+
+/** `true` when running in CI (env CI set to anything but "", "0" or "false"). */
+export function isCI() {
+  const v = (process.env.CI ?? '').trim().toLowerCase();
+  return v !== '' && v !== '0' && v !== 'false';
+}
+
+const pythonCache = new Map();
+
+/**
+ * The first Python interpreter that has `modules`: python3 and python on PATH, then
+ * /usr/bin/python3 (Debian's Jupyter packages install there); only $NAL_PYTHON when it is set.
+ *
+ * @returns `{ python, tried }` where `python` is the interpreter's absolute path (sys.executable)
+ *   or null, and `tried` says what each candidate lacked
+ */
+export function findPython(modules = RUN_MODULES) {
+  const key = modules.join(',');
+  if (pythonCache.has(key)) return pythonCache.get(key);
+  const candidates = process.env.NAL_PYTHON ? [process.env.NAL_PYTHON] : ['python3', 'python', '/usr/bin/python3', '/usr/local/bin/python3'];
+  const probe = `import importlib.util, json, sys
+mods = ${JSON.stringify(modules)}
+print(json.dumps({"exe": sys.executable, "missing": [m for m in mods if importlib.util.find_spec(m) is None]}))`;
+  const tried = [];
+  let found = null;
+  for (const cmd of [...new Set(candidates)]) {
+    const r = spawnSync(cmd, ['-c', probe], { encoding: 'utf8', timeout: 30_000 });
+    if (r.error || r.status !== 0) {
+      tried.push({ cmd, problem: r.error ? r.error.code ?? String(r.error) : `exit ${r.status}` });
+      continue;
+    }
+    try {
+      const info = JSON.parse(r.stdout.trim().split('\n').pop());
+      if (info.missing.length === 0) {
+        found = info.exe;
+        break;
+      }
+      tried.push({ cmd, problem: `lacks ${info.missing.join(', ')}` });
+    } catch {
+      tried.push({ cmd, problem: 'unreadable probe output' });
+    }
+  }
+  const result = { python: found, tried };
+  pythonCache.set(key, result);
+  return result;
+}
+
+/**
+ * Environment for every Jupyter/Python process: all Jupyter and IPython state under .jupyter/,
+ * node and node_modules/.bin first on PATH (the kernel is a Node program).
+ */
+export function jupyterEnv(extra = {}) {
+  const d = (p) => path.join(LOCAL_JUPYTER, p);
+  const localShare = path.join(LOCAL_JUPYTER, 'share', 'jupyter');
+  const env = {
+    ...process.env,
+    JUPYTER_PATH: [localShare, process.env.JUPYTER_PATH].filter(Boolean).join(path.delimiter),
+    JUPYTER_CONFIG_DIR: d('config'),
+    JUPYTER_DATA_DIR: d('data'),
+    JUPYTER_RUNTIME_DIR: d('runtime'),
+    IPYTHONDIR: d('ipython'),
+    // jupyter_core >= 5: use the new platform dirs without the deprecation warning
+    JUPYTER_PLATFORM_DIRS: '1',
+    // ipykernel's debugger warns about frozen modules on every start
+    PYDEVD_DISABLE_FILE_VALIDATION: '1',
+    PYTHONDONTWRITEBYTECODE: '1',
+    PATH: [path.dirname(process.execPath), path.join(ROOT, 'node_modules', '.bin'), process.env.PATH].filter(Boolean).join(path.delimiter),
+    ...extra,
+  };
+  // `pip install --user` packages stay visible when a test moves HOME to a scratch folder
+  if (extra.HOME && !process.env.PYTHONUSERBASE) env.PYTHONUSERBASE = path.join(os.homedir(), '.local');
+  return env;
+}
+
+function ensureLocalDirs() {
+  for (const p of ['config', 'data', 'runtime', 'ipython', path.join('share', 'jupyter', 'kernels')]) {
+    fs.mkdirSync(path.join(LOCAL_JUPYTER, p), { recursive: true });
+  }
+}
+
+/**
+ * Registers the tslab kernelspec in .jupyter/ with the project's own tslab binary (no-op when it
+ * is already registered with this checkout's path).
+ *
+ * @returns the kernel.json path
+ */
+export function setupKernel({ python, force = false, log = console.log } = {}) {
+  if (!fs.existsSync(TSLAB_BIN)) {
+    throw new UserError(`${path.relative(ROOT, TSLAB_BIN)} is missing: run \`npm install\` first.`);
+  }
+  if (!force && fs.existsSync(KERNEL_JSON)) {
+    try {
+      const spec = JSON.parse(fs.readFileSync(KERNEL_JSON, 'utf8'));
+      if (spec.argv?.[0] === TSLAB_BIN) return KERNEL_JSON;
+    } catch {
+      /* reinstall */
+    }
+  }
+  python ??= requirePython(RUN_MODULES);
+  ensureLocalDirs();
+  const r = spawnSync(TSLAB_BIN, ['install', `--python=${python}`, `--binary=${TSLAB_BIN}`, `--prefix=${LOCAL_JUPYTER}`], {
+    env: jupyterEnv(),
+    encoding: 'utf8',
+  });
+  if (r.status !== 0 || !fs.existsSync(KERNEL_JSON)) {
+    throw new UserError(`registering the tslab kernel failed:\n${r.stdout ?? ''}${r.stderr ?? ''}`);
+  }
+  log(`tslab kernel registered in ${path.relative(ROOT, path.dirname(KERNEL_JSON))}/ (binary ${path.relative(ROOT, TSLAB_BIN)})`);
+  return KERNEL_JSON;
+}
+
+function requirePython(modules) {
+  const { python, tried } = findPython(modules);
+  if (python) return python;
+  const lines = tried.map((t) => `  ${t.cmd}: ${t.problem}`).join('\n');
+  throw new UserError(`${INSTALL_HELP}\n\nInterpreters tried:\n${lines}`, 3);
+}
+
+/** An error whose message is for the user (printed without a stack). */
+export class UserError extends Error {
+  constructor(message, exitCode = 1) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// build
+
+function newestMtime(p) {
+  const st = fs.statSync(p, { throwIfNoEntry: false });
+  if (!st) return 0;
+  if (!st.isDirectory()) return st.mtimeMs;
+  let m = 0;
+  for (const e of fs.readdirSync(p)) m = Math.max(m, newestMtime(path.join(p, e)));
+  return m;
+}
+
+/** Builds dist/ with tsc when dist/index.js is missing or older than src/, tsconfig.json or package.json. */
+export function ensureBuilt({ log = console.log } = {}) {
+  const out = path.join(ROOT, 'dist', 'index.js');
+  const built = fs.statSync(out, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  const sources = Math.max(newestMtime(path.join(ROOT, 'src')), newestMtime(path.join(ROOT, 'tsconfig.json')), newestMtime(path.join(ROOT, 'package.json')));
+  if (built && built >= sources) return false;
+  log(built ? 'dist/ is older than src/: building (tsc)...' : 'dist/ is missing: building (tsc)...');
+  const tsc = path.join(ROOT, 'node_modules', '.bin', 'tsc');
+  if (!fs.existsSync(tsc)) throw new UserError('node_modules/.bin/tsc is missing: run `npm install` first.');
+  const r = spawnSync(tsc, ['-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0) throw new UserError('the TypeScript build failed (see above); the notebooks import dist/.');
+  // tsc leaves unchanged outputs alone on some versions: mark the build time explicitly
+  const now = new Date();
+  fs.utimesSync(out, now, now);
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// notebooks
+
+/**
+ * The notebooks in notebooks/, sorted; `names` pick some by file name, with or without `.ipynb`,
+ * or by a unique prefix such as `01`.
+ */
+export function listNotebooks(names = []) {
+  const all = fs.existsSync(NOTEBOOKS_DIR)
+    ? fs.readdirSync(NOTEBOOKS_DIR).filter((f) => f.endsWith('.ipynb') && !f.startsWith('.')).sort()
+    : [];
+  if (names.length === 0) return all.map((f) => path.join(NOTEBOOKS_DIR, f));
+  return names.map((n) => {
+    const base = path.basename(n).replace(/\.ipynb$/, '');
+    const exact = all.find((f) => f === `${base}.ipynb`);
+    const matches = exact ? [exact] : all.filter((f) => f.startsWith(base));
+    if (matches.length !== 1) {
+      throw new UserError(`${matches.length ? 'ambiguous' : 'no'} notebook "${n}" in notebooks/ (${all.join(', ') || 'none'})`);
+    }
+    return path.join(NOTEBOOKS_DIR, matches[0]);
+  });
+}
+
+export function readNotebook(file) {
+  return JSON.parse(fs.readFileSync(file, 'utf8'));
+}
+
+const text = (v) => (Array.isArray(v) ? v.join('') : (v ?? ''));
+
+/**
+ * What a notebook declares in `metadata.nal`: `expectedCharts` (a count, or a list of chart titles
+ * that must all appear) and `allowStderr` (regular expressions of stderr lines that are fine).
+ */
+export function notebookSpec(nb) {
+  const nal = nb.metadata?.nal ?? {};
+  const ec = nal.expectedCharts;
+  const titles = Array.isArray(ec) ? ec.map(String) : null;
+  const count = titles ? titles.length : Number.isInteger(ec) ? ec : null;
+  const allowStderr = (nal.allowStderr ?? []).map((s) => new RegExp(s));
+  return { expectedCharts: count, expectedTitles: titles, allowStderr };
+}
+
+/** A chart container written by src/charts/display.ts (`showChart` / `chartHtml`). */
+const CHART_DIV_RE = /<div\b[^>]*\bclass="[^"]*\bnal-chart\b[^"]*"[^>]*>/g;
+/** The figure inlined in a chart's drawing script (`var fig = {...};`, JSON with `<` escaped). */
+const CHART_FIG_RE = /\bvar fig = (\{[\s\S]*?\});\s*\n\s*var config\b/g;
+
+function figureTitle(fig) {
+  const t = fig?.layout?.title;
+  return typeof t === 'string' ? t : (t?.text ?? '');
+}
+
+/**
+ * The Plotly charts among a notebook's outputs: `application/vnd.plotly.v1+json` outputs, and the
+ * chart containers (`<div class="nal-chart">`) the library's `showChart` writes into `text/html`
+ * outputs, with the titles of their figures.
+ *
+ * @returns `{ count, titles }` (a title is "" when the chart has none or it cannot be read)
+ */
+export function findCharts(nb) {
+  const titles = [];
+  for (const cell of nb.cells ?? []) {
+    for (const o of cell.outputs ?? []) {
+      const data = o.data ?? {};
+      const pj = data['application/vnd.plotly.v1+json'];
+      if (pj) {
+        titles.push(figureTitle(pj));
+        continue;
+      }
+      const html = text(data['text/html']);
+      if (!html.includes('nal-chart')) continue;
+      const divs = html.match(CHART_DIV_RE) ?? [];
+      const figs = [...html.matchAll(CHART_FIG_RE)].map((m) => {
+        try {
+          return figureTitle(JSON.parse(m[1]));
+        } catch {
+          return '';
+        }
+      });
+      divs.forEach((_, k) => titles.push(decodeHtml(figs[k] ?? '').replace(/<[^>]*>/g, '')));
+    }
+  }
+  return { count: titles.length, titles };
+}
+
+function decodeHtml(s) {
+  return s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
+/**
+ * Checks an executed notebook: it ran to the end, no cell failed (error outputs, stderr that
+ * reports an error, a rejected promise as a cell's value), and it shows the charts it declares.
+ *
+ * @returns `{ errors: string[], warnings: string[], charts: { count, expected, titles } }`
+ */
+export function analyzeNotebook(nb) {
+  const spec = notebookSpec(nb);
+  const errors = [];
+  const warnings = [];
+  const exec = nb.metadata?.nal?.execution;
+  const failed = exec?.failedCell;
+  const described = failed != null && (nb.cells?.[failed]?.outputs ?? []).some((o) => o.output_type === 'error');
+  if (exec && exec.status !== 'ok' && !described) errors.push(`execution ${exec.status}: ${exec.message ?? ''}`.trim());
+  (nb.cells ?? []).forEach((cell, i) => {
+    if (cell.cell_type !== 'code') return;
+    const where = `cell #${i + 1}`;
+    const allowedToFail = (cell.metadata?.tags ?? []).includes('raises-exception');
+    // a failed cell's stderr is its error message and stack, already reported by its error output
+    const hasError = (cell.outputs ?? []).some((o) => o.output_type === 'error');
+    if (text(cell.source).trim() && cell.execution_count == null && (!exec || exec.status === 'ok')) {
+      errors.push(`${where} did not run`);
+    }
+    for (const o of cell.outputs ?? []) {
+      if (o.output_type === 'error' && !allowedToFail) {
+        errors.push(`${where}: ${o.ename}: ${firstLine(o.evalue)}`);
+      } else if (o.output_type === 'stream' && o.name === 'stderr' && !hasError) {
+        for (const line of text(o.text).split('\n').filter((l) => l.trim())) {
+          if (spec.allowStderr.some((re) => re.test(line))) continue;
+          if (STDERR_ERROR_RE.test(line) && !allowedToFail) errors.push(`${where} stderr: ${line.trim()}`);
+          else warnings.push(`${where} stderr: ${line.trim()}`);
+        }
+      } else if (o.output_type === 'stream' && o.name === 'stdout' && /<rejected>/.test(text(o.text))) {
+        errors.push(`${where}: a rejected promise (await it): ${firstLine(text(o.text).split('<rejected>')[1])}`);
+      }
+    }
+  });
+  const charts = findCharts(nb);
+  if (spec.expectedCharts == null) {
+    errors.push('metadata.nal.expectedCharts is missing (declare how many charts, or which chart titles, the notebook shows)');
+  } else if (charts.count !== spec.expectedCharts) {
+    errors.push(`expected ${spec.expectedCharts} charts, found ${charts.count}`);
+  }
+  if (spec.expectedTitles) {
+    const missing = spec.expectedTitles.filter((t) => !charts.titles.some((ct) => ct.includes(t)));
+    if (missing.length) errors.push(`charts missing: ${missing.map((t) => JSON.stringify(t)).join(', ')}`);
+  }
+  // de-duplicate repeated stderr lines
+  return { errors: [...new Set(errors)], warnings: [...new Set(warnings)], charts: { count: charts.count, expected: spec.expectedCharts, titles: charts.titles } };
+}
+
+function firstLine(s) {
+  return String(s ?? '').trim().split('\n')[0];
+}
+
+/**
+ * Executes notebooks headlessly into `outDir` (executed .ipynb + self-contained .html each) and
+ * checks them with {@link analyzeNotebook}.
+ *
+ * @param opts.names notebook names (all when empty)
+ * @param opts.jobs notebooks run at the same time (default $NAL_NOTEBOOK_JOBS, else 2 or the CPU count if lower)
+ * @param opts.timeout seconds per cell (default 600)
+ * @param opts.env extra environment for the Jupyter processes (the tests move HOME)
+ * @returns `{ ok, seconds, results: [{ name, notebook, ipynb, html, seconds, status, errors, warnings, charts }] }`
+ */
+export async function runNotebooks(opts = {}) {
+  const log = opts.log ?? console.log;
+  const outDir = path.resolve(opts.outDir ?? REPORTS_DIR);
+  const files = listNotebooks(opts.names ?? []);
+  if (files.length === 0) throw new UserError('no notebooks in notebooks/');
+  const python = requirePython(RUN_MODULES);
+  if (opts.build !== false) ensureBuilt({ log });
+  setupKernel({ python, log });
+  fs.mkdirSync(outDir, { recursive: true });
+  const cpus = os.availableParallelism?.() ?? os.cpus().length;
+  const jobs = Math.max(1, Math.min(files.length, Number(opts.jobs ?? process.env.NAL_NOTEBOOK_JOBS ?? Math.min(2, cpus)) || 1));
+  const timeout = Number(opts.timeout ?? 600);
+  log(`Executing ${files.length} notebook${files.length > 1 ? 's' : ''} with the ${KERNEL_NAME} kernel (${jobs} at a time) into ${path.relative(ROOT, outDir) || '.'}/`);
+
+  const t0 = Date.now();
+  const results = new Array(files.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const i = next++;
+      results[i] = await executeOne(files[i], { python, outDir, timeout, env: opts.env ?? {} });
+      log(formatResult(results[i]));
+    }
+  };
+  await Promise.all(Array.from({ length: jobs }, worker));
+  const seconds = (Date.now() - t0) / 1000;
+  const ok = results.every((r) => r.errors.length === 0);
+  log(summary(results, seconds));
+  return { ok, seconds, results };
+}
+
+function executeOne(file, { python, outDir, timeout, env }) {
+  const name = path.basename(file, '.ipynb');
+  const args = [EXECUTOR, file, outDir, '--kernel', KERNEL_NAME, '--timeout', String(timeout), '--template-dir', TEMPLATE_DIR];
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(python, args, { cwd: ROOT, env: jupyterEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b) => (out += b));
+    child.stderr.on('data', (b) => (err += b));
+    child.on('error', (e) => finish(null, e));
+    child.on('close', (code) => finish(code));
+    let done = false;
+    function finish(code, spawnError) {
+      if (done) return;
+      done = true;
+      const base = { name, notebook: file, ipynb: path.join(outDir, `${name}.ipynb`), html: path.join(outDir, `${name}.html`) };
+      const line = out.split('\n').find((l) => l.startsWith('NAL_RESULT '));
+      const exec = line ? JSON.parse(line.slice('NAL_RESULT '.length)) : null;
+      const seconds = exec?.seconds ?? (Date.now() - t0) / 1000;
+      if (!exec || !fs.existsSync(base.ipynb)) {
+        const why = spawnError ? String(spawnError) : `exit ${code}`;
+        resolve({ ...base, seconds, status: 'failed-to-run', errors: [`the executor failed (${why}):\n${err.trim() || out.trim()}`], warnings: [], charts: { count: 0, expected: null, titles: [] } });
+        return;
+      }
+      const analysis = analyzeNotebook(readNotebook(base.ipynb));
+      resolve({ ...base, seconds, status: exec.status, ...analysis });
+    }
+  });
+}
+
+function formatResult(r) {
+  const mark = r.errors.length ? 'FAIL' : 'ok  ';
+  const charts = r.charts.expected == null ? `${r.charts.count} charts` : `${r.charts.count}/${r.charts.expected} charts`;
+  const lines = [`  ${mark} ${r.name.padEnd(34)} ${r.seconds.toFixed(1).padStart(6)} s   ${charts.padEnd(12)} ${path.relative(ROOT, r.html)}`];
+  for (const e of r.errors) lines.push(`         error: ${e}`);
+  for (const w of r.warnings.slice(0, 5)) lines.push(`         warning: ${w}`);
+  if (r.warnings.length > 5) lines.push(`         (${r.warnings.length - 5} more warnings)`);
+  return lines.join('\n');
+}
+
+function summary(results, seconds) {
+  const failed = results.filter((r) => r.errors.length);
+  const total = results.reduce((s, r) => s + r.seconds, 0);
+  return `${results.length - failed.length}/${results.length} notebooks ok, ${failed.length} failed; ${total.toFixed(1)} s in kernels, ${seconds.toFixed(1)} s wall.${
+    failed.length ? `\nFailed: ${failed.map((r) => r.name).join(', ')} (the executed copies in reports/ show where).` : ''
+  }`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// stripping
+
+/** A notebook with every output, execution count and execution metadata removed (a new object). */
+export function stripNotebook(nb) {
+  const out = structuredClone(nb);
+  for (const cell of out.cells ?? []) {
+    if (cell.cell_type === 'code') {
+      cell.outputs = [];
+      cell.execution_count = null;
+    }
+    if (cell.metadata) {
+      delete cell.metadata.execution;
+      delete cell.metadata.collapsed;
+      delete cell.metadata.scrolled;
+    }
+    if (cell.cell_type !== 'markdown' && cell.cell_type !== 'raw') delete cell.attachments;
+  }
+  if (out.metadata) {
+    delete out.metadata.widgets;
+    if (out.metadata.nal) delete out.metadata.nal.execution;
+  }
+  return out;
+}
+
+/** Whether a notebook carries outputs or execution counts. */
+export function notebookHasOutputs(nb) {
+  return (nb.cells ?? []).some((c) => c.cell_type === 'code' && ((c.outputs ?? []).length > 0 || c.execution_count != null));
+}
+
+/** Notebook JSON as Jupyter writes it (sorted keys, one-space indent, trailing newline). */
+export function formatNotebook(nb) {
+  const sort = (v) =>
+    Array.isArray(v) ? v.map(sort) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort(v[k])])) : v;
+  return JSON.stringify(sort(nb), null, 1) + '\n';
+}
+
+/** Strips outputs from notebooks in place; with `check`, only reports which ones have outputs. */
+export function stripNotebooks({ names = [], check = false, log = console.log } = {}) {
+  const dirty = [];
+  for (const file of listNotebooks(names)) {
+    const raw = fs.readFileSync(file, 'utf8');
+    const nb = JSON.parse(raw);
+    const clean = formatNotebook(stripNotebook(nb));
+    if (clean === raw) continue;
+    dirty.push(file);
+    if (!check) {
+      fs.writeFileSync(file, clean);
+      log(`stripped ${path.relative(ROOT, file)}`);
+    } else {
+      log(`${path.relative(ROOT, file)} has ${notebookHasOutputs(nb) ? 'outputs' : 'unnormalised metadata or formatting'}`);
+    }
+  }
+  if (check && dirty.length) log('Run `npm run notebooks:strip` to clean them.');
+  if (!check && dirty.length === 0) log('notebooks are clean');
+  return dirty;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jupyter UI and user registration
+
+/** Opens the Jupyter Notebook UI on notebooks/ with the project-local tslab kernel. */
+export function openNotebooks(extraArgs = []) {
+  const python = requirePython(OPEN_MODULES);
+  ensureBuilt();
+  setupKernel({ python });
+  console.log('Starting Jupyter on notebooks/ (kernel "TypeScript" = tslab). Stop with Ctrl-C.');
+  // containers and dev VMs often run as root, which Jupyter refuses without --allow-root
+  const root = process.getuid?.() === 0 && !extraArgs.includes('--allow-root') ? ['--allow-root'] : [];
+  const child = spawn(python, ['-m', 'notebook', `--notebook-dir=${NOTEBOOKS_DIR}`, ...root, ...extraArgs], {
+    cwd: NOTEBOOKS_DIR,
+    env: jupyterEnv(),
+    stdio: 'inherit',
+  });
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
+  return new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+}
+
+/**
+ * Registers the tslab kernel in the per-user Jupyter kernels dir (e.g. ~/.local/share/jupyter),
+ * for VS Code or a Jupyter started outside this project. Explicit only.
+ */
+export function installUserKernel() {
+  const python = requirePython(RUN_MODULES);
+  if (!fs.existsSync(TSLAB_BIN)) throw new UserError('node_modules/.bin/tslab is missing: run `npm install` first.');
+  const r = spawnSync(TSLAB_BIN, ['install', '--user', `--python=${python}`, `--binary=${TSLAB_BIN}`], { stdio: 'inherit' });
+  if (r.status !== 0) throw new UserError('tslab install --user failed (see above).');
+  const where = spawnSync(python, ['-c', 'from jupyter_core.paths import jupyter_data_dir; print(jupyter_data_dir())'], { encoding: 'utf8' });
+  console.log(
+    `Registered the "tslab" (TypeScript) and "jslab" kernels for this user in ${where.stdout.trim()}/kernels, using ${TSLAB_BIN}.\n` +
+      `Remove them with: ${python} -m jupyter kernelspec uninstall tslab jslab`,
+  );
+}
+
+/** Prints what the notebook tooling found. */
+export function doctor() {
+  const run = findPython(RUN_MODULES);
+  const open = findPython(OPEN_MODULES);
+  const rows = [
+    ['node', process.version],
+    ['tslab', fs.existsSync(TSLAB_BIN) ? TSLAB_BIN : 'missing (npm install)'],
+    ['python for `npm start`', run.python ?? `none (${run.tried.map((t) => `${t.cmd}: ${t.problem}`).join('; ')})`],
+    ['python for `npm run notebooks`', open.python ?? `none (${open.tried.map((t) => `${t.cmd}: ${t.problem}`).join('; ')})`],
+    ['kernelspec', fs.existsSync(KERNEL_JSON) ? KERNEL_JSON : 'not registered yet (done on first run)'],
+    ['chromium (browser test)', findChromium() ?? 'none'],
+  ];
+  for (const [k, v] of rows) console.log(`${k.padEnd(32)} ${v}`);
+  if (!run.python) console.log(`\n${INSTALL_HELP}`);
+  return run.python ? 0 : 3;
+}
+
+/** A Chromium/Chrome executable for the browser test: $NAL_CHROMIUM or a usual system path. */
+export function findChromium() {
+  const candidates = [process.env.NAL_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
+  return candidates.find((p) => p && fs.existsSync(p)) ?? null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// CLI
+
+const USAGE = `Usage: node scripts/notebooks.mjs <command>
+
+  run [names...]        execute notebooks/ headlessly into reports/ (npm start)
+      --jobs N            notebooks at the same time (default 2, or 1 on one CPU; or $NAL_NOTEBOOK_JOBS)
+      --timeout S         seconds per cell (default 600)
+      --out DIR           output folder (default reports/)
+      --no-build          do not rebuild dist/ when stale
+  open [jupyter args]   Jupyter Notebook on notebooks/ with the tslab kernel (npm run notebooks)
+  setup-kernel [--force]  register the tslab kernel in .jupyter/ (done by run/open)
+  strip [--check] [names...]  remove outputs from notebooks/*.ipynb (--check: only report)
+  install-user-kernel   register the tslab kernel for this user (VS Code, a global Jupyter)
+  doctor                show which Python/Jupyter/Chromium the tooling uses`;
+
+function takeOption(args, name) {
+  const i = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
+  if (i < 0) return undefined;
+  const [a] = args.splice(i, 1);
+  if (a.includes('=')) return a.slice(a.indexOf('=') + 1);
+  const [v] = args.splice(i, 1);
+  if (v === undefined) throw new UserError(`${name} needs a value`);
+  return v;
+}
+
+function takeFlag(args, name) {
+  const i = args.indexOf(name);
+  if (i < 0) return false;
+  args.splice(i, 1);
+  return true;
+}
+
+export async function main(argv) {
+  const [cmd, ...args] = argv;
+  switch (cmd) {
+    case 'run': {
+      const jobs = takeOption(args, '--jobs');
+      const timeout = takeOption(args, '--timeout');
+      const outDir = takeOption(args, '--out');
+      const build = !takeFlag(args, '--no-build');
+      const unknown = args.find((a) => a.startsWith('-'));
+      if (unknown) throw new UserError(`unknown option ${unknown}\n\n${USAGE}`);
+      const { ok } = await runNotebooks({ names: args, jobs, timeout, outDir, build });
+      return ok ? 0 : 1;
+    }
+    case 'open':
+      return openNotebooks(args);
+    case 'setup-kernel':
+      setupKernel({ force: takeFlag(args, '--force') });
+      return 0;
+    case 'strip': {
+      const check = takeFlag(args, '--check');
+      const dirty = stripNotebooks({ names: args, check });
+      return check && dirty.length ? 1 : 0;
+    }
+    case 'install-user-kernel':
+      installUserKernel();
+      return 0;
+    case 'doctor':
+      return doctor();
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      console.log(USAGE);
+      return cmd ? 0 : 2;
+    default:
+      throw new UserError(`unknown command "${cmd}"\n\n${USAGE}`, 2);
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(fs.realpathSync(process.argv[1])).href) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      if (e instanceof UserError) {
+        console.error(e.message);
+        process.exit(e.exitCode);
+      }
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}
