@@ -103,7 +103,12 @@ function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>)
     return values as Values;
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    throw new UsageError(`${(e as Error).message.replace(/\. To specify.*$/s, '')} (see nal --help).`);
+    const msg = (e as Error).message;
+    const ambiguous = /^Option '(--[\w-]+)' argument is ambiguous/.exec(msg);
+    if (ambiguous) {
+      throw new UsageError(`${ambiguous[1]} got a value that starts with '-'; write ${ambiguous[1]}=VALUE if you mean it (see nal --help).`);
+    }
+    throw new UsageError(`${msg.split('\n')[0].replace(/\. To specify.*$/s, '')} (see nal --help).`);
   }
 }
 
