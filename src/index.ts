@@ -23,6 +23,8 @@ export type { TrafficData, CsvTable, LoadOptions } from './data/csv';
 export { generateTraffic, trafficToCsv, pythonFloat } from './data/generator';
 export type { GenerateOptions } from './data/generator';
 export { subsetRows, splitTraffic } from './data/split';
+export { anomalyBursts } from './data/scenario';
+export type { AnomalyBurstOptions } from './data/scenario';
 export { trafficToDataFrame, dataFrameToTraffic, detectionToDataFrame } from './data/danfo';
 export { StandardScaler } from './preprocess/standard-scaler';
 
@@ -45,6 +47,7 @@ export type { Severity, ScoreStats, Normalization } from './ensemble/combine';
 export { evaluateDetection, evaluateWithModel, metricsByModel } from './ensemble/evaluate';
 export type { EvaluationReport } from './ensemble/evaluate';
 export { detectionToCsv, detectionRows, resultColumns } from './ensemble/output';
+export { selectDetection } from './ensemble/select';
 
 // metrics
 export { confusion, rates, rocAuc, rocCurve, prCurve, averagePrecision, detectionMetrics } from './metrics/classification';

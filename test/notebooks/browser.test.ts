@@ -89,7 +89,7 @@ describe.skipIf(browserSkipReason !== null)('HTML reports in headless Chromium',
           .waitForFunction(
             (n) => {
               const plots = Array.from(document.querySelectorAll('.js-plotly-plot'));
-              return plots.length >= (n ?? 1) && plots.every((p) => p.querySelector('.main-svg') && p.querySelector('.trace'));
+              return plots.length >= (n ?? 1) && plots.every((p) => p.querySelector('.main-svg') && p.querySelector('.trace, .hm'));
             },
             expected,
             { timeout: 30_000 },
@@ -98,13 +98,14 @@ describe.skipIf(browserSkipReason !== null)('HTML reports in headless Chromium',
         const plots: PlotInfo[] = await page.evaluate(() =>
           Array.from(document.querySelectorAll('.js-plotly-plot')).map((p) => {
             const drawn = Array.from(
-              // markers (path.point), lines (.js-line), bars (.bars path), heatmaps (image), pie slices...
-              p.querySelectorAll('.main-svg .trace path, .main-svg .trace image'),
+              // markers (path.point), lines (.js-line), bars (.bars path), heatmaps (g.hm image), pie slices...
+              p.querySelectorAll('.main-svg .trace path, .main-svg .trace image, .main-svg .hm image'),
             ).filter((el) => el.tagName.toLowerCase() === 'image' || ((el.getAttribute('d') ?? '').length > 4 && el.getAttribute('d') !== 'M0,0Z'));
             return {
               title: p.querySelector('.gtitle')?.textContent ?? '',
               svg: p.querySelectorAll('.main-svg').length,
-              traces: p.querySelectorAll('.trace').length,
+              // Plotly draws a heatmap as a g.hm group (an <image>), without the .trace class
+              traces: p.querySelectorAll('.trace, .hm').length,
               marks: drawn.length,
             };
           }),
