@@ -16,13 +16,26 @@ export type { DenseMatrix, MatrixLike } from './core/matrix';
 export { atomicWriteFile } from './core/persistence';
 
 // data
-export { SEED_FEATURES, SEED_FEATURE_UNITS, SEED_SCHEMA } from './data/schema';
+export {
+  SEED_FEATURES,
+  SEED_FEATURE_UNITS,
+  SEED_SCHEMA,
+  NSL_KDD_FEATURES,
+  NSL_KDD_SCHEMA,
+  ODDS_SCHEMA,
+  DATASETS,
+  checkDatasetSchema,
+  loadDatasetSchema,
+  resolveDatasetSchema,
+} from './data/schema';
 export type { DatasetSchema } from './data/schema';
-export { loadTraffic, parseCsv, parseTraffic, readTextFile, csvLine } from './data/csv';
+export { loadTraffic, parseCsv, parseCsvWithSchema, parseTraffic, encodeTraffic, readTextFile, csvLine } from './data/csv';
+export { TrafficEncoder, MAX_CATEGORIES } from './data/encoder';
+export type { TrafficEncoderState, UnseenCategories } from './data/encoder';
 export type { TrafficData, CsvTable, LoadOptions } from './data/csv';
 export { generateTraffic, trafficToCsv, pythonFloat } from './data/generator';
 export type { GenerateOptions } from './data/generator';
-export { subsetRows, splitTraffic } from './data/split';
+export { subsetRows, sampleRows, splitTraffic } from './data/split';
 export { anomalyBursts } from './data/scenario';
 export type { AnomalyBurstOptions } from './data/scenario';
 export { trafficToDataFrame, dataFrameToTraffic, detectionToDataFrame } from './data/danfo';
@@ -48,6 +61,10 @@ export { evaluateDetection, evaluateWithModel, metricsByModel } from './ensemble
 export type { EvaluationReport } from './ensemble/evaluate';
 export { detectionToCsv, detectionRows, resultColumns } from './ensemble/output';
 export { selectDetection } from './ensemble/select';
+
+// streaming (detection over files of any size, stdin or live generators, in bounded memory)
+export { readCsvChunks, readTrafficChunks, detectStream, detectCsvStream, detectCsvToFile, writeDetectionCsv } from './stream';
+export type { CsvSource, CsvChunk, CsvChunkOptions, TrafficChunk, TrafficChunkOptions, StreamRow, DetectionChunk, DetectStreamOptions, DetectCsvStreamOptions, StreamSummary } from './stream';
 
 // metrics
 export { confusion, rates, rocAuc, rocCurve, prCurve, averagePrecision, detectionMetrics } from './metrics/classification';
@@ -84,3 +101,32 @@ export { showChart, showTable, chartHtml, tableHtml, plotlyScriptTag, plotlyBund
 export type { ShowChartOptions, ShowTableOptions, ChartHtmlOptions, HtmlSink } from './charts/display';
 export { createProgressBar } from './charts/progress';
 export type { ProgressBar, ProgressBarOptions } from './charts/progress';
+
+// explainability (permutation importance, per-row explanations) and the operator feedback loop
+export { rowId, rowIds, rowIdsAt, featureSetId, ROW_ID_LENGTH } from './ensemble/output';
+export type { RowIdSource, DetectionRow } from './ensemble/output';
+export { featureProfile, robustZ, trainingPercentile, PROFILE_QUANTILES } from './explain/profile';
+export type { FeatureProfile } from './explain/profile';
+export { explainRow, explainRows, explanationTable, detectorTable, flaggedRows } from './explain/explain';
+export type { RowExplanation, DetectorExplanation, FeatureContribution, ExplainOptions, ExplanationTableRow } from './explain/explain';
+export { permutationImportance, rankFeatures, importanceTable } from './explain/permutation';
+export type { PermutationImportance, PermutationImportanceOptions, ModelImportance, FeatureImportanceStat } from './explain/permutation';
+export {
+  FEEDBACK_FILE,
+  FEEDBACK_LABELS,
+  feedbackPath,
+  appendFeedback,
+  loadFeedback,
+  parseFeedback,
+  feedbackLog,
+  feedbackStats,
+  labelRows,
+  checkFeedbackRecord,
+} from './feedback/store';
+export type { FeedbackLabel, FeedbackRecord, FeedbackLog, FeedbackStats, FeedbackConflict, RowSelection } from './feedback/store';
+export { retrainWithFeedback, feedbackTrainingSet, feedbackWeights, adjustContamination, DEFAULT_FP_WEIGHT, MIN_LABELS_PER_CLASS, FEEDBACK_WEIGHT_PRIOR } from './feedback/retrain';
+export type { RetrainOptions, RetrainResult, FeedbackTrainingSet, FeedbackTrainingOptions, FeedbackTrainingInput, FeedbackWeights } from './feedback/retrain';
+export { runFeedbackExperiment } from './feedback/experiment';
+export type { FeedbackExperimentOptions, FeedbackExperimentReport, FeedbackRound, SplitMetrics, ReviewOrder } from './feedback/experiment';
+export { explanationChart, importanceByModelChart, feedbackRoundsChart } from './charts/explain';
+export type { ExplanationChartOptions, ImportanceByModelOptions } from './charts/explain';

@@ -1,5 +1,5 @@
 /**
- * The `nal` subcommands: generate, train, detect, evaluate. Option names and JSON keys are a
+ * The `nal` subcommands: generate, train, detect, evaluate, feedback. Option names and JSON keys are a
  * contract other tools drive the project through; keep them stable.
  */
 import * as fs from 'node:fs';
@@ -9,21 +9,47 @@ import { AnomalyLabError } from '../core/errors';
 import type { DetectorName } from '../core/detector';
 import { atomicWriteFile } from '../core/persistence';
 import type { Contamination } from '../core/threshold';
-import { loadTraffic, type TrafficData } from '../data/csv';
+import { encodeTraffic, loadTraffic, type TrafficData } from '../data/csv';
+import type { TrafficEncoder } from '../data/encoder';
+import { drawSeed } from '../core/random';
+import { DATASETS, resolveDatasetSchema, SEED_SCHEMA, type DatasetSchema } from '../data/schema';
 import { generateTraffic, trafficToCsv } from '../data/generator';
-import { splitTraffic, subsetRows } from '../data/split';
+import { sampleRows, splitTraffic, subsetRows } from '../data/split';
 import { AnomalyEnsemble, DETECTOR_NAMES, type EnsembleOptions, type FitProgress } from '../ensemble/ensemble';
 import { evaluateDetection, type EvaluationReport } from '../ensemble/evaluate';
-import { detectionToCsv } from '../ensemble/output';
+import { detectCsvStream, detectCsvToFile, modelSchema, writeDetectionCsv, type StreamSummary } from '../stream/detect-stream';
+import { readManifest } from '../core/persistence';
+import { retrainWithFeedback } from '../feedback/retrain';
+import { appendFeedback, FEEDBACK_LABELS, feedbackPath, feedbackStats, labelRows, loadFeedback, type FeedbackLabel, type FeedbackLog } from '../feedback/store';
 
 const USAGE = `nal: network-anomaly-lab command line
 
 Usage:
   nal generate --rows N [--anomaly-ratio R] [--seed S] --out FILE
-  nal train    --data FILE [--normal-only] [--contamination C|auto] [--seed S] --model DIR
-  nal detect   --data FILE --model DIR --out FILE
-  nal evaluate --data FILE [--train FILE] [--normal-only] [--train-fraction F]
-               [--contamination C|auto] [--seed S] [--json]
+  nal train    --data FILE [--dataset D] [--normal-only] [--train-sample N]
+               [--contamination C|auto] [--seed S] --model DIR
+  nal detect   --data FILE|- [--dataset D] --model DIR --out FILE|- [--chunk-size N]
+  nal evaluate --data FILE [--dataset D] [--train FILE] [--normal-only] [--train-fraction F [--stratify]]
+               [--train-sample N] [--contamination C|auto] [--seed S] [--json]
+  nal feedback add   --model DIR --data FILE --row-id ID[,ID...] --label tp|fp|fn [--note TEXT] [--file F]
+  nal feedback stats --model DIR | --file F [--json]
+  nal train    --data FILE --model DIR --feedback F [--fp-weight N] [--keep-weights]   retrain with labels
+
+Feedback (labels of detected rows, by the row_id column of nal detect output):
+  --label tp|fp|fn          tp: a real anomaly; fp: normal traffic the model flagged; fn: a missed anomaly
+  --file F                  the feedback file (default DIR/feedback.jsonl, append-only JSON lines)
+  --feedback F              (train) confirmed anomalies leave the training rows, confirmed false
+                            positives join them --fp-weight times (default 10), thresholds are
+                            recalibrated, fusion weights are learned from the labels (not with
+                            --keep-weights); an existing model in DIR gives the options and seed
+
+Data options:
+  --data -                  (detect) read the CSV from stdin; detect streams any size in bounded memory
+  --chunk-size N            (detect) rows scored together (default 8192); --out - writes to stdout
+  --dataset D               file layout: ${Object.keys(DATASETS).join(', ')} (default seed), or a JSON
+                            description file (features, categorical, label, normalLabels, header, columns)
+  --train-sample N          train on a seeded random sample of N training rows (after --normal-only)
+  --stratify                with --train-fraction: take the share of each label class (ADBench split)
 
 Model options (train, evaluate):
   --preset default|seed     start from a named configuration (seed = the original app)
@@ -47,6 +73,8 @@ const MODEL_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   contamination: { type: 'string' },
   seed: { type: 'string' },
   'normal-only': { type: 'boolean' },
+  dataset: { type: 'string' },
+  'train-sample': { type: 'string' },
 };
 const COMMON: NonNullable<ParseArgsConfig['options']> = {
   debug: { type: 'boolean' },
@@ -73,16 +101,28 @@ export async function runCli(argv: string[], io: { stdout?: NodeJS.WritableStrea
       case 'generate':
         return await cmdGenerate(parse(rest, { rows: { type: 'string' }, 'anomaly-ratio': { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' } }), ctx);
       case 'train':
-        return await cmdTrain(parse(rest, { ...MODEL_OPTIONS, data: { type: 'string' }, model: { type: 'string' } }), ctx);
-      case 'detect':
-        return await cmdDetect(parse(rest, { data: { type: 'string' }, model: { type: 'string' }, out: { type: 'string' } }), ctx);
-      case 'evaluate':
-        return await cmdEvaluate(
-          parse(rest, { ...MODEL_OPTIONS, data: { type: 'string' }, train: { type: 'string' }, 'train-fraction': { type: 'string' }, json: { type: 'boolean' } }),
+        return await cmdTrain(
+          parse(rest, {
+            ...MODEL_OPTIONS,
+            data: { type: 'string' },
+            model: { type: 'string' },
+            feedback: { type: 'string' },
+            'fp-weight': { type: 'string' },
+            'keep-weights': { type: 'boolean' },
+          }),
           ctx,
         );
+      case 'detect':
+        return await cmdDetect(parse(rest, { data: { type: 'string' }, dataset: { type: 'string' }, model: { type: 'string' }, out: { type: 'string' }, 'chunk-size': { type: 'string' } }), ctx);
+      case 'evaluate':
+        return await cmdEvaluate(
+          parse(rest, { ...MODEL_OPTIONS, data: { type: 'string' }, train: { type: 'string' }, 'train-fraction': { type: 'string' }, stratify: { type: 'boolean' }, json: { type: 'boolean' } }),
+          ctx,
+        );
+      case 'feedback':
+        return await cmdFeedback(rest, ctx);
       default:
-        throw new UsageError(`unknown command '${cmd}' (commands: generate, train, detect, evaluate; see nal --help).`);
+        throw new UsageError(`unknown command '${cmd}' (commands: generate, train, detect, evaluate, feedback; see nal --help).`);
     }
   } catch (e) {
     const err = e as Error;
@@ -233,17 +273,49 @@ function printWarnings(data: TrafficData, v: Values, ctx: Ctx): void {
   for (const w of data.warnings) ctx.stderr.write(`warning: ${w}\n`);
 }
 
+/** The file layout named by --dataset (default: the seed traffic). */
+function datasetOpt(v: Values): DatasetSchema {
+  return typeof v.dataset === 'string' ? resolveDatasetSchema(v.dataset) : SEED_SCHEMA;
+}
+
+/** Read a data file with the --dataset layout (and a model's encoder when given). */
+function readData(file: string, schema: DatasetSchema, v: Values, ctx: Ctx, encoder?: TrafficEncoder): TrafficData {
+  const data = loadTraffic(file, { schema, encoder });
+  printWarnings(data, v, ctx);
+  return data;
+}
+
+/**
+ * The training rows: the normal rows with --normal-only, then a seeded sample of --train-sample
+ * rows; categorical columns are then encoded with categories learned from these rows only.
+ */
+function trainingRows(data: TrafficData, file: string, v: Values, seed: number, ctx: Ctx): TrafficData {
+  let train = v['normal-only'] ? normalRows(data, file) : data;
+  const n = intOpt(v, 'train-sample', 1);
+  if (n !== undefined) {
+    if (n >= train.X.rows && !v.quiet) ctx.stderr.write(`note: --train-sample ${n} >= ${train.X.rows} training rows; using them all\n`);
+    train = sampleRows(train, n, seed);
+  }
+  return encodeTraffic(train);
+}
+
 async function cmdTrain(v: Values, ctx: Ctx): Promise<number> {
+  if (v.feedback !== undefined) return trainWithFeedback(v, ctx);
+  if (v['fp-weight'] !== undefined || v['keep-weights']) throw new UsageError(`--${v['fp-weight'] !== undefined ? 'fp-weight' : 'keep-weights'} needs --feedback FILE.`);
   const file = required(v, 'data');
   const modelDir = required(v, 'model');
   const opts = ensembleOptionsFromFlags(v);
-  let data = loadTraffic(file);
-  printWarnings(data, v, ctx);
-  if (v['normal-only']) data = normalRows(data, file);
+  // the seed is drawn here when not given, so that the training sample is reproducible too
+  opts.seed ??= drawSeed();
+  const data = trainingRows(readData(file, datasetOpt(v), v, ctx), file, v, opts.seed, ctx);
   const t0 = performance.now();
   const ens = await new AnomalyEnsemble({ ...opts, onProgress: progressReporter(v, ctx) }).fit(data);
   const seconds = (performance.now() - t0) / 1000;
-  await ens.save(modelDir, { trainedOn: path.basename(file), normalOnly: Boolean(v['normal-only']) });
+  await ens.save(modelDir, {
+    trainedOn: path.basename(file),
+    normalOnly: Boolean(v['normal-only']),
+    ...(v['train-sample'] !== undefined ? { trainSample: data.X.rows } : {}),
+  });
   const flagged = ens.trainingResult.isAnomaly.reduce((a, b) => a + b, 0);
   if (!v.quiet) {
     ctx.stderr.write(
@@ -258,16 +330,87 @@ async function cmdDetect(v: Values, ctx: Ctx): Promise<number> {
   const file = required(v, 'data');
   const modelDir = required(v, 'model');
   const out = required(v, 'out');
+  const chunkSize = intOpt(v, 'chunk-size', 1);
   const ens = await AnomalyEnsemble.load(modelDir);
-  const data = loadTraffic(file, { schema: { name: 'model', features: ens.featureNames, label: 'label', timestamp: 'timestamp' } });
-  printWarnings(data, v, ctx);
-  const r = ens.detect(data);
-  ensureParent(out);
-  atomicWriteFile(out, detectionToCsv(data, r));
-  const n = r.isAnomaly.reduce((a, b) => a + b, 0);
-  if (!v.quiet) ctx.stderr.write(`scored ${data.X.rows} rows: ${n} anomalies (${((100 * n) / data.X.rows).toFixed(1)}%); wrote ${out}\n`);
-  ens.dispose();
+  try {
+    // the layout: --dataset, else the one the model was trained with, else the model's feature names
+    const schema = typeof v.dataset === 'string' ? datasetOpt(v) : modelSchema(ens);
+    // streamed: chunk by chunk in bounded memory, written progressively (to a temporary file
+    // renamed into place at the end, so a failure leaves no partial output)
+    const progress = v.quiet ? undefined : streamProgress(ctx);
+    const opts = {
+      schema,
+      chunkSize,
+      file: file === '-' ? 'stdin' : file,
+      onWarning: (w: string) => {
+        if (v.quiet) return;
+        progress?.clear();
+        ctx.stderr.write(`warning: ${w}\n`);
+      },
+      onBytes: progress?.bytes,
+      onChunk: progress?.rows,
+    };
+    if (progress && file !== '-') progress.size(fileSize(file));
+    // Ctrl-C / SIGTERM stop between chunks and remove the temporary output
+    const abort = new AbortController();
+    const onSignal = () => abort.abort(new AnomalyLabError('interrupted; no output written.', 'INTERRUPTED'));
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    let summary: StreamSummary;
+    try {
+      summary =
+        out === '-'
+          ? await writeDetectionCsv(detectCsvStream(ens, file, opts), ctx.stdout, opts.onChunk, abort.signal)
+          : await detectCsvToFile(ens, file, out, { ...opts, signal: abort.signal });
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      progress?.clear();
+    }
+    const n = summary.anomalies;
+    if (!v.quiet) {
+      ctx.stderr.write(`scored ${summary.rows} rows: ${n} anomalies (${((100 * n) / summary.rows).toFixed(1)}%); wrote ${out === '-' ? 'stdout' : out}\n`);
+    }
+  } finally {
+    ens.dispose();
+  }
   return 0;
+}
+
+function fileSize(file: string): number | undefined {
+  try {
+    const st = fs.statSync(file);
+    return st.isFile() ? st.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A one-line progress indicator for streamed detection, on stderr when it is a terminal. */
+function streamProgress(ctx: Ctx): { bytes: (n: number) => void; rows: (s: StreamSummary) => void; size: (n?: number) => void; clear: () => void } | undefined {
+  if ((ctx.stderr as NodeJS.WriteStream).isTTY !== true) return undefined;
+  let total: number | undefined;
+  let read = 0;
+  let shown = false;
+  let last = 0;
+  const t0 = performance.now();
+  return {
+    size: (n) => (total = n),
+    bytes: (n) => (read += n),
+    rows: (s) => {
+      const now = performance.now();
+      if (now - last < 200) return;
+      last = now;
+      const rate = s.rows / Math.max(1e-3, (now - t0) / 1000);
+      const pct = total ? ` (${Math.min(100, (100 * read) / total).toFixed(0)}% of the file)` : '';
+      ctx.stderr.write(`\r\x1b[K  scored ${s.rows.toLocaleString('en-US')} rows${pct}, ${s.anomalies.toLocaleString('en-US')} anomalies, ${Math.round(rate).toLocaleString('en-US')} rows/s`);
+      shown = true;
+    },
+    clear: () => {
+      if (shown) ctx.stderr.write('\r\x1b[K');
+      shown = false;
+    },
+  };
 }
 
 async function cmdEvaluate(v: Values, ctx: Ctx): Promise<number> {
@@ -275,22 +418,30 @@ async function cmdEvaluate(v: Values, ctx: Ctx): Promise<number> {
   const opts = ensembleOptionsFromFlags(v);
   const seed = opts.seed ?? 42;
   opts.seed = seed;
-  let evalData = loadTraffic(file);
-  printWarnings(evalData, v, ctx);
-  if (!evalData.labels) throw new UsageError(`evaluate needs a 'label' column, and ${file} has none.`);
+  const schema = datasetOpt(v);
+  let evalData = readData(file, schema, v, ctx);
+  if (!evalData.labels) throw new UsageError(`evaluate needs a '${schema.label ?? 'label'}' column, and ${file} has none.`);
   let train: TrafficData;
   const frac = numOpt(v, 'train-fraction');
+  if (v.stratify && frac === undefined) throw new UsageError('--stratify needs --train-fraction.');
+  if (v.stratify && v['normal-only']) throw new UsageError('--stratify and --normal-only cannot be combined.');
   if (typeof v.train === 'string') {
     if (frac !== undefined) throw new UsageError('--train-fraction and --train cannot be combined.');
-    train = loadTraffic(v.train);
-    printWarnings(train, v, ctx);
-    if (v['normal-only']) train = normalRows(train, v.train);
+    train = trainingRows(readData(v.train, schema, v, ctx), v.train, v, seed, ctx);
   } else if (frac !== undefined) {
     if (!(frac > 0 && frac < 1)) throw new UsageError(`--train-fraction must be in (0, 1), got ${frac}.`);
     // a seeded share of the (normal) rows trains; every other row is evaluated
-    ({ train, test: evalData } = splitTraffic(evalData, frac, seed, { normalOnly: Boolean(v['normal-only']) }));
+    const split = splitTraffic(evalData, frac, seed, { normalOnly: Boolean(v['normal-only']), stratify: Boolean(v.stratify) });
+    train = trainingRows(split.train, file, { ...v, 'normal-only': false }, seed, ctx);
+    evalData = split.test;
   } else {
-    train = v['normal-only'] ? normalRows(evalData, file) : evalData;
+    train = trainingRows(evalData, file, v, seed, ctx);
+  }
+  if (train.encoder) {
+    // evaluated rows are encoded with the categories of the training rows
+    const said = new Set(evalData.warnings);
+    evalData = encodeTraffic(evalData, train.encoder);
+    printWarnings({ ...evalData, warnings: evalData.warnings.filter((w) => !said.has(w)) }, v, ctx);
   }
   const report: EvaluationReport = await evaluateDetection(train, evalData, { ...opts, onProgress: v.json ? undefined : progressReporter(v, ctx) });
   if (v.json) {
@@ -318,4 +469,161 @@ function formatReport(r: EvaluationReport): string {
 function ensureParent(file: string): void {
   const dir = path.dirname(path.resolve(file));
   if (!fs.existsSync(dir)) fs.mkdirSync(dir, { recursive: true });
+}
+
+// -------------------------------------------------------------------------------------------------
+// feedback: operator labels and retraining with them
+// -------------------------------------------------------------------------------------------------
+
+/** `nal feedback add|stats`. */
+async function cmdFeedback(args: string[], ctx: Ctx): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === 'add') {
+    return feedbackAdd(
+      parse(rest, {
+        model: { type: 'string' },
+        data: { type: 'string' },
+        dataset: { type: 'string' },
+        'row-id': { type: 'string', multiple: true },
+        label: { type: 'string' },
+        note: { type: 'string' },
+        file: { type: 'string' },
+      }),
+      ctx,
+    );
+  }
+  if (sub === 'stats') return feedbackShow(parse(rest, { model: { type: 'string' }, file: { type: 'string' }, json: { type: 'boolean' } }), ctx);
+  throw new UsageError(`nal feedback needs a subcommand: add or stats${sub ? `, got '${sub}'` : ''} (see nal --help).`);
+}
+
+/** The feedback file: --file, else DIR/feedback.jsonl of --model. */
+function feedbackFileOpt(v: Values): string {
+  if (typeof v.file === 'string' && v.file !== '') return v.file;
+  if (typeof v.model === 'string' && v.model !== '') return feedbackPath(v.model);
+  throw new UsageError('--model DIR or --file F is required (see nal --help).');
+}
+
+function printFeedbackWarnings(log: FeedbackLog, v: Values, ctx: Ctx): void {
+  if (v.quiet) return;
+  for (const w of log.warnings) ctx.stderr.write(`warning: ${w}\n`);
+}
+
+function countsLine(log: FeedbackLog): string {
+  const s = feedbackStats(log);
+  return `labels in force: ${s.tp} tp, ${s.fp} fp, ${s.fn} fn (${s.rows} rows, ${s.records} records${s.conflicts ? `, ${s.conflicts} relabelled` : ''})`;
+}
+
+async function feedbackAdd(v: Values, ctx: Ctx): Promise<number> {
+  const modelDir = required(v, 'model');
+  const dataFile = required(v, 'data');
+  const label = required(v, 'label');
+  if (!FEEDBACK_LABELS.includes(label as FeedbackLabel)) throw new UsageError(`--label must be one of ${FEEDBACK_LABELS.join(', ')}, got '${label}'.`);
+  const raw = (v['row-id'] as unknown as string[] | undefined) ?? [];
+  const ids = raw.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
+  if (ids.length === 0) throw new UsageError('--row-id is required: ids from the row_id column of nal detect output (see nal --help).');
+  const file = feedbackFileOpt(v);
+  const ens = await AnomalyEnsemble.load(modelDir);
+  try {
+    // read the rows as detect does, so that their ids and feature values are the model's
+    const schema = typeof v.dataset === 'string' ? datasetOpt(v) : modelSchema(ens);
+    const data = readData(dataFile, schema, v, ctx, ens.encoder);
+    const records = labelRows(data, { rowIds: ids }, label as FeedbackLabel, { model: ens, ...(typeof v.note === 'string' ? { note: v.note } : {}) });
+    appendFeedback(file, records);
+  } finally {
+    ens.dispose();
+  }
+  const log = loadFeedback(file);
+  printFeedbackWarnings(log, v, ctx);
+  if (!v.quiet) ctx.stderr.write(`added ${ids.length} ${label} label${ids.length === 1 ? '' : 's'} to ${file}; ${countsLine(log)}\n`);
+  return 0;
+}
+
+async function feedbackShow(v: Values, ctx: Ctx): Promise<number> {
+  const file = feedbackFileOpt(v);
+  const log = loadFeedback(file);
+  printFeedbackWarnings(log, v, ctx);
+  const s = feedbackStats(log);
+  if (v.json) {
+    ctx.stdout.write(JSON.stringify({ file, ...s, relabelled: log.conflicts, skipped: log.warnings }, null, 2) + '\n');
+  } else {
+    const lines = [
+      `${file}: ${s.records} records, ${s.rows} rows labelled${s.first ? ` (${s.first} to ${s.last})` : ''}`,
+      `  tp ${s.tp}   fp ${s.fp}   fn ${s.fn}   (labels in force; ${s.withFeatures} with feature values)`,
+    ];
+    if (s.conflicts) lines.push(`  ${s.conflicts} relabelled (the later label wins): ${log.conflicts.slice(0, 5).map((c) => `${c.row_id} ${c.previous}->${c.label}`).join(', ')}${s.conflicts > 5 ? ', ...' : ''}`);
+    if (s.skippedLines) lines.push(`  ${s.skippedLines} line${s.skippedLines === 1 ? '' : 's'} skipped (see the warnings)`);
+    ctx.stdout.write(lines.join('\n') + '\n');
+  }
+  return 0;
+}
+
+/**
+ * `nal train --feedback F`: retrain with operator labels (see retrainWithFeedback). A model already
+ * in --model is the base: its options and seed are kept unless flags override them, and the
+ * feedback bookkeeping in its manifest (the contamination before any feedback, the records used)
+ * carries over.
+ */
+async function trainWithFeedback(v: Values, ctx: Ctx): Promise<number> {
+  const file = required(v, 'data');
+  const modelDir = required(v, 'model');
+  const fbFile = required(v, 'feedback');
+  const fpWeight = intOpt(v, 'fp-weight', 1);
+  const opts = ensembleOptionsFromFlags(v);
+  const log = loadFeedback(fbFile);
+  printFeedbackWarnings(log, v, ctx);
+  const hasBase = fs.existsSync(path.join(modelDir, 'manifest.json'));
+  const base = hasBase ? await AnomalyEnsemble.load(modelDir) : undefined;
+  try {
+    const prev = hasBase ? ((readManifest(modelDir).metadata as Record<string, any> | undefined)?.feedback as Record<string, any> | undefined) : undefined;
+    const seed = opts.seed ?? base?.seed ?? drawSeed();
+    opts.seed = seed;
+    const schema = typeof v.dataset === 'string' || !base ? datasetOpt(v) : modelSchema(base);
+    const data = trainingRows(readData(file, schema, v, ctx), file, v, seed, ctx);
+    const sameFile = prev && typeof prev.file === 'string' && prev.file === path.resolve(fbFile);
+    const t0 = performance.now();
+    const res = await retrainWithFeedback(data, log, {
+      base,
+      options: opts,
+      contamination: opts.contamination ?? prev?.contamination,
+      baseFeedbackRecords: sameFile && Number.isInteger(prev!.records) ? Math.min(prev!.records, log.records.length) : 0,
+      fpWeight,
+      weights: v['keep-weights'] ? 'keep' : 'feedback',
+      onProgress: progressReporter(v, ctx),
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    const ts = res.trainingSet;
+    await res.ensemble.save(modelDir, {
+      trainedOn: path.basename(file),
+      normalOnly: Boolean(v['normal-only']),
+      ...(v['train-sample'] !== undefined ? { trainSample: data.X.rows } : {}),
+      feedback: {
+        file: path.resolve(fbFile),
+        records: res.feedbackRecords,
+        contamination: res.contamination.before,
+        adjustedContamination: res.contamination.after,
+        removed: ts.removed,
+        falsePositives: ts.falsePositives,
+        added: ts.added,
+        ignored: ts.ignored.length,
+        learnedWeights: res.learnedWeights ? { auc: res.learnedWeights.auc, positives: res.learnedWeights.positives, negatives: res.learnedWeights.negatives } : null,
+      },
+    });
+    if (!v.quiet) {
+      for (const x of ts.ignored.slice(0, 5)) ctx.stderr.write(`warning: ${x.label} label of row ${x.row_id} not used: ${x.reason}\n`);
+      if (ts.ignored.length > 5) ctx.stderr.write(`warning: ${ts.ignored.length - 5} more labels not used\n`);
+      const c = (x: Contamination) => (typeof x === 'number' ? String(Number(x.toPrecision(4))) : x);
+      const weights = res.learnedWeights
+        ? `fusion weights learned from ${res.learnedWeights.positives} tp/fn and ${res.learnedWeights.negatives} fp labels`
+        : 'fusion weights kept';
+      ctx.stderr.write(
+        `retrained with feedback in ${seconds.toFixed(1)} s (seed ${res.ensemble.seed}): ${ts.removed} confirmed anomalies left the ${ts.originalRows} training rows, ` +
+          `${ts.falsePositives} confirmed false positives joined them (${ts.added} rows added), contamination ${c(res.contamination.before)} -> ${c(res.contamination.after)}; ` +
+          `${weights}; ${res.falsePositivesStillFlagged} of ${ts.falsePositives} confirmed false positives still flagged; model saved to ${modelDir}\n`,
+      );
+    }
+    res.ensemble.dispose();
+  } finally {
+    base?.dispose();
+  }
+  return 0;
 }

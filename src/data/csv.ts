@@ -1,13 +1,15 @@
 /**
  * CSV reading into the library's numeric matrix. A small RFC 4180 reader (quoted fields, embedded
  * commas and quotes, CRLF, a UTF-8 byte-order mark) with a fast path for unquoted files, plus
- * {@link parseTraffic}, which maps a CSV onto a {@link DatasetSchema} and reports bad cells by row
- * and column. Gzipped files (`.gz`) are read directly.
+ * {@link parseTraffic}, which maps a CSV onto a {@link DatasetSchema} (one-hot encoding its
+ * categorical columns) and reports bad cells by row and column. Gzipped files are read directly.
  */
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { DataValidationError } from '../core/errors';
 import type { DenseMatrix } from '../core/matrix';
+import { parseNumber, truncateCell } from './cells';
+import { describeUnseen, TrafficEncoder } from './encoder';
 import { SEED_SCHEMA, type DatasetSchema } from './schema';
 
 /** A CSV split into a header and records of strings. */
@@ -34,6 +36,14 @@ export interface TrafficData {
   records: string[][];
   /** Messages about tolerated problems (extra columns ignored, truncated last line skipped). */
   warnings: string[];
+  /** The schema the rows were read with. */
+  schema?: DatasetSchema;
+  /** The encoder that produced `X` from the raw cells, when the schema has categorical columns. */
+  encoder?: TrafficEncoder;
+  /** Rows with a category the encoder had not seen, per categorical column (all-zero blocks). */
+  unseenCategories?: Record<string, number>;
+  /** The file the rows came from, for messages. */
+  file?: string;
 }
 
 /** Read a file's text, gunzipping `.gz` files. */
@@ -110,7 +120,7 @@ export function parseCsv(text: string, opts: { file?: string; hasHeader?: boolea
         );
         continue;
       }
-      throw new DataValidationError(`has ${cells.length} fields, the header has ${width}.`, {
+      throw new DataValidationError(`has ${cells.length} fields, the ${hasHeader ? 'header' : 'first row'} has ${width}.`, {
         file,
         row: records.length + 1,
       });
@@ -173,40 +183,57 @@ function splitQuoted(text: string, file?: string): { cells: string[]; line: numb
   return out;
 }
 
-/**
- * Parse one numeric cell. Empty cells, text, NaN and infinities are refused with row and column.
- */
-export function parseNumber(cell: string, row: number, column: string, file?: string): number {
-  const v = +cell;
-  if (v - v === 0) {
-    if (cell.trim() === '') throw new DataValidationError('empty value; every feature needs a number.', { file, row, column });
-    return v;
-  }
-  const t = cell.trim();
-  if (t === '') throw new DataValidationError('empty value; every feature needs a number.', { file, row, column });
-  if (Number.isNaN(v)) {
-    if (/^[+-]?nan$/i.test(t)) throw new DataValidationError(`value ${t} is not a finite number.`, { file, row, column });
-    throw new DataValidationError(`'${truncate(t)}' is not a number.`, { file, row, column });
-  }
-  throw new DataValidationError(`value ${t} is not a finite number.`, { file, row, column });
-}
-
-function truncate(s: string): string {
-  return s.length > 40 ? s.slice(0, 37) + '...' : s;
-}
+export { parseNumber } from './cells';
 
 /** Options of {@link parseTraffic} and {@link loadTraffic}. */
 export interface LoadOptions {
   /** Column layout. @defaultValue {@link SEED_SCHEMA} */
   schema?: DatasetSchema;
+  /**
+   * Encode the features with this fitted encoder (a model's, so that new traffic is encoded as
+   * its training rows were). Without one, a schema with categorical columns fits an encoder on
+   * the rows read.
+   */
+  encoder?: TrafficEncoder;
   /** File name for messages. */
   file?: string;
 }
 
 /**
- * Map a CSV table onto a schema: the feature columns become the numeric matrix, `label` (0/1 or the
- * schema's normal values) and `timestamp` are taken when present, extra columns are ignored (said
- * once in `warnings`).
+ * Read a schema's CSV text into a table: with a header line, or, for `header: false`, with the
+ * schema's column names (a first line equal to those names is skipped).
+ * @throws DataValidationError when the rows have another number of fields than the schema names
+ */
+export function parseCsvWithSchema(text: string, schema: DatasetSchema, file?: string): CsvTable {
+  if (schema.header !== false) return parseCsv(text, { file });
+  const cols = schema.columns;
+  if (!cols) throw new DataValidationError(`the ${schema.name} description has no header and no 'columns'.`, { file });
+  const t = parseCsv(text, { file, hasHeader: false });
+  if (t.header.length !== cols.length) {
+    throw new DataValidationError(
+      `rows have ${t.header.length} fields; the ${schema.name} description names ${cols.length} columns (${listNames(cols)}).`,
+      { file },
+    );
+  }
+  let records = t.records;
+  const first = records[0];
+  if (first && first.every((c, j) => c.trim().toLowerCase() === cols[j].toLowerCase())) records = records.slice(1);
+  return { header: [...cols], records, warnings: t.warnings };
+}
+
+/** The feature columns a schema selects from a header, in model order. */
+export function schemaFeatureColumns(schema: DatasetSchema, header: readonly string[]): string[] {
+  if (schema.features !== 'rest') return [...schema.features];
+  const skip = new Set([schema.label ?? 'label', schema.timestamp ?? 'timestamp', ...(schema.ignore ?? [])]);
+  return header.filter((h) => !skip.has(h));
+}
+
+/**
+ * Map a CSV table onto a schema: the feature columns become the numeric matrix (categorical
+ * columns one-hot encoded, see {@link TrafficEncoder}), the label (0/1 or the schema's normal
+ * values) and timestamp are taken when present, extra columns are ignored (said once in
+ * `warnings`), as are categories not seen by the encoder (counted in `warnings` and
+ * `unseenCategories`).
  * @throws DataValidationError naming the file, row and column of the first bad cell, or the missing
  *   required columns
  */
@@ -216,32 +243,51 @@ export function parseTraffic(table: CsvTable, opts: LoadOptions = {}): TrafficDa
   const { header, records } = table;
   const warnings = [...table.warnings];
   const index = new Map(header.map((h, j) => [h, j] as const));
-  const missing = schema.features.filter((f) => !index.has(f));
+  const labelName = schema.label ?? 'label';
+  const tsName = schema.timestamp ?? 'timestamp';
+  const featureCols = opts.encoder ? [...opts.encoder.columns] : schemaFeatureColumns(schema, header);
+  if (featureCols.length === 0) throw new DataValidationError(`the file has no feature columns (the ${schema.name} description takes every column but the label and timestamp).`, { file });
+  const missing = featureCols.filter((f) => !index.has(f));
   if (missing.length) {
     throw new DataValidationError(
-      `missing required column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')} (the ${schema.name} data needs ${schema.features.join(', ')}).`,
+      `missing required column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')} (the ${schema.name} data needs ${listNames(featureCols)}).`,
       { file },
     );
   }
   if (records.length === 0) throw new DataValidationError('the file has a header but no data rows.', { file });
-  const labelName = schema.label ?? 'label';
-  const tsName = schema.timestamp ?? 'timestamp';
   const labelCol = index.get(labelName);
   if (labelCol === undefined && schema.requireLabel) {
     throw new DataValidationError(`missing label column '${labelName}'.`, { file });
   }
   const tsCol = index.get(tsName);
-  const known = new Set<string>([...schema.features, labelName, tsName]);
+  const known = new Set<string>([...featureCols, labelName, tsName, ...(schema.ignore ?? [])]);
   const extra = header.filter((h) => !known.has(h));
   if (extra.length) warnings.push(`${file ? file + ': ' : ''}ignored extra column${extra.length > 1 ? 's' : ''}: ${extra.join(', ')}.`);
 
-  const cols = schema.features.map((f) => index.get(f)!);
-  const d = schema.features.length;
   const n = records.length;
-  const data = new Float64Array(n * d);
-  for (let i = 0; i < n; i++) {
-    const rec = records[i];
-    for (let j = 0; j < d; j++) data[i * d + j] = parseNumber(rec[cols[j]], i + 1, schema.features[j], file);
+  let X: DenseMatrix;
+  let features: string[];
+  let encoder: TrafficEncoder | undefined;
+  let unseenCategories: Record<string, number> | undefined;
+  if (opts.encoder || schema.categorical?.length || schema.log1p) {
+    encoder = opts.encoder ?? TrafficEncoder.fit(records, header, featureCols, schema.categorical ?? [], { file, log1p: schema.log1p });
+    const enc = encoder.encode(records, header, { file });
+    X = enc.X;
+    features = [...encoder.featureNames];
+    unseenCategories = enc.unseen.rows;
+    const msg = describeUnseen(enc.unseen, file);
+    if (msg) warnings.push(msg);
+  } else {
+    // the plain numeric path (the seed data): no encoder, numbers as written
+    const cols = featureCols.map((f) => index.get(f)!);
+    const d = featureCols.length;
+    const data = new Float64Array(n * d);
+    for (let i = 0; i < n; i++) {
+      const rec = records[i];
+      for (let j = 0; j < d; j++) data[i * d + j] = parseNumber(rec[cols[j]], i + 1, featureCols[j], file);
+    }
+    X = { rows: n, cols: d, data };
+    features = featureCols;
   }
   let labels: Uint8Array | undefined;
   if (labelCol !== undefined) {
@@ -249,11 +295,13 @@ export function parseTraffic(table: CsvTable, opts: LoadOptions = {}): TrafficDa
     const normal = schema.normalLabels ? new Set(schema.normalLabels) : undefined;
     for (let i = 0; i < n; i++) {
       const raw = records[i][labelCol].trim();
-      if (normal) labels[i] = normal.has(raw) ? 0 : 1;
-      else if (raw === '0' || raw === '0.0') labels[i] = 0;
+      if (normal) {
+        if (raw === '') throw new DataValidationError('empty label.', { file, row: i + 1, column: labelName });
+        labels[i] = normal.has(raw) ? 0 : 1;
+      } else if (raw === '0' || raw === '0.0') labels[i] = 0;
       else if (raw === '1' || raw === '1.0') labels[i] = 1;
       else {
-        throw new DataValidationError(`label '${truncate(raw)}' is not 0 (normal) or 1 (anomaly).`, {
+        throw new DataValidationError(`label '${truncateCell(raw)}' is not 0 (normal) or 1 (anomaly).`, {
           file,
           row: i + 1,
           column: labelName,
@@ -262,20 +310,41 @@ export function parseTraffic(table: CsvTable, opts: LoadOptions = {}): TrafficDa
     }
   }
   const timestamps = tsCol !== undefined ? records.map((r) => r[tsCol]) : undefined;
-  return { features: [...schema.features], X: { rows: n, cols: d, data }, labels, timestamps, header, records, warnings };
+  return { features, X, labels, timestamps, header, records, warnings, schema, encoder, unseenCategories, file };
 }
 
 /**
- * Load traffic from a CSV (or `.csv.gz`) file.
+ * Load traffic from a CSV (or `.gz`) file laid out as `opts.schema` says (default: the seed
+ * traffic).
  * @example
  * ```ts
  * const data = loadTraffic('data/sample_network_traffic.csv');
  * data.X.rows; // 1000
+ * const train = loadTraffic('KDDTrain+.txt.gz', { schema: NSL_KDD_SCHEMA }); // 122 features
+ * const test = loadTraffic('KDDTest+.txt', { schema: NSL_KDD_SCHEMA, encoder: train.encoder });
  * ```
  */
 export function loadTraffic(path: string, opts: LoadOptions = {}): TrafficData {
   const text = readTextFile(path);
-  return parseTraffic(parseCsv(text, { file: path }), { ...opts, file: path });
+  const schema = opts.schema ?? SEED_SCHEMA;
+  return parseTraffic(parseCsvWithSchema(text, schema, path), { ...opts, schema, file: path });
+}
+
+/**
+ * Encode traffic again from its raw cells: with `encoder` (a model's), or with an encoder fitted
+ * on these rows when omitted (after sampling or splitting, so that the categories are learned from
+ * the training rows only). Data read without an encoder (no categorical or log-scaled columns) is
+ * returned unchanged.
+ * @throws RangeError when the data carries no schema (it was not read by {@link parseTraffic})
+ */
+export function encodeTraffic(data: TrafficData, encoder?: TrafficEncoder): TrafficData {
+  if (!encoder && !data.encoder) return data;
+  if (!data.schema) throw new RangeError('encodeTraffic: the data has no schema; load it with loadTraffic or parseTraffic.');
+  return parseTraffic({ header: data.header, records: data.records, warnings: [] }, { schema: data.schema, encoder, file: data.file });
+}
+
+function listNames(names: readonly string[]): string {
+  return names.length > 12 ? `${names.slice(0, 10).join(', ')}, ... (${names.length} columns)` : names.join(', ');
 }
 
 /** Quote a CSV field when it needs it. */

@@ -1,7 +1,12 @@
 /**
- * Column descriptions. The seed's 10 traffic features are the default; any labelled CSV plugs in
- * through a {@link DatasetSchema} naming its feature, label and timestamp columns.
+ * Column descriptions. A {@link DatasetSchema} says which columns of a CSV are features (numeric or
+ * categorical), which is the label and which label values mean normal, and whether the file has a
+ * header. Built in: the seed traffic ({@link SEED_SCHEMA}), NSL-KDD ({@link NSL_KDD_SCHEMA}) and the
+ * ODDS/ADBench KDD'99 http and smtp CSVs ({@link ODDS_SCHEMA}); any other labelled CSV plugs in
+ * through a description file read by {@link loadDatasetSchema}.
  */
+import * as fs from 'node:fs';
+import { DataValidationError } from '../core/errors';
 
 /** The 10 features of the seed traffic data, in model order. */
 export const SEED_FEATURES = [
@@ -35,18 +40,44 @@ export const SEED_FEATURE_UNITS: Readonly<Record<string, string>> = {
 export interface DatasetSchema {
   /** A short name shown in messages, e.g. `"seed"`. */
   name: string;
-  /** Numeric feature columns, in model order. All are required. */
-  features: readonly string[];
+  /**
+   * Feature columns, in model order, all required; or `"rest"`: every column that is not the
+   * label, the timestamp or in {@link ignore}, in file order.
+   */
+  features: readonly string[] | 'rest';
+  /**
+   * Features holding categories (text such as `tcp`, or codes). They are one-hot encoded with the
+   * categories learned from the training rows (see {@link TrafficEncoder}); a category not seen in
+   * training encodes as all zeros and is counted in a warning. @defaultValue none
+   */
+  categorical?: readonly string[];
   /** The label column (optional in the file unless {@link requireLabel}). @defaultValue "label" */
   label?: string;
   /**
-   * Label values that mean "normal". When omitted the label must be 0 (normal) or 1 (anomaly).
+   * Label values that mean "normal"; every other value is an anomaly. When omitted the label must
+   * be 0 (normal) or 1 (anomaly).
    */
   normalLabels?: readonly string[];
   /** Timestamp column (optional in the file). @defaultValue "timestamp" */
   timestamp?: string;
   /** Fail when the label column is absent. @defaultValue false */
   requireLabel?: boolean;
+  /**
+   * Whether the first line is a header. With `false`, {@link columns} names the columns; a first
+   * line equal to those names is still recognised as a header and skipped. @defaultValue true
+   */
+  header?: boolean;
+  /** Names of all columns, in file order, for files without a header. */
+  columns?: readonly string[];
+  /** Columns that are neither features, label nor timestamp, dropped without a warning. */
+  ignore?: readonly string[];
+  /**
+   * Numeric features replaced by ln(1 + x) before scaling (values must be above -1): a list, or
+   * `"numeric"` for every numeric feature. For heavy-tailed counts and byte totals, whose raw
+   * values let a few huge rows dominate the scaler and every distance. The columns keep their
+   * names. @defaultValue none
+   */
+  log1p?: readonly string[] | 'numeric';
 }
 
 /** The seed traffic schema: 10 features, optional `label` (0/1) and `timestamp`. */
@@ -56,3 +87,185 @@ export const SEED_SCHEMA: DatasetSchema = {
   label: 'label',
   timestamp: 'timestamp',
 };
+
+/** The 41 NSL-KDD (KDD'99) features, in file order. */
+export const NSL_KDD_FEATURES = [
+  'duration', 'protocol_type', 'service', 'flag', 'src_bytes', 'dst_bytes', 'land', 'wrong_fragment',
+  'urgent', 'hot', 'num_failed_logins', 'logged_in', 'num_compromised', 'root_shell', 'su_attempted',
+  'num_root', 'num_file_creations', 'num_shells', 'num_access_files', 'num_outbound_cmds',
+  'is_host_login', 'is_guest_login', 'count', 'srv_count', 'serror_rate', 'srv_serror_rate',
+  'rerror_rate', 'srv_rerror_rate', 'same_srv_rate', 'diff_srv_rate', 'srv_diff_host_rate',
+  'dst_host_count', 'dst_host_srv_count', 'dst_host_same_srv_rate', 'dst_host_diff_srv_rate',
+  'dst_host_same_src_port_rate', 'dst_host_srv_diff_host_rate', 'dst_host_serror_rate',
+  'dst_host_srv_serror_rate', 'dst_host_rerror_rate', 'dst_host_srv_rerror_rate',
+] as const;
+
+/**
+ * NSL-KDD (Tavallaee et al. 2009: KDDTrain+.txt, KDDTest+.txt, KDDTrain+_20Percent.txt,
+ * KDDTest-21.txt): no header, 43 fields per row = 41 features, the attack name (`normal` for
+ * normal traffic) and the difficulty level (ignored). protocol_type, service and flag are
+ * categorical, so the model sees 38 numeric columns plus one column per category. The numeric
+ * columns are log-scaled (ln(1 + x)): byte totals and durations span nine orders of magnitude,
+ * and on KDDTest+ log scaling lifts the One-Class SVM's ROC-AUC from 0.944 to 0.965 and the
+ * autoencoder's from 0.953 to 0.965 (bench/real-data.mjs, results/REAL_DATA.md).
+ */
+export const NSL_KDD_SCHEMA: DatasetSchema = {
+  name: 'nsl-kdd',
+  header: false,
+  columns: [...NSL_KDD_FEATURES, 'label', 'difficulty'],
+  features: NSL_KDD_FEATURES,
+  categorical: ['protocol_type', 'service', 'flag'],
+  label: 'label',
+  normalLabels: ['normal'],
+  ignore: ['difficulty'],
+  log1p: 'numeric',
+};
+
+/**
+ * The KDD'99 http and smtp subsets as exported from ODDS / ADBench (`16_http.npz`,
+ * `34_smtp.npz`): header `log_duration,log_src_bytes,log_dst_bytes,label`, features ln(x + 0.1),
+ * label 1 = attack.
+ */
+export const ODDS_SCHEMA: DatasetSchema = {
+  name: 'odds',
+  features: ['log_duration', 'log_src_bytes', 'log_dst_bytes'],
+  label: 'label',
+};
+
+/** Built-in descriptions by name (`--dataset NAME`). */
+export const DATASETS: Readonly<Record<string, DatasetSchema>> = {
+  seed: SEED_SCHEMA,
+  'nsl-kdd': NSL_KDD_SCHEMA,
+  odds: ODDS_SCHEMA,
+};
+
+const SCHEMA_KEYS = ['name', 'features', 'categorical', 'label', 'normalLabels', 'timestamp', 'requireLabel', 'header', 'columns', 'ignore', 'log1p'];
+
+/**
+ * Check a description (from JSON or code) and return it typed.
+ * @param raw - the parsed object
+ * @param file - where it came from, for messages
+ * @throws DataValidationError naming the file and the field that is wrong
+ */
+export function checkDatasetSchema(raw: unknown, file?: string): DatasetSchema {
+  const fail = (msg: string): never => {
+    throw new DataValidationError(`dataset description: ${msg}`, { file });
+  };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('expected a JSON object.');
+  const o = raw as Record<string, unknown>;
+  const unknown = Object.keys(o).filter((k) => !SCHEMA_KEYS.includes(k));
+  if (unknown.length) fail(`unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (known: ${SCHEMA_KEYS.join(', ')}).`);
+  const strList = (k: string, nonEmpty: boolean): string[] | undefined => {
+    const v = o[k];
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || v.some((s) => typeof s !== 'string' || s === '') || (nonEmpty && v.length === 0)) {
+      fail(`'${k}' must be a ${nonEmpty ? 'non-empty ' : ''}list of column names.`);
+    }
+    const dup = (v as string[]).find((s, i) => (v as string[]).indexOf(s) !== i);
+    if (dup !== undefined) fail(`'${k}' names '${dup}' twice.`);
+    return v as string[];
+  };
+  const str = (k: string): string | undefined => {
+    const v = o[k];
+    if (v !== undefined && (typeof v !== 'string' || v === '')) fail(`'${k}' must be a non-empty string.`);
+    return v as string | undefined;
+  };
+  const bool = (k: string): boolean | undefined => {
+    const v = o[k];
+    if (v !== undefined && typeof v !== 'boolean') fail(`'${k}' must be true or false.`);
+    return v as boolean | undefined;
+  };
+  const name = str('name') ?? 'custom';
+  let features: DatasetSchema['features'];
+  if (o.features === 'rest') features = 'rest';
+  else if (o.features === undefined) fail(`'features' is required: a list of column names or "rest".`);
+  else features = strList('features', true)!;
+  const categorical = strList('categorical', false);
+  const columns = strList('columns', true);
+  const ignore = strList('ignore', false);
+  let normalLabels: string[] | undefined;
+  if (o.normalLabels !== undefined) {
+    const v = o.normalLabels;
+    if (!Array.isArray(v) || v.length === 0 || v.some((x) => typeof x !== 'string' && typeof x !== 'number')) {
+      fail(`'normalLabels' must be a non-empty list of label values.`);
+    }
+    normalLabels = (v as (string | number)[]).map(String);
+  }
+  let log1p: DatasetSchema['log1p'];
+  if (o.log1p === 'numeric') log1p = 'numeric';
+  else if (o.log1p !== undefined) log1p = strList('log1p', false);
+  const schema: DatasetSchema = {
+    name,
+    features: features!,
+    categorical,
+    label: str('label'),
+    normalLabels,
+    timestamp: str('timestamp'),
+    requireLabel: bool('requireLabel'),
+    header: bool('header'),
+    columns,
+    ignore,
+    log1p,
+  };
+  for (const k of Object.keys(schema) as (keyof DatasetSchema)[]) if (schema[k] === undefined) delete schema[k];
+  if (schema.header === false && !schema.columns) fail(`'header' is false, so 'columns' must name every column.`);
+  if (schema.columns) {
+    const have = new Set(schema.columns);
+    const named = [
+      ...(Array.isArray(schema.features) ? schema.features : []),
+      ...(schema.categorical ?? []),
+      ...(schema.ignore ?? []),
+      ...(Array.isArray(schema.log1p) ? schema.log1p : []),
+    ].filter((c) => !have.has(c));
+    if (named.length) fail(`${named.map((c) => `'${c}'`).join(', ')} ${named.length > 1 ? 'are' : 'is'} not among 'columns'.`);
+  }
+  if (schema.categorical && Array.isArray(schema.features)) {
+    const feats = new Set(schema.features);
+    const stray = schema.categorical.filter((c) => !feats.has(c));
+    if (stray.length) fail(`categorical column${stray.length > 1 ? 's' : ''} ${stray.map((c) => `'${c}'`).join(', ')} ${stray.length > 1 ? 'are' : 'is'} not among 'features'.`);
+  }
+  if (Array.isArray(schema.log1p) && schema.categorical) {
+    const both = schema.log1p.filter((c) => schema.categorical!.includes(c));
+    if (both.length) fail(`'${both[0]}' cannot be both categorical and log-scaled.`);
+  }
+  const label = schema.label ?? 'label';
+  if (Array.isArray(schema.features) && schema.features.includes(label)) fail(`the label column '${label}' cannot also be a feature.`);
+  return schema;
+}
+
+/**
+ * Read a dataset description from a JSON file, e.g.
+ * `{"name": "mine", "features": "rest", "categorical": ["proto"], "label": "class", "normalLabels": ["benign"]}`.
+ * @throws DataValidationError for a missing file, invalid JSON or an invalid description
+ */
+export function loadDatasetSchema(file: string): DatasetSchema {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new DataValidationError(code === 'ENOENT' ? 'dataset description not found.' : `cannot read dataset description (${code}).`, { file });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new DataValidationError(`dataset description is not valid JSON (${(e as Error).message}).`, { file });
+  }
+  return checkDatasetSchema(raw, file);
+}
+
+/**
+ * A built-in description by name (`seed`, `nsl-kdd`, `odds`) or a description file's path.
+ * @throws DataValidationError for an unknown name that is not a readable description file
+ */
+export function resolveDatasetSchema(nameOrFile: string): DatasetSchema {
+  const builtIn = DATASETS[nameOrFile];
+  if (builtIn) return builtIn;
+  if (!nameOrFile.endsWith('.json') && !fs.existsSync(nameOrFile)) {
+    throw new DataValidationError(
+      `unknown dataset '${nameOrFile}': use one of ${Object.keys(DATASETS).join(', ')} or the path of a JSON description file.`,
+    );
+  }
+  return loadDatasetSchema(nameOrFile);
+}

@@ -5,7 +5,8 @@
  */
 import { BaseDetector, type BaseDetectorOptions, type DetectorSnapshot, type FitResult } from '../core/detector';
 import { ModelFormatError, optionError } from '../core/errors';
-import type { DenseMatrix } from '../core/matrix';
+import { takeRows, type DenseMatrix } from '../core/matrix';
+import { Random } from '../core/random';
 import { knnSearch } from './knn';
 
 /** Options of {@link LocalOutlierFactor}. */
@@ -15,6 +16,15 @@ export interface LocalOutlierFactorOptions extends BaseDetectorOptions {
    * @defaultValue 20
    */
   nNeighbors?: number;
+  /**
+   * Most training rows kept as the neighbour index, an integer >= 0 (0: no limit, exact LOF on
+   * every row). Fitting costs O(n²) and scoring O(rows · n), so above this size a random
+   * subsample of exactly `maxTrainRows` rows, drawn with `seed`, becomes the index. Its rows get
+   * leave-one-out training scores and the other training rows are scored against it, so the
+   * threshold still covers every row passed to `fit`.
+   * @defaultValue 0 (no limit)
+   */
+  maxTrainRows?: number;
 }
 
 /** Fitted state of {@link LocalOutlierFactor}. */
@@ -32,6 +42,7 @@ export interface LocalOutlierFactorState {
 const DEFAULTS = {
   contamination: 0.1,
   nNeighbors: 20,
+  maxTrainRows: 0,
 } satisfies Required<Omit<LocalOutlierFactorOptions, 'seed'>>;
 
 /** Added to the mean reachability distance so duplicated rows get a finite density (scikit-learn's 1e-10). */
@@ -58,8 +69,9 @@ const SCORE_BATCH_ROWS = 8192;
  * training rows differs from them: a scored row that equals a training row sees that row at
  * distance 0, as scikit-learn's `score_samples` does.
  *
- * Cost: fit O(n² · d) (each pair once) and O(n · k) memory; scoring O(rows · n · d). The training
- * rows are kept, so the model is as large as its training set.
+ * Cost: fit O(n² · d) (each pair once) and O(n · k) memory; scoring O(rows · n · d), on worker
+ * threads for large batches (see {@link knnSearch}). The training rows are kept, so the model is
+ * as large as its training set; `maxTrainRows` caps n with a seeded subsample.
  *
  * @example
  * ```ts
@@ -80,6 +92,10 @@ export class LocalOutlierFactor extends BaseDetector<LocalOutlierFactorOptions, 
     const k = this.options.nNeighbors;
     if (typeof k !== 'number' || !Number.isInteger(k) || k < 1) {
       throw optionError('LocalOutlierFactor', 'nNeighbors', 'an integer >= 1', k);
+    }
+    const cap = this.options.maxTrainRows;
+    if (typeof cap !== 'number' || !Number.isInteger(cap) || cap < 0 || (cap > 0 && cap <= k)) {
+      throw optionError('LocalOutlierFactor', 'maxTrainRows', `0 (no limit) or an integer > nNeighbors (${k})`, cap);
     }
   }
 
@@ -104,7 +120,26 @@ export class LocalOutlierFactor extends BaseDetector<LocalOutlierFactorOptions, 
     return this.options.nNeighbors + 1;
   }
 
-  protected async fitCore(X: DenseMatrix): Promise<FitResult<LocalOutlierFactorState>> {
+  protected async fitCore(X: DenseMatrix, seed: number): Promise<FitResult<LocalOutlierFactorState>> {
+    const cap = this.options.maxTrainRows;
+    if (cap > 0 && X.rows > cap) {
+      // a seeded subsample is the index: leave-one-out scores for its rows, novelty scores for the rest
+      const picked = new Random(seed).sampleIndices(X.rows, cap).sort();
+      const fitted = this.fitRows(takeRows(X, picked));
+      const inSample = new Uint8Array(X.rows);
+      for (const i of picked) inSample[i] = 1;
+      const rest: number[] = [];
+      for (let i = 0; i < X.rows; i++) if (!inSample[i]) rest.push(i);
+      const restScores = this.scoreCore(fitted.state, takeRows(X, rest));
+      const trainScores = new Float64Array(X.rows);
+      picked.forEach((i, r) => (trainScores[i] = fitted.trainScores[r]));
+      rest.forEach((i, r) => (trainScores[i] = restScores[r]));
+      return { state: fitted.state, trainScores };
+    }
+    return this.fitRows(X);
+  }
+
+  private fitRows(X: DenseMatrix): FitResult<LocalOutlierFactorState> {
     const n = X.rows;
     const k = Math.min(this.options.nNeighbors, n - 1);
     // Copy: the caller may reuse its buffer after fit.

@@ -8,6 +8,7 @@ import { BaseDetector, type BaseDetectorOptions, type DetectorSnapshot, type Fit
 import { DataValidationError, ModelFormatError, optionError } from '../core/errors';
 import { row, takeRows, type DenseMatrix, type MatrixLike } from '../core/matrix';
 import { Random } from '../core/random';
+import { compileKernel, runBlocks, sharedCopyCached, sharedScratch, threadCount } from './parallel';
 
 /** Options of {@link OneClassSvm}. */
 export interface OneClassSvmOptions extends BaseDetectorOptions {
@@ -279,6 +280,8 @@ const ROW_BLOCK = 8;
  * in blocks so each support vector is read once per block.
  */
 function anomalyScores(state: OneClassSvmState, X: DenseMatrix): Float64Array {
+  const fast = fastScores(state, X);
+  if (fast) return fast;
   const { supportVectors: sv, svSquaredNorms: svn, dualCoef: coef, rho, gamma, nSupportVectors: m } = state;
   const d = X.cols;
   const x = X.data;
@@ -312,6 +315,89 @@ function anomalyScores(state: OneClassSvmState, X: DenseMatrix): Float64Array {
     for (let r = 0; r < b; r++) out[i0 + r] = rho - acc[r];
   }
   return out;
+}
+
+/** Widths above this use the generic loop. */
+const MAX_UNROLLED_WIDTH = 64;
+/** Below this many kernel terms (rows x support vectors) scoring stays on one thread. */
+const PARALLEL_MIN_WORK = 2_000_000;
+/** Rows per block of a parallel scoring job. */
+const PARALLEL_BLOCK_ROWS = 256;
+
+/**
+ * {@link anomalyScores} by a kernel generated for the width (two rows per pass over the support
+ * vectors, each row's features held in locals), on worker threads for large jobs. Every row's
+ * arithmetic is that of the generic loop, in the same order, so the scores are identical to the
+ * bit. Undefined where code generation is not available.
+ */
+function fastScores(state: OneClassSvmState, X: DenseMatrix): Float64Array | undefined {
+  const d = X.cols;
+  const n = X.rows;
+  if (d > MAX_UNROLLED_WIDTH || n === 0) return undefined;
+  const key = `ocsvm-score-${d}`;
+  const source = () => scoreKernelSource(d);
+  const params = { m: state.nSupportVectors, rho: state.rho, gamma: state.gamma };
+  const threads = threadCount();
+  if (threads > 1 && n >= 2 * PARALLEL_BLOCK_ROWS && n * state.nSupportVectors >= PARALLEL_MIN_WORK) {
+    const x = sharedScratch('ocsvm-X', Float64Array, n * d);
+    x.set(X.data.subarray(0, n * d));
+    const out = sharedScratch('ocsvm-out', Float64Array, n);
+    const bufs = { x, out, sv: sharedCopyCached(state.supportVectors), svn: sharedCopyCached(state.svSquaredNorms), coef: sharedCopyCached(state.dualCoef) };
+    if (runBlocks({ key, source, bufs, params, rows: n, blockRows: PARALLEL_BLOCK_ROWS }, threads)) return out.slice();
+  }
+  const kernel = compileKernel(key, source);
+  if (!kernel) return undefined;
+  const out = new Float64Array(n);
+  kernel({ x: X.data, out, sv: state.supportVectors, svn: state.svSquaredNorms, coef: state.dualCoef }, params, 0, n);
+  return out;
+}
+
+/**
+ * Source of the scoring kernel for width `d`, rows [start, end): per row ‖x‖² summed in feature
+ * order, then per support vector j in order: dot = Σ x·sv_j (feature order), d2 = ‖x‖² + ‖sv_j‖² −
+ * 2·dot clamped at 0, acc += α_j·exp(−γ·d2); score = ρ − acc. Built from integers only.
+ */
+function scoreKernelSource(d: number): string {
+  const L: string[] = [];
+  const feats = (p: string, base: string) => Array.from({ length: d }, (_, f) => `${p}${f} = x[${base} + ${f}]`).join(', ');
+  const norm = (p: string, v: string) => Array.from({ length: d }, (_, f) => (f === 0 ? `${v} = ${p}0 * ${p}0;` : `${v} += ${p}${f} * ${p}${f};`)).join(' ');
+  const dot = (p: string, v: string) => Array.from({ length: d }, (_, f) => (f === 0 ? `${v} = ${p}0 * sv[o];` : `${v} += ${p}${f} * sv[o + ${f}];`)).join(' ');
+  L.push('(function (b, p, start, end) {');
+  L.push("  'use strict';");
+  L.push('  const x = b.x, out = b.out, sv = b.sv, svn = b.svn, coef = b.coef;');
+  L.push('  const m = p.m, rho = p.rho, negGamma = -p.gamma;');
+  L.push('  let i = start;');
+  L.push('  for (; i + 2 <= end; i += 2) {');
+  L.push(`    const ia = i * ${d}, ib = ia + ${d};`);
+  L.push(`    const ${feats('a', 'ia')};`);
+  L.push(`    const ${feats('c', 'ib')};`);
+  L.push(`    let na, nc; ${norm('a', 'na')} ${norm('c', 'nc')}`);
+  L.push('    let acca = 0, accc = 0;');
+  L.push(`    for (let j = 0, o = 0; j < m; j++, o += ${d}) {`);
+  L.push(`      let ta, tc; ${dot('a', 'ta')} ${dot('c', 'tc')}`);
+  L.push('      const nj = svn[j], cj = coef[j];');
+  L.push('      let da = na + nj - 2 * ta; if (da < 0) da = 0;');
+  L.push('      let dc = nc + nj - 2 * tc; if (dc < 0) dc = 0;');
+  L.push('      acca += cj * Math.exp(negGamma * da);');
+  L.push('      accc += cj * Math.exp(negGamma * dc);');
+  L.push('    }');
+  L.push('    out[i] = rho - acca;');
+  L.push('    out[i + 1] = rho - accc;');
+  L.push('  }');
+  L.push('  for (; i < end; i++) {');
+  L.push(`    const ia = i * ${d};`);
+  L.push(`    const ${feats('a', 'ia')};`);
+  L.push(`    let na; ${norm('a', 'na')}`);
+  L.push('    let acca = 0;');
+  L.push(`    for (let j = 0, o = 0; j < m; j++, o += ${d}) {`);
+  L.push(`      let ta; ${dot('a', 'ta')}`);
+  L.push('      let da = na + svn[j] - 2 * ta; if (da < 0) da = 0;');
+  L.push('      acca += coef[j] * Math.exp(negGamma * da);');
+  L.push('    }');
+  L.push('    out[i] = rho - acca;');
+  L.push('  }');
+  L.push('})');
+  return L.join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------

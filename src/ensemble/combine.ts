@@ -18,8 +18,12 @@ export interface ScoreStats {
   threshold: number;
 }
 
-/** How detector scores are put on one scale before fusion. */
-export type Normalization = 'robust' | 'zscore';
+/**
+ * How detector scores are put on one scale before fusion (all with training-score statistics):
+ * `robust` = (s - median) / IQR; `zscore` = (s - mean) / std; `robust-log` = the robust value up to
+ * the detector's own threshold and logarithmic above it (see {@link normalizeScores}).
+ */
+export type Normalization = 'robust' | 'zscore' | 'robust-log';
 
 /** Training-score statistics of one detector. */
 export function scoreStats(train: ArrayLike<number>, threshold: number): ScoreStats {
@@ -42,13 +46,23 @@ export function scoreStats(train: ArrayLike<number>, threshold: number): ScoreSt
 }
 
 /**
- * Put scores on a common scale: `robust` = (s - median) / IQR, `zscore` = (s - mean) / std, all
- * with the statistics of the detector's training scores (never of the batch being scored).
+ * Put scores on a common scale, with the statistics of the detector's training scores (never of
+ * the batch being scored):
+ * - `robust`: z = (s - median) / IQR.
+ * - `zscore`: (s - mean) / std.
+ * - `robust-log`: z as for `robust` up to z_t, the detector's threshold on that scale (at least 1);
+ *   above it z_t * (1 + ln(z / z_t)), which is continuous with slope 1 at z_t and grows
+ *   logarithmically. Order is kept, but a detector with a heavy-tailed score (an autoencoder's
+ *   reconstruction error thousands of IQRs out) cannot outvote the others by size alone.
  */
 export function normalizeScores(scores: ArrayLike<number>, stats: ScoreStats, method: Normalization): Float64Array {
   const out = new Float64Array(scores.length);
-  const [c, s] = method === 'robust' ? [stats.median, stats.iqr] : [stats.mean, stats.std];
+  const [c, s] = method === 'zscore' ? [stats.mean, stats.std] : [stats.median, stats.iqr];
   for (let i = 0; i < out.length; i++) out[i] = (scores[i] - c) / s;
+  if (method === 'robust-log') {
+    const zt = Math.max((stats.threshold - stats.median) / stats.iqr, 1);
+    for (let i = 0; i < out.length; i++) if (out[i] > zt) out[i] = zt * (1 + Math.log(out[i] / zt));
+  }
   return out;
 }
 

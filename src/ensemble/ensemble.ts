@@ -19,7 +19,9 @@ import {
 import { checkSeed, drawSeed, Random } from '../core/random';
 import { calibrateThreshold, checkContamination, type Contamination } from '../core/threshold';
 import { assertFinite } from '../core/validation';
-import type { TrafficData } from '../data/csv';
+import { encodeTraffic, type TrafficData } from '../data/csv';
+import { TrafficEncoder, type TrafficEncoderState } from '../data/encoder';
+import { checkDatasetSchema, type DatasetSchema } from '../data/schema';
 import { Autoencoder, type AutoencoderOptions } from '../detectors/autoencoder';
 import { IsolationForest, type IsolationForestOptions } from '../detectors/isolation-forest';
 import { LocalOutlierFactor, type LocalOutlierFactorOptions } from '../detectors/local-outlier-factor';
@@ -85,7 +87,11 @@ export interface EnsembleOptions {
   decision?: Decision;
   /** Votes needed for an anomaly with `decision: "vote"`. @defaultValue half the detectors, rounded up (2 of 4) */
   minVotes?: number;
-  /** Score normalisation before fusion (training-score statistics). @defaultValue "robust" */
+  /**
+   * Score normalisation before fusion (training-score statistics; see {@link normalizeScores}).
+   * `"robust-log"` keeps a detector with a heavy-tailed score from outvoting the others by size.
+   * @defaultValue "robust-log" (the `seed` preset: "robust")
+   */
   normalization?: Normalization;
   /**
    * Fusion weights of the detectors' normalised scores: `"agreement"` learns them without labels
@@ -123,7 +129,7 @@ export const PRESETS: Readonly<Record<Preset, Partial<EnsembleOptions>>> = {
   default: {
     contamination: 0.15,
     decision: 'score',
-    normalization: 'robust',
+    normalization: 'robust-log',
     weights: 'agreement',
     localOutlierFactor: { nNeighbors: 200 },
   },
@@ -161,6 +167,10 @@ export interface DetectionResult {
 
 interface FittedEnsemble {
   featureNames: string[];
+  /** How the training file was laid out, when fitted on loaded traffic (saved with the model). */
+  schema?: DatasetSchema;
+  /** The encoder of the training rows' categorical columns (saved with the model). */
+  encoder?: TrafficEncoder;
   scaler: StandardScaler;
   detectors: Map<DetectorName, BaseDetector<any, any>>;
   stats: Map<DetectorName, ScoreStats>;
@@ -203,9 +213,9 @@ export function resolveEnsembleOptions(options: EnsembleOptions = {}): ResolvedE
   if (!Number.isInteger(minVotes) || minVotes < 1 || minVotes > detectors.length) {
     throw optionError('AnomalyEnsemble', 'minVotes', `an integer in [1, ${detectors.length}]`, minVotes);
   }
-  const normalization = pick('normalization') ?? 'robust';
-  if (normalization !== 'robust' && normalization !== 'zscore') {
-    throw optionError('AnomalyEnsemble', 'normalization', '"robust" or "zscore"', normalization);
+  const normalization = pick('normalization') ?? 'robust-log';
+  if (normalization !== 'robust' && normalization !== 'zscore' && normalization !== 'robust-log') {
+    throw optionError('AnomalyEnsemble', 'normalization', '"robust", "robust-log" or "zscore"', normalization);
   }
   const wOpt = pick('weights') ?? 'agreement';
   let weights: ResolvedEnsembleOptions['weights'];
@@ -289,6 +299,8 @@ export class AnomalyEnsemble {
     for (const [name, det] of detectors) trainScores.set(name, det.trainingScores);
     const partial: FittedEnsemble = {
       featureNames: names,
+      schema: isTrafficData(data) ? data.schema : undefined,
+      encoder: isTrafficData(data) ? data.encoder : undefined,
       scaler,
       detectors,
       stats,
@@ -312,6 +324,24 @@ export class AnomalyEnsemble {
   /** Feature names the ensemble was fitted with. */
   get featureNames(): string[] {
     return [...this.require().featureNames];
+  }
+
+  /**
+   * The dataset description of the training data (when fitted on {@link TrafficData} read with a
+   * schema), saved with the model so that new files are read the same way.
+   */
+  get schema(): DatasetSchema | undefined {
+    return this.require().schema;
+  }
+
+  /**
+   * The encoder of the training rows' categorical columns, saved with the model: traffic passed to
+   * {@link detect} as {@link TrafficData} is re-encoded with it (unseen categories become all-zero
+   * blocks). Load files with `loadTraffic(path, { schema: ens.schema, encoder: ens.encoder })` to
+   * see the unseen-category warnings.
+   */
+  get encoder(): TrafficEncoder | undefined {
+    return this.require().encoder;
   }
 
   /** The seed used by fit (given or drawn). */
@@ -361,7 +391,7 @@ export class AnomalyEnsemble {
   /** Standardise rows with the fitted scaler after checking names and values. */
   scale(data: EnsembleInput, featureNames?: readonly string[]): DenseMatrix {
     const f = this.require();
-    const { X, names } = this.unpack(data, featureNames ?? f.featureNames);
+    const { X, names } = this.unpack(this.encodeLike(data), featureNames ?? f.featureNames);
     this.checkFeatures(X, names);
     assertFinite(X, 'data', names);
     return f.scaler.transform(X);
@@ -378,6 +408,17 @@ export class AnomalyEnsemble {
     const scores = new Map<DetectorName, Float64Array>();
     for (const [name, det] of f.detectors) scores.set(name, det.anomalyScore(Xs));
     return this.combine(f, scores);
+  }
+
+  /**
+   * Traffic read with another encoder (or with none) is encoded again from its raw cells with this
+   * model's encoder, so that its columns are the model's.
+   */
+  private encodeLike(data: EnsembleInput): EnsembleInput {
+    const f = this.require();
+    if (!f.encoder || !isTrafficData(data) || data.encoder === f.encoder || !data.schema) return data;
+    const same = data.features.length === f.featureNames.length && data.features.every((n, j) => n === f.featureNames[j]);
+    return same ? data : encodeTraffic(data, f.encoder);
   }
 
   /** Detect on already-standardised rows (used by explainability and streaming). */
@@ -523,6 +564,7 @@ export class AnomalyEnsemble {
       savedAt: new Date().toISOString(),
       options: jsonSafe(this.options),
       featureNames: f.featureNames,
+      ...(f.schema ? { dataset: { schema: f.schema, encoder: f.encoder?.toJSON() } } : {}),
       seed: f.seed,
       nTrainRows: f.nTrainRows,
       scaler: f.scaler.toJSON(),
@@ -591,6 +633,19 @@ export class AnomalyEnsemble {
     for (const [name, det] of detectors) {
       if (det.nFeatures !== names) throw new ModelFormatError(`detector '${name}' has ${det.nFeatures} features, the manifest lists ${names}.`, where);
     }
+    let schema: DatasetSchema | undefined;
+    let encoder: TrafficEncoder | undefined;
+    if (m.dataset !== undefined) {
+      try {
+        schema = checkDatasetSchema(m.dataset?.schema);
+        if (m.dataset.encoder !== undefined) encoder = TrafficEncoder.fromJSON(m.dataset.encoder as TrafficEncoderState);
+      } catch (e) {
+        throw new ModelFormatError(`has an invalid dataset description: ${(e as Error).message}`, where);
+      }
+      if (encoder && encoder.featureNames.join('\n') !== (m.featureNames as string[]).join('\n')) {
+        throw new ModelFormatError(`its encoder's ${encoder.featureNames.length} columns differ from the ${names} feature names.`, where);
+      }
+    }
     let scaler: StandardScaler;
     try {
       scaler = StandardScaler.fromJSON(m.scaler as StandardScalerState);
@@ -599,6 +654,8 @@ export class AnomalyEnsemble {
     }
     ens.fitted = {
       featureNames: m.featureNames,
+      schema,
+      encoder,
       scaler,
       detectors,
       stats,

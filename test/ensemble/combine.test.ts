@@ -39,6 +39,17 @@ describe('vote combination', () => {
     expect(() => fuseScores([[1], [1, 2]])).toThrow(RangeError);
   });
 
+  it('robust-log is robust up to the threshold and logarithmic above it, keeping order', () => {
+    const st = scoreStats([1, 2, 3, 4, 5], 7); // median 3, IQR 2, threshold 2 IQRs out
+    const n = normalizeScores([1, 3, 7, 11, 1003], st, 'robust-log');
+    expect(Array.from(n.subarray(0, 3))).toEqual([-1, 0, 2]);
+    expect(n[3]).toBeCloseTo(2 * (1 + Math.log(2)));
+    expect(n[4]).toBeCloseTo(2 * (1 + Math.log(250)));
+    expect(n[4]).toBeLessThan(15); // 500 IQRs out counts like 13
+    // the scale below the threshold is at least 1 IQR
+    expect(normalizeScores([9], scoreStats([1, 2, 3, 4, 5], 3), 'robust-log')[0]).toBeCloseTo(1 + Math.log(3));
+  });
+
   it('constant training scores do not divide by zero', () => {
     const st = scoreStats([2, 2, 2], 2);
     const n = normalizeScores([2, 3], st, 'robust');

@@ -1,0 +1,246 @@
+/**
+ * {@link TrafficEncoder}: turns a CSV's feature columns into the numeric matrix the detectors see.
+ * Numeric columns pass through, or through ln(1 + x) when the description log-scales them; each
+ * categorical column becomes one 0/1 column per category learned at fit time (one-hot,
+ * scikit-learn's `OneHotEncoder(handle_unknown="ignore")`). A category not seen at fit time
+ * encodes as all zeros in its block and is counted, so scoring new traffic never fails on a new
+ * service name.
+ */
+import { DataValidationError } from '../core/errors';
+import type { DenseMatrix } from '../core/matrix';
+import { parseNumber } from './cells';
+
+/** JSON form of a fitted encoder (stored in model manifests). */
+export interface TrafficEncoderState {
+  /** Input feature columns, in model order. */
+  columns: string[];
+  /** Categories of each categorical column, sorted; columns not listed are numeric. */
+  categories: Record<string, string[]>;
+  /** Numeric columns replaced by ln(1 + x). */
+  log1p?: string[];
+}
+
+/** Rows whose category was not seen at fit time, per categorical column. */
+export interface UnseenCategories {
+  /** Column -> number of rows with an unseen category. */
+  rows: Record<string, number>;
+  /** Column -> unseen value -> rows. */
+  values: Record<string, Record<string, number>>;
+}
+
+/** Result of {@link TrafficEncoder.encode}. */
+export interface EncodedRows {
+  X: DenseMatrix;
+  unseen: UnseenCategories;
+}
+
+/**
+ * Most categories one column may have. A column with more (an address, a free-text field) would
+ * blow the feature count up; it should not be a categorical feature.
+ */
+export const MAX_CATEGORIES = 1000;
+
+/** Name of the one-hot column of `value` in categorical column `column`. */
+export function oneHotName(column: string, value: string): string {
+  return `${column}=${value}`;
+}
+
+/**
+ * Numeric pass-through plus one-hot encoding of categorical columns, fitted on training records.
+ *
+ * @remarks
+ * Output columns keep the input order; a categorical column is replaced in place by its block of
+ * one-hot columns named `column=value`, categories sorted by code unit. Values are trimmed.
+ *
+ * @example
+ * ```ts
+ * const enc = TrafficEncoder.fit(records, header, ['duration', 'protocol_type'], ['protocol_type']);
+ * enc.featureNames; // ['duration', 'protocol_type=icmp', 'protocol_type=tcp', 'protocol_type=udp']
+ * const { X, unseen } = enc.encode(otherRecords, otherHeader);
+ * ```
+ */
+export class TrafficEncoder {
+  /** Input feature columns, in model order. */
+  readonly columns: readonly string[];
+  /** Sorted categories per categorical column. */
+  readonly categories: Readonly<Record<string, readonly string[]>>;
+  /** Output column names: numeric columns as named, one-hot columns as `column=value`. */
+  readonly featureNames: readonly string[];
+  /** Numeric columns encoded as ln(1 + x) (they keep their names). */
+  readonly log1p: readonly string[];
+
+  private constructor(state: TrafficEncoderState) {
+    this.columns = [...state.columns];
+    this.log1p = [...(state.log1p ?? [])];
+    this.categories = Object.fromEntries(Object.entries(state.categories).map(([k, v]) => [k, [...v]]));
+    const names: string[] = [];
+    for (const c of this.columns) {
+      const cats = this.categories[c];
+      if (cats) for (const v of cats) names.push(oneHotName(c, v));
+      else names.push(c);
+    }
+    this.featureNames = names;
+  }
+
+  /** The categorical input columns. */
+  get categorical(): string[] {
+    return this.columns.filter((c) => this.categories[c] !== undefined);
+  }
+
+  /**
+   * Learn the categories of the categorical columns from training records.
+   * @param records - rows of cells, as read from the CSV
+   * @param header - column names of the records
+   * @param columns - the feature columns, in model order
+   * @param categorical - which of them are categorical
+   * @param opts.log1p - numeric columns to encode as ln(1 + x), or `"numeric"` for all of them
+   * @throws DataValidationError for a missing column, an empty categorical cell (with row and
+   *   column) or a column with more than {@link MAX_CATEGORIES} categories
+   */
+  static fit(
+    records: readonly (readonly string[])[],
+    header: readonly string[],
+    columns: readonly string[],
+    categorical: readonly string[],
+    opts: { file?: string; log1p?: readonly string[] | 'numeric' } = {},
+  ): TrafficEncoder {
+    const index = columnIndex(header, columns, opts.file);
+    const categories: Record<string, string[]> = {};
+    for (const c of categorical) {
+      if (!columns.includes(c)) throw new DataValidationError(`categorical column '${c}' is not a feature column.`, { file: opts.file });
+      const j = index.get(c)!;
+      const seen = new Set<string>();
+      for (let i = 0; i < records.length; i++) {
+        const v = records[i][j].trim();
+        if (v === '') throw new DataValidationError('empty value; every feature needs a value.', { file: opts.file, row: i + 1, column: c });
+        seen.add(v);
+      }
+      if (seen.size > MAX_CATEGORIES) {
+        throw new DataValidationError(
+          `has ${seen.size} distinct values; one-hot encoding allows at most ${MAX_CATEGORIES}. Leave it out of the features (or encode it numerically).`,
+          { file: opts.file, column: c },
+        );
+      }
+      categories[c] = [...seen].sort(codeUnitOrder);
+    }
+    const numeric = columns.filter((c) => categories[c] === undefined);
+    const log1p = opts.log1p === 'numeric' ? numeric : [...(opts.log1p ?? [])];
+    const stray = log1p.filter((c) => !numeric.includes(c));
+    if (stray.length) throw new DataValidationError(`log-scaled column${stray.length > 1 ? 's' : ''} ${stray.map((c) => `'${c}'`).join(', ')} must be numeric feature columns.`, { file: opts.file });
+    return new TrafficEncoder({ columns: [...columns], categories, ...(log1p.length ? { log1p } : {}) });
+  }
+
+  /**
+   * Encode records: numeric cells parsed (bad cells reported by row and column), categorical cells
+   * one-hot. Unseen categories give an all-zero block and are counted in `unseen`.
+   * @throws DataValidationError naming the file, row and column of the first bad cell, or the
+   *   missing columns
+   */
+  encode(records: readonly (readonly string[])[], header: readonly string[], opts: { file?: string } = {}): EncodedRows {
+    const file = opts.file;
+    const index = columnIndex(header, this.columns, file);
+    const n = records.length;
+    const d = this.featureNames.length;
+    const data = new Float64Array(n * d);
+    const unseen: UnseenCategories = { rows: {}, values: {} };
+    const logged = new Set(this.log1p);
+    let offset = 0;
+    for (const c of this.columns) {
+      const j = index.get(c)!;
+      const cats = this.categories[c];
+      if (!cats) {
+        if (logged.has(c)) {
+          for (let i = 0; i < n; i++) {
+            const v = parseNumber(records[i][j], i + 1, c, file);
+            if (!(v > -1)) throw new DataValidationError(`value ${v} is not above -1; this column is log-scaled as ln(1 + x).`, { file, row: i + 1, column: c });
+            data[i * d + offset] = Math.log1p(v);
+          }
+        } else {
+          for (let i = 0; i < n; i++) data[i * d + offset] = parseNumber(records[i][j], i + 1, c, file);
+        }
+        offset++;
+        continue;
+      }
+      const pos = new Map(cats.map((v, k) => [v, offset + k] as const));
+      for (let i = 0; i < n; i++) {
+        const raw = records[i][j];
+        let at = pos.get(raw);
+        if (at === undefined) {
+          const v = raw.trim();
+          at = pos.get(v);
+          if (at === undefined) {
+            if (v === '') throw new DataValidationError('empty value; every feature needs a value.', { file, row: i + 1, column: c });
+            unseen.rows[c] = (unseen.rows[c] ?? 0) + 1;
+            const vals = (unseen.values[c] ??= {});
+            vals[v] = (vals[v] ?? 0) + 1;
+            continue;
+          }
+        }
+        data[i * d + at] = 1;
+      }
+      offset += cats.length;
+    }
+    return { X: { rows: n, cols: d, data }, unseen };
+  }
+
+  /** JSON form, for model manifests. */
+  toJSON(): TrafficEncoderState {
+    return {
+      columns: [...this.columns],
+      categories: Object.fromEntries(Object.entries(this.categories).map(([k, v]) => [k, [...v]])),
+      ...(this.log1p.length ? { log1p: [...this.log1p] } : {}),
+    };
+  }
+
+  /**
+   * Restore from {@link toJSON}'s output.
+   * @throws TypeError for a malformed state
+   */
+  static fromJSON(state: TrafficEncoderState): TrafficEncoder {
+    const ok =
+      state !== null &&
+      typeof state === 'object' &&
+      Array.isArray(state.columns) &&
+      state.columns.every((c) => typeof c === 'string') &&
+      typeof state.categories === 'object' &&
+      state.categories !== null &&
+      Object.entries(state.categories).every(
+        ([k, v]) => state.columns.includes(k) && Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string'),
+      ) &&
+      (state.log1p === undefined || (Array.isArray(state.log1p) && state.log1p.every((c) => state.columns.includes(c) && !(c in state.categories))));
+    if (!ok) throw new TypeError('TrafficEncoder.fromJSON: expected {columns: string[], categories: {column: string[]}, log1p?: string[]}.');
+    return new TrafficEncoder(state);
+  }
+}
+
+/** One-line summary of unseen categories, or undefined when there were none. */
+export function describeUnseen(unseen: UnseenCategories, file?: string): string | undefined {
+  const cols = Object.keys(unseen.rows);
+  if (cols.length === 0) return undefined;
+  const parts = cols.map((c) => {
+    const vals = Object.entries(unseen.values[c]).sort((a, b) => b[1] - a[1]);
+    const shown = vals.slice(0, 5).map(([v, k]) => `'${v.length > 30 ? v.slice(0, 27) + '...' : v}' ${k}`);
+    const more = vals.length > 5 ? `, ${vals.length - 5} more` : '';
+    return `${c}: ${unseen.rows[c]} row${unseen.rows[c] > 1 ? 's' : ''} (${shown.join(', ')}${more})`;
+  });
+  return `${file ? file + ': ' : ''}categories not seen in training, encoded as all zeros: ${parts.join('; ')}.`;
+}
+
+function columnIndex(header: readonly string[], columns: readonly string[], file?: string): Map<string, number> {
+  const all = new Map(header.map((h, j) => [h, j] as const));
+  const index = new Map<string, number>();
+  const missing: string[] = [];
+  for (const c of columns) {
+    const j = all.get(c);
+    if (j === undefined) missing.push(c);
+    else index.set(c, j);
+  }
+  if (missing.length) {
+    throw new DataValidationError(`missing required column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')}.`, { file });
+  }
+  return index;
+}
+
+function codeUnitOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,254 @@
+/**
+ * Data-parallel kernels on worker threads, behind a synchronous call: the rows of a job are cut
+ * into blocks, the main thread and up to `threads - 1` workers take blocks from a shared atomic
+ * counter (so a thread slowed down by another process simply takes fewer), and the call returns
+ * when every block is done. Detectors' scoring stays synchronous (`anomalyScore`), and results do
+ * not depend on the number of threads: every row is computed by the same code with the same
+ * arithmetic, whichever thread runs it.
+ *
+ * Kernels are source text (`(bufs, params, start, end) => void` expressions built only from
+ * integers and the library's own functions, never from user data), compiled once per thread. The
+ * buffers live in SharedArrayBuffers, so nothing is copied to the workers.
+ *
+ * Threads: `os.availableParallelism()`, at most 8; the environment variable `NAL_THREADS` sets the
+ * number (1 turns workers off). Where workers or code generation are unavailable, or a job is
+ * small, everything runs on the calling thread.
+ */
+import * as os from 'node:os';
+
+/** Typed arrays a kernel can receive. */
+export type SharedArray = Float64Array | Float32Array | Int32Array | Uint8Array;
+
+/** One parallel job. */
+export interface BlockJob {
+  /** Cache key of the kernel source (the same key must always mean the same source). */
+  key: string;
+  /** Source of a function expression `(bufs, params, start, end) => void` processing rows [start, end). */
+  source: () => string;
+  /** Buffers, all backed by SharedArrayBuffers (see {@link sharedCopy}). */
+  bufs: Record<string, SharedArray>;
+  /** Numbers passed to the kernel. */
+  params: Record<string, number>;
+  /** Rows to process. */
+  rows: number;
+  /** Rows per block. */
+  blockRows: number;
+}
+
+const MAX_THREADS = 8;
+/** A block not finished after this long is recomputed by the calling thread (a stuck or dead worker). */
+const STALL_MS = 30_000;
+
+/** Threads used for parallel kernels (the calling thread included). */
+export function threadCount(): number {
+  const env = process.env.NAL_THREADS;
+  if (env !== undefined && env.trim() !== '') {
+    const n = Number(env);
+    if (Number.isInteger(n) && n >= 1) return Math.min(n, 64);
+  }
+  const avail = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return Math.max(1, Math.min(MAX_THREADS, avail));
+}
+
+/** A copy of `a` in shared memory (or `a` itself when it already is). */
+export function sharedCopy<T extends SharedArray>(a: T): T {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
+  const Ctor = a.constructor as { new (buf: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number };
+  const out = new Ctor(new SharedArrayBuffer(a.length * Ctor.BYTES_PER_ELEMENT));
+  out.set(a as any);
+  return out;
+}
+
+const sharedCopies = new WeakMap<SharedArray, SharedArray>();
+
+/**
+ * A shared-memory copy of `a`, cached for as long as `a` lives: a detector's training rows are
+ * copied once, not once per call. The caller must not change `a` afterwards (the library never
+ * does: fitted state is immutable).
+ */
+export function sharedCopyCached<T extends SharedArray>(a: T): T {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
+  let c = sharedCopies.get(a) as T | undefined;
+  if (!c) {
+    c = sharedCopy(a);
+    sharedCopies.set(a, c);
+  }
+  return c;
+}
+
+const scratch = new Map<string, SharedArray>();
+
+/**
+ * A shared scratch array of at least `length` elements, reused from call to call (so the workers,
+ * which hold on to the buffers of past jobs until their own garbage collection, never pin more
+ * than one of each). Its contents are overwritten by the next job using the same `name`: copy out
+ * what must outlive the call.
+ */
+export function sharedScratch<T extends SharedArray>(name: string, Ctor: { new (buf: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, length: number): T {
+  const key = `${name}:${Ctor.name}`;
+  let a = scratch.get(key) as T | undefined;
+  if (!a || a.length < length) {
+    a = new Ctor(new SharedArrayBuffer(Math.max(1, length) * Ctor.BYTES_PER_ELEMENT));
+    scratch.set(key, a);
+  }
+  return a.length === length ? a : (a.subarray(0, length) as T);
+}
+
+/** A zero-filled shared typed array. */
+export function sharedArray<T extends SharedArray>(Ctor: { new (buf: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, length: number): T {
+  return new Ctor(new SharedArrayBuffer(Math.max(1, length) * Ctor.BYTES_PER_ELEMENT));
+}
+
+type Kernel = (bufs: Record<string, SharedArray>, params: Record<string, number>, start: number, end: number) => void;
+
+const mainKernels = new Map<string, Kernel>();
+let codegen = true;
+
+/** Compile a kernel source on this thread; undefined where code generation is not allowed. */
+export function compileKernel(key: string, source: () => string): Kernel | undefined {
+  let k = mainKernels.get(key);
+  if (k) return k;
+  if (!codegen) return undefined;
+  try {
+    k = new Function(`'use strict';\nreturn (${source()});`)() as Kernel;
+  } catch {
+    codegen = false;
+    return undefined;
+  }
+  mainKernels.set(key, k);
+  return k;
+}
+
+// -------------------------------------------------------------------------------------------------
+// The worker pool
+// -------------------------------------------------------------------------------------------------
+
+/** The worker's whole program: compile kernels on demand, take blocks until none is left. */
+const WORKER_SOURCE = `
+'use strict';
+const { parentPort } = require('node:worker_threads');
+const kernels = new Map();
+parentPort.on('message', (job) => {
+  const ctl = job.ctl;
+  try {
+    let f = kernels.get(job.key);
+    if (!f) {
+      f = new Function("'use strict';\\nreturn (" + job.source + ");")();
+      kernels.set(job.key, f);
+    }
+    for (;;) {
+      const b = Atomics.add(ctl, 0, 1);
+      if (b >= job.nBlocks) break;
+      Atomics.store(ctl, 3 + b, 1);
+      const start = b * job.blockRows;
+      f(job.bufs, job.params, start, Math.min(job.rows, start + job.blockRows));
+      Atomics.store(ctl, 3 + b, 2);
+      Atomics.add(ctl, 1, 1);
+      Atomics.notify(ctl, 1);
+    }
+  } catch (e) {
+    // the blocks this worker took stay unfinished: the calling thread redoes them at once
+    kernels.delete(job.key);
+    Atomics.add(ctl, 2, 1);
+    Atomics.notify(ctl, 1);
+  }
+});
+`;
+
+interface PoolWorker {
+  postMessage(msg: unknown): void;
+  sources: Set<string>;
+}
+
+let pool: PoolWorker[] | undefined;
+let poolFailed = false;
+
+function workers(n: number): PoolWorker[] {
+  if (poolFailed) return [];
+  pool ??= [];
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
+    while (pool.length < n) {
+      const w = new Worker(WORKER_SOURCE, { eval: true });
+      w.unref(); // idle workers never keep the process alive
+      w.on('error', () => {
+        // a dead worker is dropped; its unfinished blocks are redone by the calling thread
+        pool = pool?.filter((p) => p !== entry);
+      });
+      const entry: PoolWorker = { postMessage: (m) => w.postMessage(m), sources: new Set() };
+      pool.push(entry);
+    }
+  } catch {
+    poolFailed = true;
+    return [];
+  }
+  return pool.slice(0, n);
+}
+
+/**
+ * Counters of the blocks run by the calling thread and by workers since the process started (for
+ * tests and benchmarks).
+ * @internal
+ */
+export const parallelStats = { jobs: 0, blocks: 0, callerBlocks: 0 };
+
+/**
+ * Run a job's blocks on the calling thread and the worker pool; returns when every row is done.
+ * @returns false (nothing done) when the kernel cannot be compiled here; the caller then uses its
+ *   own single-threaded path
+ */
+export function runBlocks(job: BlockJob, threads = threadCount()): boolean {
+  const kernel = compileKernel(job.key, job.source);
+  if (!kernel) return false;
+  const nBlocks = Math.ceil(job.rows / job.blockRows);
+  if (nBlocks === 0) return true;
+  const helpers = threads > 1 && nBlocks > 1 ? workers(Math.min(threads, nBlocks) - 1) : [];
+  // ctl: [0] next block, [1] blocks done, [2] worker failures, [3 + b] block b: 0 free, 1 taken, 2 done
+  const ctl = new Int32Array(new SharedArrayBuffer(4 * (3 + nBlocks)));
+  if (helpers.length) {
+    const source = job.source();
+    for (const w of helpers) {
+      // a worker compiles each kernel once; later jobs with the same key skip sending the source
+      const known = w.sources.has(job.key);
+      w.sources.add(job.key);
+      w.postMessage({ key: job.key, source: known ? '' : source, bufs: job.bufs, params: job.params, ctl, nBlocks, blockRows: job.blockRows, rows: job.rows });
+    }
+  }
+  for (;;) {
+    const b = Atomics.add(ctl, 0, 1);
+    if (b >= nBlocks) break;
+    Atomics.store(ctl, 3 + b, 1);
+    const start = b * job.blockRows;
+    kernel(job.bufs, job.params, start, Math.min(job.rows, start + job.blockRows));
+    Atomics.store(ctl, 3 + b, 2);
+    Atomics.add(ctl, 1, 1);
+    parallelStats.callerBlocks++;
+  }
+  parallelStats.jobs++;
+  parallelStats.blocks += nBlocks;
+  // wait for the workers' blocks; redo any that stall (a dead or stuck worker)
+  let done = Atomics.load(ctl, 1);
+  let lastProgress = Date.now();
+  while (done < nBlocks) {
+    Atomics.wait(ctl, 1, done, 100);
+    const now = Atomics.load(ctl, 1);
+    if (now !== done) {
+      done = now;
+      lastProgress = Date.now();
+      continue;
+    }
+    const failed = Atomics.load(ctl, 2) > 0;
+    if (failed || Date.now() - lastProgress > STALL_MS) {
+      if (failed) for (const w of helpers) w.sources.delete(job.key);
+      for (let b = 0; b < nBlocks; b++) {
+        if (Atomics.load(ctl, 3 + b) === 2) continue;
+        const start = b * job.blockRows;
+        kernel(job.bufs, job.params, start, Math.min(job.rows, start + job.blockRows));
+        Atomics.store(ctl, 3 + b, 2);
+      }
+      break;
+    }
+  }
+  return true;
+}

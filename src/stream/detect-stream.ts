@@ -1,0 +1,348 @@
+/**
+ * Streaming detection: score rows as they arrive (a CSV file of any size, stdin, a generator of
+ * live traffic), chunk by chunk, results in input order, in bounded memory. The ensemble's
+ * thresholds come from training, so a row gets the same result in any chunk as in one big batch.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { once } from 'node:events';
+import { DataValidationError } from '../core/errors';
+import type { DenseMatrix } from '../core/matrix';
+import { tempPathFor } from '../core/persistence';
+import type { TrafficData } from '../data/csv';
+import type { DatasetSchema } from '../data/schema';
+import type { AnomalyEnsemble, DetectionResult } from '../ensemble/ensemble';
+import { detectionToCsv } from '../ensemble/output';
+import { DEFAULT_CHUNK_SIZE, type CsvSource } from './csv-reader';
+import { readTrafficChunks, shiftRow } from './traffic-stream';
+
+/**
+ * A row of a live stream: the feature values in the model's feature order (`ens.featureNames`),
+ * or an object keyed by feature name (for a model with categorical columns, by input column:
+ * `{ protocol_type: 'tcp', ... }`, encoded with the model's encoder).
+ */
+export type StreamRow = ArrayLike<number> | Readonly<Record<string, number | string>>;
+
+/** One chunk of streaming detection results. */
+export interface DetectionChunk {
+  /** 0-based index of the chunk's first row in the whole stream. */
+  start: number;
+  /** Rows in this chunk. */
+  rows: number;
+  /** The chunk's results, row i of the chunk at index i. */
+  result: DetectionResult;
+  /** The chunk's rows as read (CSV sources: every cell, labels, timestamps). */
+  data?: TrafficData;
+  /** The chunk's feature rows, unscaled (row sources). */
+  X?: DenseMatrix;
+}
+
+/** Options of {@link detectStream}. */
+export interface DetectStreamOptions {
+  /** Rows scored together (the last chunk may be shorter). @defaultValue 8192 */
+  chunkSize?: number;
+  /**
+   * For slow (live) sources: emit the rows received so far once the oldest of them has waited
+   * this many milliseconds, even when the chunk is not full. @defaultValue no time limit
+   */
+  flushMs?: number;
+}
+
+/** Options of {@link detectCsvStream}. */
+export interface DetectCsvStreamOptions {
+  /** Rows scored together. @defaultValue 8192 */
+  chunkSize?: number;
+  /**
+   * Column layout of the CSV. @defaultValue the model's (`ens.schema`), else the model's feature
+   * names with optional `label` and `timestamp` columns
+   */
+  schema?: DatasetSchema;
+  /** File name for messages (defaults to the path). */
+  file?: string;
+  /** Tolerated problems (extra columns, truncated last line, unseen categories), each said once. */
+  onWarning?: (message: string) => void;
+  /** Raw bytes read from the file (for progress). */
+  onBytes?: (bytes: number) => void;
+}
+
+/** The layout {@link detectCsvStream} reads with when none is given. */
+export function modelSchema(ens: AnomalyEnsemble): DatasetSchema {
+  return ens.schema ?? { name: 'model', features: ens.featureNames, label: 'label', timestamp: 'timestamp' };
+}
+
+/**
+ * Detect anomalies in a CSV source chunk by chunk: a file path (`.gz` included), `"-"` for stdin,
+ * or a readable stream. Chunks come in input order; memory stays bounded by one chunk.
+ *
+ * @example
+ * ```ts
+ * const ens = await AnomalyEnsemble.load('models/demo');
+ * for await (const { start, result, data } of detectCsvStream(ens, 'traffic.csv.gz')) {
+ *   result.isAnomaly.forEach((a, i) => a && console.log(start + i, data!.timestamps?.[i]));
+ * }
+ * ```
+ * @throws DataValidationError for a missing file or a bad cell (row counted over the whole file)
+ */
+export async function* detectCsvStream(
+  ens: AnomalyEnsemble,
+  source: CsvSource,
+  opts: DetectCsvStreamOptions = {},
+): AsyncGenerator<DetectionChunk & { data: TrafficData }> {
+  const chunks = readTrafficChunks(source, {
+    schema: opts.schema ?? modelSchema(ens),
+    encoder: ens.encoder,
+    chunkSize: opts.chunkSize ?? DEFAULT_CHUNK_SIZE,
+    file: opts.file,
+    onWarning: opts.onWarning,
+    onBytes: opts.onBytes,
+  });
+  for await (const data of chunks) {
+    let result: DetectionResult;
+    try {
+      result = ens.detect(data);
+    } catch (e) {
+      throw shiftRow(e, data.start);
+    }
+    yield { start: data.start, rows: data.X.rows, result, data };
+  }
+}
+
+const TIMEOUT = Symbol('timeout');
+
+/**
+ * Detect anomalies over an (async) iterable of rows, `chunkSize` rows at a time, yielding each
+ * chunk's results in input order. Holds at most one chunk of rows.
+ *
+ * @param ens - a fitted or loaded ensemble
+ * @param rows - rows in the model's feature order (arrays or typed arrays), or objects keyed by
+ *   feature name; a generator, an async generator, a readable object stream, an array
+ * @example
+ * ```ts
+ * async function* live() { for (;;) yield await nextFlow(); }  // [packet_size, duration, ...]
+ * for await (const c of detectStream(ens, live(), { chunkSize: 256, flushMs: 1000 })) {
+ *   console.log(`rows ${c.start}..${c.start + c.rows - 1}: ${c.result.isAnomaly.reduce((a, b) => a + b, 0)} anomalies`);
+ * }
+ * ```
+ * @throws FeatureMismatchError for a row of the wrong width, DataValidationError for a
+ *   non-finite value (row counted over the whole stream)
+ */
+export async function* detectStream(
+  ens: AnomalyEnsemble,
+  rows: AsyncIterable<StreamRow> | Iterable<StreamRow>,
+  opts: DetectStreamOptions = {},
+): AsyncGenerator<DetectionChunk & { X: DenseMatrix }> {
+  const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`detectStream: chunkSize must be an integer >= 1, got ${chunkSize}.`);
+  const flushMs = opts.flushMs;
+  if (flushMs !== undefined && !(flushMs >= 0)) throw new RangeError(`detectStream: flushMs must be a number >= 0, got ${flushMs}.`);
+  const names = ens.featureNames;
+  const d = names.length;
+  const encoder = ens.encoder;
+  const it = iteratorOf(rows);
+
+  let buf = new Float64Array(chunkSize * d);
+  let raw: string[][] | undefined; // object rows of a model with an encoder
+  let n = 0;
+  let start = 0;
+  let oldest = 0;
+  let pendingNext: Promise<IteratorResult<StreamRow>> | undefined;
+
+  const flush = (): DetectionChunk & { X: DenseMatrix } => {
+    let X: DenseMatrix;
+    if (raw) {
+      try {
+        X = encoder!.encode(raw, encoder!.columns).X;
+      } catch (e) {
+        throw shiftRow(e, start);
+      }
+      raw = undefined;
+    } else {
+      X = { rows: n, cols: d, data: n === chunkSize ? buf : buf.slice(0, n * d) };
+      buf = new Float64Array(chunkSize * d);
+    }
+    let result: DetectionResult;
+    try {
+      result = ens.detect(X, names);
+    } catch (e) {
+      throw shiftRow(e, start);
+    }
+    const chunk = { start, rows: n, result, X };
+    start += n;
+    n = 0;
+    return chunk;
+  };
+
+  try {
+    for (;;) {
+      const next = pendingNext ?? it.next();
+      pendingNext = undefined;
+      let r: IteratorResult<StreamRow> | typeof TIMEOUT;
+      if (flushMs !== undefined && n > 0) {
+        const wait = Math.max(0, oldest + flushMs - Date.now());
+        let timer: NodeJS.Timeout | undefined;
+        r = await Promise.race([next, new Promise<typeof TIMEOUT>((res) => (timer = setTimeout(() => res(TIMEOUT), wait)))]);
+        clearTimeout(timer);
+        if (r === TIMEOUT) {
+          pendingNext = next;
+          yield flush();
+          continue;
+        }
+      } else r = await next;
+      if (r.done) break;
+      const row = r.value;
+      if (n === 0) oldest = Date.now();
+      if (isArrayLike(row)) {
+        if (raw) throw new TypeError('detectStream: a stream mixes array rows and object rows.');
+        if (row.length !== d) {
+          throw new DataValidationError(`has ${row.length} values; the model has ${d} features (${listNames(names)}).`, { row: start + n + 1 });
+        }
+        const o = n * d;
+        for (let j = 0; j < d; j++) buf[o + j] = row[j];
+      } else if (encoder) {
+        if (n > 0 && !raw) throw new TypeError('detectStream: a stream mixes array rows and object rows.');
+        raw ??= [];
+        const cells = encoder.columns.map((c) => {
+          const v = (row as Record<string, number | string>)[c];
+          if (v === undefined) throw new DataValidationError('missing value.', { row: start + n + 1, column: c });
+          return String(v);
+        });
+        raw.push(cells);
+      } else {
+        const o = n * d;
+        for (let j = 0; j < d; j++) {
+          const v = (row as Record<string, number | string>)[names[j]];
+          if (v === undefined) throw new DataValidationError('missing value.', { row: start + n + 1, column: names[j] });
+          buf[o + j] = typeof v === 'number' ? v : Number(v);
+        }
+      }
+      n++;
+      if (n === chunkSize) yield flush();
+    }
+    if (n > 0) yield flush();
+  } finally {
+    // stop the source when the consumer stops early; with a read still pending (a slow live
+    // source), the source's return is queued behind it, so it is not awaited
+    if (pendingNext) {
+      pendingNext.catch(() => undefined);
+      it.return?.()?.catch(() => undefined);
+    } else await it.return?.();
+  }
+}
+
+function isArrayLike(x: StreamRow): x is ArrayLike<number> {
+  return Array.isArray(x) || ArrayBuffer.isView(x);
+}
+
+function iteratorOf<T>(src: AsyncIterable<T> | Iterable<T>): AsyncIterator<T> {
+  if ((src as AsyncIterable<T>)[Symbol.asyncIterator]) return (src as AsyncIterable<T>)[Symbol.asyncIterator]();
+  if ((src as Iterable<T>)[Symbol.iterator]) {
+    const it = (src as Iterable<T>)[Symbol.iterator]();
+    return {
+      next: async () => it.next(),
+      return: async () => it.return?.() ?? { done: true, value: undefined },
+    };
+  }
+  throw new TypeError('detectStream: rows must be an iterable or async iterable.');
+}
+
+function listNames(names: readonly string[]): string {
+  return names.length > 12 ? `${names.slice(0, 10).join(', ')}, ... (${names.length} columns)` : names.join(', ');
+}
+
+// -------------------------------------------------------------------------------------------------
+// CSV output
+// -------------------------------------------------------------------------------------------------
+
+/** Totals of a streamed detection. */
+export interface StreamSummary {
+  rows: number;
+  anomalies: number;
+}
+
+/**
+ * The CSV text of one chunk in the format of {@link detectionToCsv} (every input cell, then the
+ * result columns), one line per row, each ending with a newline; with `header`, the header line
+ * first. Concatenating the chunks' texts (the first with its header) gives exactly
+ * `detectionToCsv` of all the rows.
+ */
+export function chunkToCsv(data: TrafficData, r: DetectionResult, header = false): string {
+  const text = detectionToCsv(data, r);
+  return header ? text : text.slice(text.indexOf('\n') + 1);
+}
+
+/**
+ * Write streamed detection chunks as CSV to a writable stream (header first), honouring
+ * back-pressure, so memory stays bounded whatever the number of rows.
+ * @returns rows written and anomalies found
+ */
+export async function writeDetectionCsv(
+  chunks: AsyncIterable<DetectionChunk & { data: TrafficData }>,
+  out: NodeJS.WritableStream,
+  onChunk?: (summary: StreamSummary) => void,
+  signal?: AbortSignal,
+): Promise<StreamSummary> {
+  const summary: StreamSummary = { rows: 0, anomalies: 0 };
+  let first = true;
+  for await (const c of chunks) {
+    signal?.throwIfAborted();
+    const text = chunkToCsv(c.data, c.result, first);
+    first = false;
+    summary.rows += c.rows;
+    for (let i = 0; i < c.rows; i++) summary.anomalies += c.result.isAnomaly[i];
+    if (!out.write(text)) await once(out as unknown as NodeJS.EventEmitter, 'drain');
+    onChunk?.(summary);
+  }
+  return summary;
+}
+
+/**
+ * Stream detection from a CSV source into a CSV file. The output is written progressively to a
+ * temporary file beside `outFile` and renamed into place at the end, so a failure part-way (a bad
+ * row, an aborted run) leaves no partial output and any earlier file untouched.
+ * @throws DataValidationError for a missing file or a bad cell; the signal's reason when aborted
+ */
+export async function detectCsvToFile(
+  ens: AnomalyEnsemble,
+  source: CsvSource,
+  outFile: string,
+  opts: DetectCsvStreamOptions & {
+    /** Called after each chunk is written, with the totals so far. */
+    onChunk?: (summary: StreamSummary) => void;
+    /** Stops between chunks (removing the temporary file) when aborted. */
+    signal?: AbortSignal;
+  } = {},
+): Promise<StreamSummary> {
+  const chunks = detectCsvStream(ens, source, opts);
+  // open the source (a missing file fails here) before creating the output
+  const first = await chunks.next();
+  fs.mkdirSync(path.dirname(path.resolve(outFile)), { recursive: true });
+  const tmp = tempPathFor(outFile);
+  const fd = fs.openSync(tmp, 'wx', 0o644);
+  let fdOpen = true;
+  const out = fs.createWriteStream('', { fd, autoClose: false, highWaterMark: 1 << 20 });
+  let failed: unknown;
+  out.on('error', (e) => (failed ??= e));
+  try {
+    const all = (async function* () {
+      if (!first.done) yield first.value;
+      yield* chunks;
+    })();
+    const summary = await writeDetectionCsv(all, out, opts.onChunk, opts.signal);
+    await new Promise<void>((resolve, reject) => {
+      out.end((e?: Error | null) => (e ? reject(e) : resolve()));
+    });
+    if (failed) throw failed;
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fdOpen = false;
+    fs.renameSync(tmp, outFile);
+    return summary;
+  } catch (e) {
+    out.destroy();
+    if (fdOpen) fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  } finally {
+    await chunks.return(undefined);
+  }
+}

@@ -1,0 +1,7 @@
+/** Streaming: chunked CSV reading and detection over unbounded sources in bounded memory. */
+export { readCsvChunks, openCsvSource, CsvRecordSplitter, DEFAULT_CHUNK_SIZE } from './csv-reader';
+export type { CsvSource, CsvChunk, CsvChunkOptions, OpenedSource } from './csv-reader';
+export { readTrafficChunks } from './traffic-stream';
+export type { TrafficChunk, TrafficChunkOptions } from './traffic-stream';
+export { detectStream, detectCsvStream, detectCsvToFile, writeDetectionCsv, chunkToCsv, modelSchema } from './detect-stream';
+export type { StreamRow, DetectionChunk, DetectStreamOptions, DetectCsvStreamOptions, StreamSummary } from './detect-stream';

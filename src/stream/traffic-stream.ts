@@ -1,0 +1,137 @@
+/**
+ * Traffic read chunk by chunk: {@link readCsvChunks} records mapped onto a dataset schema by
+ * {@link parseTraffic}, so each chunk is a {@link TrafficData} exactly like `loadTraffic` would
+ * give for those rows, with row numbers in messages counted over the whole file.
+ */
+import { DataValidationError } from '../core/errors';
+import { parseTraffic, type TrafficData } from '../data/csv';
+import { describeUnseen, type TrafficEncoder, type UnseenCategories } from '../data/encoder';
+import { SEED_SCHEMA, type DatasetSchema } from '../data/schema';
+import { readCsvChunks, type CsvChunkOptions, type CsvSource } from './csv-reader';
+
+/** One chunk of traffic: the rows' data plus where they are in the stream. */
+export interface TrafficChunk extends TrafficData {
+  /** 0-based index of the chunk's first row in the whole stream. */
+  start: number;
+}
+
+/** Options of {@link readTrafficChunks}. */
+export interface TrafficChunkOptions extends Pick<CsvChunkOptions, 'chunkSize' | 'file' | 'onBytes'> {
+  /** Column layout. @defaultValue {@link SEED_SCHEMA} */
+  schema?: DatasetSchema;
+  /**
+   * Encoder of the categorical columns (a model's: `ens.encoder`). Required when the schema has
+   * categorical columns: categories cannot be learned from a stream one chunk at a time.
+   */
+  encoder?: TrafficEncoder;
+  /**
+   * Called once per distinct message about tolerated problems (extra columns ignored, a
+   * truncated last line) as they are found, and once at the end with the categories not seen in
+   * training, counted over the whole stream.
+   */
+  onWarning?: (message: string) => void;
+}
+
+const UNSEEN_MARK = 'categories not seen in training';
+
+/**
+ * Read traffic from a CSV source chunk by chunk in bounded memory.
+ *
+ * @example
+ * ```ts
+ * for await (const chunk of readTrafficChunks('huge.csv.gz', { chunkSize: 10000 })) {
+ *   chunk.X.rows; // <= 10000
+ *   chunk.start;  // index of its first row in the file
+ * }
+ * ```
+ * @throws DataValidationError naming the file, data row (counted over the whole file) and column
+ *   of the first bad cell, like {@link loadTraffic}
+ */
+export async function* readTrafficChunks(source: CsvSource, opts: TrafficChunkOptions = {}): AsyncGenerator<TrafficChunk> {
+  const schema = opts.schema ?? SEED_SCHEMA;
+  const encoder = opts.encoder;
+  if (!encoder && schema.categorical?.length) {
+    throw new RangeError(
+      `readTrafficChunks: the ${schema.name} layout has categorical columns (${schema.categorical.join(', ')}); pass the model's encoder (ens.encoder): categories cannot be learned one chunk at a time.`,
+    );
+  }
+  if (schema.header === false && !schema.columns) {
+    throw new DataValidationError(`the ${schema.name} description has no header and no 'columns'.`, { file: opts.file ?? (typeof source === 'string' ? source : undefined) });
+  }
+  const said = new Set<string>();
+  const warn = (m: string) => {
+    if (said.has(m)) return;
+    said.add(m);
+    opts.onWarning?.(m);
+  };
+  const unseen: UnseenCategories = { rows: {}, values: {} };
+  const file: string | undefined = opts.file ?? (typeof source === 'string' ? (source === '-' ? 'stdin' : source) : undefined);
+  let start = 0;
+  const chunks = readCsvChunks(source, {
+    chunkSize: opts.chunkSize,
+    file,
+    onBytes: opts.onBytes,
+    onWarning: warn,
+    hasHeader: schema.header !== false,
+    columns: schema.header === false ? schema.columns : undefined,
+    datasetName: schema.name,
+    // check the columns as soon as the header is read, so a file with a wrong header is reported
+    // as such (as the whole-file reader does) even when it has no data rows
+    onHeader: (header) => {
+      try {
+        parseTraffic({ header: [...header], records: [], warnings: [] }, { schema, encoder, file });
+      } catch (e) {
+        if (!(e instanceof DataValidationError && /no data rows/.test(e.message))) throw e;
+      }
+    },
+  });
+  for await (const c of chunks) {
+    let data: TrafficData;
+    try {
+      data = parseTraffic({ header: c.header, records: c.records, warnings: [] }, { schema, encoder, file });
+    } catch (e) {
+      throw shiftRow(e, c.firstRow - 1);
+    }
+    for (const w of data.warnings) if (!w.includes(UNSEEN_MARK)) warn(w);
+    if (data.unseenCategories && Object.keys(data.unseenCategories).length) countUnseen(c.records, c.header, encoder!, unseen);
+    const chunk = data as TrafficChunk;
+    chunk.start = start;
+    chunk.warnings = [];
+    start += data.X.rows;
+    yield chunk;
+  }
+  const msg = describeUnseen(unseen, file);
+  if (msg) warn(msg);
+}
+
+/** Add the unseen categories of `records` to `acc` (only called for chunks that have some). */
+function countUnseen(records: readonly string[][], header: readonly string[], encoder: TrafficEncoder, acc: UnseenCategories): void {
+  for (const c of encoder.categorical) {
+    const j = header.indexOf(c);
+    if (j < 0) continue;
+    const known = new Set(encoder.categories[c]);
+    for (const r of records) {
+      const raw = r[j];
+      if (known.has(raw)) continue;
+      const v = raw.trim();
+      if (known.has(v) || v === '') continue;
+      acc.rows[c] = (acc.rows[c] ?? 0) + 1;
+      const vals = (acc.values[c] ??= {});
+      vals[v] = (vals[v] ?? 0) + 1;
+    }
+  }
+}
+
+/** A DataValidationError from a chunk, re-numbered to count rows over the whole stream. */
+export function shiftRow(e: unknown, offset: number): unknown {
+  if (!(e instanceof DataValidationError) || e.row === undefined || offset === 0) return e;
+  const parts: string[] = [];
+  if (e.file !== undefined) parts.push(e.file);
+  parts.push(`row ${e.row}`);
+  if (e.column !== undefined) parts.push(`column '${e.column}'`);
+  const prefix = `${parts.join(', ')}: `;
+  const message = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
+  const shifted = new DataValidationError(message, { file: e.file, row: e.row + offset, column: e.column });
+  shifted.stack = e.stack;
+  return shifted;
+}

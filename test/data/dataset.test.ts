@@ -1,0 +1,211 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { DataValidationError } from '../../src/core/errors';
+import { encodeTraffic, loadTraffic, parseCsvWithSchema, parseTraffic } from '../../src/data/csv';
+import { MAX_CATEGORIES, TrafficEncoder } from '../../src/data/encoder';
+import { checkDatasetSchema, loadDatasetSchema, NSL_KDD_SCHEMA, ODDS_SCHEMA, resolveDatasetSchema } from '../../src/data/schema';
+import { sampleRows, splitTraffic } from '../../src/data/split';
+import { nslLine, nslText, oddsText } from './fixtures';
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'nal-ds-'));
+const nsl = (text: string, encoder?: TrafficEncoder) =>
+  parseTraffic(parseCsvWithSchema(text, NSL_KDD_SCHEMA, 'k.txt'), { schema: NSL_KDD_SCHEMA, encoder, file: 'k.txt' });
+const err = (f: () => unknown): DataValidationError => {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(DataValidationError);
+    return e as DataValidationError;
+  }
+  throw new Error('expected a DataValidationError');
+};
+
+describe('NSL-KDD description', () => {
+  it('reads headerless rows: 38 numeric columns plus one-hot blocks, attack names as labels', () => {
+    const d = nsl(nslText(30));
+    // 3 protocols (icmp, tcp, udp), 5 services, 3 flags
+    expect(d.X.cols).toBe(38 + 3 + 5 + 3);
+    expect(d.X.rows).toBe(30);
+    expect(d.features.slice(0, 5)).toEqual(['duration', 'protocol_type=icmp', 'protocol_type=tcp', 'protocol_type=udp', 'service=domain_u']);
+    expect(d.encoder!.categories.flag).toEqual(['REJ', 'S0', 'SF']);
+    expect(Array.from(d.labels!).filter((l) => l === 1)).toHaveLength(5);
+    expect(d.labels![5]).toBe(1);
+    // each block is one-hot
+    const row = (i: number) => Array.from(d.X.data.subarray(i * d.X.cols, (i + 1) * d.X.cols));
+    const block = (i: number, prefix: string) => row(i).filter((_, j) => d.features[j].startsWith(prefix));
+    for (let i = 0; i < 30; i++) for (const p of ['protocol_type=', 'service=', 'flag=']) expect(block(i, p).reduce((a, b) => a + b)).toBe(1);
+    // 'difficulty' is ignored silently
+    expect(d.warnings).toEqual([]);
+  });
+
+  it('encodes an unseen category as all zeros and counts it per column, without failing', () => {
+    const train = nsl(nslText(30));
+    const test = nsl(nslText(10, { extraService: 'imap4' }) + nslLine('tcp', 'imap4', 'RSTOS0', 'normal', 3), train.encoder);
+    expect(test.features).toEqual(train.features);
+    expect(test.unseenCategories).toEqual({ service: 2, flag: 1 });
+    expect(test.warnings.join()).toMatch(/k.txt: categories not seen in training, encoded as all zeros: service: 2 rows \('imap4' 2\); flag: 1 row \('RSTOS0' 1\)/);
+    const last = test.X.rows - 1;
+    const svc = test.features.map((f, j) => (f.startsWith('service=') ? test.X.data[last * test.X.cols + j] : 0));
+    expect(svc.every((v) => v === 0)).toBe(true);
+  });
+
+  it('skips a header line equal to the column names and refuses rows of the wrong width', () => {
+    const header = NSL_KDD_SCHEMA.columns!.join(',');
+    expect(nsl(header + '\n' + nslText(5)).X.rows).toBe(5);
+    const short = nslText(3).split('\n').map((l) => l.split(',').slice(0, 42).join(',')).join('\n');
+    expect(err(() => nsl(short)).message).toMatch(/k.txt: rows have 42 fields; the nsl-kdd description names 43 columns/);
+    const lines = nslText(4).split('\n');
+    lines[2] = lines[2].split(',').slice(0, 40).join(',');
+    expect(err(() => nsl(lines.join('\n'))).message).toMatch(/k.txt, row 3: has 40 fields, the first row has 43/);
+  });
+
+  it('names the file, row and column of a bad cell', () => {
+    const lines = nslText(4).split('\n');
+    const cells = lines[1].split(',');
+    cells[4] = 'lots';
+    lines[1] = cells.join(',');
+    expect(err(() => nsl(lines.join('\n'))).message).toBe("k.txt, row 2, column 'src_bytes': 'lots' is not a number.");
+    cells[4] = '1';
+    cells[2] = ' ';
+    lines[1] = cells.join(',');
+    expect(err(() => nsl(lines.join('\n'))).message).toMatch(/k.txt, row 2, column 'service': empty value/);
+    cells[2] = 'http';
+    cells[41] = '';
+    lines[1] = cells.join(',');
+    expect(err(() => nsl(lines.join('\n'))).message).toMatch(/row 2, column 'label': empty label/);
+  });
+
+  it('log-scales the numeric columns: ln(1 + x), values at or below -1 refused', () => {
+    const line = nslLine('tcp', 'http', 'SF', 'normal', 1);
+    const d = nsl(line + '\n');
+    const raw = line.split(',');
+    expect(d.encoder!.log1p).toHaveLength(38);
+    expect(d.X.data[0]).toBe(Math.log1p(Number(raw[0])));
+    const j = d.features.indexOf('src_bytes');
+    expect(d.X.data[j]).toBe(Math.log1p(Number(raw[4])));
+    raw[4] = '-1';
+    expect(err(() => nsl(raw.join(',') + '\n')).message).toMatch(/k.txt, row 1, column 'src_bytes': value -1 is not above -1; this column is log-scaled/);
+  });
+
+  it('reads gzipped files directly', () => {
+    const f = path.join(tmp(), 'KDDTrain+.txt.gz');
+    fs.writeFileSync(f, zlib.gzipSync(nslText(20)));
+    const d = loadTraffic(f, { schema: NSL_KDD_SCHEMA });
+    expect(d.X.rows).toBe(20);
+    expect(d.file).toBe(f);
+  });
+});
+
+describe('ODDS http/smtp description', () => {
+  it('reads the three log-scaled features and the 0/1 label', () => {
+    const f = path.join(tmp(), 'http.csv.gz');
+    fs.writeFileSync(f, zlib.gzipSync(oddsText(40)));
+    const d = loadTraffic(f, { schema: ODDS_SCHEMA });
+    expect(d.features).toEqual(['log_duration', 'log_src_bytes', 'log_dst_bytes']);
+    expect(d.X.rows).toBe(40);
+    expect(d.labels!.reduce((a, b) => a + b, 0)).toBe(4);
+    expect(d.encoder).toBeUndefined();
+  });
+});
+
+describe('dataset description files', () => {
+  const dir = tmp();
+  const write = (name: string, o: unknown) => {
+    const f = path.join(dir, name);
+    fs.writeFileSync(f, typeof o === 'string' ? o : JSON.stringify(o));
+    return f;
+  };
+
+  it("describe any labelled CSV: 'rest' features, categorical columns, normal label values", () => {
+    const f = write('flows.json', { name: 'flows', features: 'rest', categorical: ['proto'], label: 'class', normalLabels: ['benign'], ignore: ['id'], log1p: ['bytes'] });
+    const schema = resolveDatasetSchema(f);
+    const csv = write('flows.csv', 'id,bytes,pkts,proto,class\n1,10,1,tcp,benign\n2,20,2,udp,benign\n3,900,3,tcp,ddos\n');
+    const d = loadTraffic(csv, { schema });
+    expect(d.features).toEqual(['bytes', 'pkts', 'proto=tcp', 'proto=udp']);
+    expect(Array.from(d.labels!)).toEqual([0, 0, 1]);
+    expect(Array.from(d.X.data)).toEqual([Math.log1p(10), 1, 1, 0, Math.log1p(20), 2, 0, 1, Math.log1p(900), 3, 1, 0]);
+    expect(d.warnings).toEqual([]);
+  });
+
+  it('numeric normal labels and headerless files with column names work', () => {
+    const schema = checkDatasetSchema({ features: ['a', 'b'], header: false, columns: ['a', 'b', 'y'], label: 'y', normalLabels: [7] });
+    const d = parseTraffic(parseCsvWithSchema('1,2,7\n3,4,9\n', schema), { schema });
+    expect(Array.from(d.labels!)).toEqual([0, 1]);
+    expect(d.header).toEqual(['a', 'b', 'y']);
+  });
+
+  it('built-in names resolve; bad descriptions are refused naming the file and field', () => {
+    expect(resolveDatasetSchema('nsl-kdd')).toBe(NSL_KDD_SCHEMA);
+    expect(resolveDatasetSchema('odds')).toBe(ODDS_SCHEMA);
+    expect(err(() => resolveDatasetSchema('kdd-cup')).message).toMatch(/unknown dataset 'kdd-cup': use one of seed, nsl-kdd, odds/);
+    expect(err(() => loadDatasetSchema(path.join(dir, 'none.json'))).message).toMatch(/none.json: dataset description not found/);
+    const bad = (o: unknown) => err(() => loadDatasetSchema(write('bad.json', o))).message;
+    expect(bad('{')).toMatch(/bad.json: dataset description is not valid JSON/);
+    expect(bad({ label: 'y' })).toMatch(/bad.json: dataset description: 'features' is required/);
+    expect(bad({ features: 'rest', lable: 'y' })).toMatch(/unknown field 'lable'/);
+    expect(bad({ features: ['a'], categorical: ['b'] })).toMatch(/categorical column 'b' is not among 'features'/);
+    expect(bad({ features: ['a'], header: false })).toMatch(/'columns' must name every column/);
+    expect(bad({ features: ['a', 'y'], label: 'y' })).toMatch(/label column 'y' cannot also be a feature/);
+    expect(bad({ features: 'rest', normalLabels: 'normal' })).toMatch(/'normalLabels' must be a non-empty list/);
+    expect(bad({ features: ['a', 'b'], categorical: ['b'], log1p: ['b'] })).toMatch(/'b' cannot be both categorical and log-scaled/);
+  });
+});
+
+describe('TrafficEncoder', () => {
+  it('round-trips through JSON and refuses a malformed state', () => {
+    const d = nsl(nslText(12));
+    const again = TrafficEncoder.fromJSON(JSON.parse(JSON.stringify(d.encoder!.toJSON())));
+    expect(again.featureNames).toEqual(d.encoder!.featureNames);
+    expect(Array.from(nsl(nslText(12), again).X.data)).toEqual(Array.from(d.X.data));
+    expect(() => TrafficEncoder.fromJSON({ columns: ['a'], categories: { b: ['x'] } })).toThrow(TypeError);
+  });
+
+  it('refuses a column with too many categories', () => {
+    const records = Array.from({ length: MAX_CATEGORIES + 1 }, (_, i) => [`10.0.${i >> 8}.${i & 255}`, '1']);
+    expect(err(() => TrafficEncoder.fit(records, ['src_ip', 'x'], ['src_ip', 'x'], ['src_ip'], { file: 'f.csv' })).message).toMatch(
+      /f.csv, column 'src_ip': has 1001 distinct values; one-hot encoding allows at most 1000/,
+    );
+  });
+
+  it('encodeTraffic refits on a sample so that categories come from the training rows only', () => {
+    const d = nsl(nslText(30));
+    const normals = sampleRows(splitTraffic(d, 0.5, 1, { normalOnly: true }).train, 8, 3);
+    const re = encodeTraffic(normals);
+    expect(re.X.rows).toBe(8);
+    expect(re.encoder).not.toBe(d.encoder);
+    expect(re.encoder!.categories.flag).not.toContain('S0'); // S0 only occurs in attacks
+    expect(Array.from(re.labels!)).toEqual(Array(8).fill(0));
+  });
+});
+
+describe('samples and splits', () => {
+  const d = loadTraffic(
+    (() => {
+      const f = path.join(tmp(), 'o.csv');
+      fs.writeFileSync(f, oddsText(100));
+      return f;
+    })(),
+    { schema: ODDS_SCHEMA },
+  );
+
+  it('sampleRows is seeded, without replacement and in file order', () => {
+    const a = sampleRows(d, 30, 7);
+    expect(a.X.rows).toBe(30);
+    expect(Array.from(sampleRows(d, 30, 7).X.data)).toEqual(Array.from(a.X.data));
+    expect(Array.from(sampleRows(d, 30, 8).X.data)).not.toEqual(Array.from(a.X.data));
+    expect(sampleRows(d, 500, 7)).toBe(d);
+    expect(() => sampleRows(d, 0, 1)).toThrow(RangeError);
+  });
+
+  it('a stratified split takes the share of each class (ADBench 70/30)', () => {
+    const { train, test } = splitTraffic(d, 0.7, 3, { stratify: true });
+    const pos = (x: typeof d) => x.labels!.reduce((a, b) => a + b, 0);
+    expect(train.X.rows).toBe(70);
+    expect(pos(train)).toBe(7);
+    expect(pos(test)).toBe(3);
+    expect(() => splitTraffic(d, 0.7, 3, { stratify: true, normalOnly: true })).toThrow(RangeError);
+  });
+});
