@@ -1,24 +1,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/commands';
+import { nal } from '../support/cli';
 
-class Capture extends Writable {
-  text = '';
-  _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
 
-async function nal(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const code = await runCli(argv, { stdout, stderr });
-  return { code, out: stdout.text, err: stderr.text };
-}
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nal-cli-'));
 const csv = path.join(dir, 'traffic.csv');

@@ -1,25 +1,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/commands';
+import { nal } from '../support/cli';
 import { parseCsv } from '../../src/data/csv';
 
-class Capture extends Writable {
-  text = '';
-  _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
 
-async function nal(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const code = await runCli(argv, { stdout, stderr });
-  return { code, out: stdout.text, err: stderr.text };
-}
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nal-fbcli-'));
 const csv = path.join(dir, 'traffic.csv');
@@ -72,6 +58,7 @@ describe('nal feedback and nal train --feedback', () => {
     expect((await nal('feedback', 'add', '--model', model, '--data', csv, '--row-id', fpIds[0], '--label', 'maybe')).code).toBe(2);
     expect((await nal('feedback', 'list')).err).toContain('nal feedback needs a subcommand: add or stats');
     expect((await nal('train', '--data', csv, '--model', model, '--fp-weight', '3')).err).toContain('--fp-weight needs --feedback');
+    expect((await nal('train', '--data', csv, '--model', model, '--keep-weights')).err).toContain('--keep-weights needs --feedback');
   });
 
   it('train --feedback retrains the model in place: the false positives are no longer flagged, ids are unchanged', async () => {
@@ -89,9 +76,12 @@ describe('nal feedback and nal train --feedback', () => {
     expect(second.ids).toEqual(first.ids);
     const stillFlagged = fpIds.filter((id) => second.flagged[second.ids.indexOf(id)]).length;
     expect(stillFlagged).toBeLessThanOrEqual(Math.floor(fpIds.length / 5));
-    // a second retrain keeps the contamination before feedback
-    const r2 = await nal('train', '--data', csv, '--model', model, '--feedback', fb, '--quiet');
+    // a second retrain keeps the contamination before feedback; --keep-weights keeps the fusion weights
+    const weightsBefore = JSON.parse(fs.readFileSync(path.join(model, 'manifest.json'), 'utf8')).weights;
+    const r2 = await nal('train', '--data', csv, '--model', model, '--feedback', fb, '--keep-weights');
     expect(r2.code).toBe(0);
+    expect(r2.err).toContain('fusion weights kept');
+    expect(JSON.parse(fs.readFileSync(path.join(model, 'manifest.json'), 'utf8')).weights).toEqual(weightsBefore);
     expect(JSON.parse(fs.readFileSync(path.join(model, 'manifest.json'), 'utf8')).metadata.feedback.contamination).toBe(0.2);
   });
 

@@ -6,24 +6,10 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Writable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/commands';
+import { nal } from '../support/cli';
 import { generateTraffic, trafficToCsv } from '../../src/data/generator';
 
-class Capture extends Writable {
-  text = '';
-  _write(chunk: Buffer, _e: string, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-async function nal(...argv: string[]) {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const code = await runCli(argv, { stdout, stderr });
-  return { code, out: stdout.text, err: stderr.text };
-}
 
 function folderHash(dir: string): string {
   const h = crypto.createHash('sha256');
