@@ -95,8 +95,8 @@ export interface PermutationImportanceOptions {
  * dominated by the Local Outlier Factor (exact kNN against every training row) and the One-Class
  * SVM (every support vector), so linear in `maxRows x nRepeats`. Measured on the 10k seed file
  * (7,500 training rows, 10 features, all four detectors, 2 vCPUs, wasm backend;
- * bench/feedback-experiment.mjs): 1,000 rows x 5 repeats 3.8 s, 2,500 x 5 8.3 s, all 10,000 rows
- * x 1 repeat 7.1 s.
+ * bench/feedback-experiment.mjs): 1,000 rows x 5 repeats 3.8 s, 2,500 x 5 8.5 s, all 10,000 rows
+ * x 1 repeat 7.3 s.
  * @example
  * ```ts
  * const imp = permutationImportance(ens, test, { nRepeats: 5, seed: 42 });
