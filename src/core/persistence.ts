@@ -25,7 +25,8 @@ export function tempPathFor(target: string): string {
   return path.join(dir, `.${base}.tmp-${process.pid}-${Date.now().toString(36)}-${tmpCounter++}`);
 }
 
-function fsyncDir(dir: string): void {
+/** fsync a directory so a rename or a new file in it is durable (ignored where unsupported). */
+export function fsyncDir(dir: string): void {
   try {
     const fd = fs.openSync(dir, 'r');
     try {

@@ -214,7 +214,7 @@ export function toCdf(p: readonly number[]): Float64Array {
 
 /**
  * A fresh seed for a caller who gave none. Derived from the high-resolution clock and process id,
- * never from `Math.random`; the fitted model records it so the run can be reproduced.
+ * never from the unseeded global generator; the fitted model records it so the run can be reproduced.
  */
 export function drawSeed(): number {
   const t = process.hrtime.bigint();

@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import { DataValidationError } from '../core/errors';
 import type { DetectorName } from '../core/detector';
 import { takeRows } from '../core/matrix';
+import { fsyncDir } from '../core/persistence';
 import { normalizeScores } from '../ensemble/combine';
 import { DETECTOR_NAMES, type AnomalyEnsemble } from '../ensemble/ensemble';
 import { featureSetId, rowIds, type RowIdSource } from '../ensemble/output';
@@ -157,19 +158,6 @@ export function appendFeedback(file: string, records: FeedbackRecord | readonly 
     fs.closeSync(fd);
   }
   if (!existed) fsyncDir(dir);
-}
-
-function fsyncDir(dir: string): void {
-  try {
-    const fd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    // some filesystems refuse fsync on directories
-  }
 }
 
 /**
