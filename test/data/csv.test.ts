@@ -6,19 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { DataValidationError } from '../../src/core/errors';
 import { loadTraffic, parseCsv, parseTraffic } from '../../src/data/csv';
 import { SEED_FEATURES } from '../../src/data/schema';
+import { dataError } from '../support/data';
 
 const header = ['timestamp', ...SEED_FEATURES, 'label'].join(',');
 const row = (v: number, label = 0) => ['2025-01-01 00:00:00', ...SEED_FEATURES.map((_, j) => String(v + j)), String(label)].join(',');
 const traffic = (text: string) => parseTraffic(parseCsv(text, { file: 't.csv' }), { file: 't.csv' });
-const err = (f: () => unknown): DataValidationError => {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DataValidationError);
-    return e as DataValidationError;
-  }
-  throw new Error('expected a DataValidationError');
-};
+const err = dataError;
 
 describe('CSV reader', () => {
   it('reads features, labels and timestamps', () => {

@@ -9,19 +9,12 @@ import { MAX_CATEGORIES, TrafficEncoder } from '../../src/data/encoder';
 import { checkDatasetSchema, loadDatasetSchema, NSL_KDD_SCHEMA, ODDS_SCHEMA, resolveDatasetSchema } from '../../src/data/schema';
 import { sampleRows, splitTraffic } from '../../src/data/split';
 import { nslLine, nslText, oddsText } from './fixtures';
+import { dataError } from '../support/data';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'nal-ds-'));
 const nsl = (text: string, encoder?: TrafficEncoder) =>
   parseTraffic(parseCsvWithSchema(text, NSL_KDD_SCHEMA, 'k.txt'), { schema: NSL_KDD_SCHEMA, encoder, file: 'k.txt' });
-const err = (f: () => unknown): DataValidationError => {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DataValidationError);
-    return e as DataValidationError;
-  }
-  throw new Error('expected a DataValidationError');
-};
+const err = dataError;
 
 describe('NSL-KDD description', () => {
   it('reads headerless rows: 38 numeric columns plus one-hot blocks, attack names as labels', () => {

@@ -3,38 +3,9 @@ import { ModelFormatError } from '../../src/core/errors';
 import type { DenseMatrix } from '../../src/core/matrix';
 import { Random } from '../../src/core/random';
 import { IsolationForest, averagePathLength } from '../../src/detectors/isolation-forest';
+import { rocAuc } from '../../src/metrics/classification';
+import { blob, stack } from '../support/data';
 
-/** `n` rows of `d` standard normals, `shift` added to the first `nShifted` features. */
-function blob(n: number, d: number, rng: Random, shift = 0, nShifted = 0): DenseMatrix {
-  const data = new Float64Array(n * d);
-  for (let i = 0; i < n; i++) for (let f = 0; f < d; f++) data[i * d + f] = rng.standardNormal() + (f < nShifted ? shift : 0);
-  return { rows: n, cols: d, data };
-}
-
-function stack(a: DenseMatrix, b: DenseMatrix): DenseMatrix {
-  const data = new Float64Array(a.data.length + b.data.length);
-  data.set(a.data);
-  data.set(b.data, a.data.length);
-  return { rows: a.rows + b.rows, cols: a.cols, data };
-}
-
-/** ROC-AUC with tied scores counted half (Mann-Whitney U / (nPos · nNeg)). */
-function rocAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
-  let pos = 0;
-  let neg = 0;
-  let wins = 0;
-  for (let i = 0; i < scores.length; i++) {
-    if (labels[i] !== 1) continue;
-    pos++;
-    for (let j = 0; j < scores.length; j++) {
-      if (labels[j] === 1) continue;
-      if (scores[i] > scores[j]) wins += 1;
-      else if (scores[i] === scores[j]) wins += 0.5;
-    }
-  }
-  for (let j = 0; j < labels.length; j++) if (labels[j] !== 1) neg++;
-  return wins / (pos * neg);
-}
 
 describe('averagePathLength', () => {
   it('matches hand-computed c(n)', () => {
@@ -164,11 +135,11 @@ describe('IsolationForest', () => {
     const test = stack(blob(500, 10, r), blob(200, 10, r, 4, 3));
     const labels = new Uint8Array(700).fill(1, 500);
     const forest = await new IsolationForest({ seed: 11 }).fit(train);
-    expect(rocAuc(forest.anomalyScore(test), labels)).toBeGreaterThan(0.95);
+    expect(rocAuc(labels, forest.anomalyScore(test))).toBeGreaterThan(0.95);
     // Also when the shifted rows are part of the training data.
     const contaminated = stack(train, blob(200, 10, r, 4, 3));
     const cLabels = new Uint8Array(2200).fill(1, 2000);
     const f2 = await new IsolationForest({ seed: 11 }).fit(contaminated);
-    expect(rocAuc(f2.trainingScores, cLabels)).toBeGreaterThan(0.95);
+    expect(rocAuc(cLabels, f2.trainingScores)).toBeGreaterThan(0.95);
   });
 });

@@ -6,6 +6,7 @@ import { NotFittedError, ModelFormatError } from '../../src/core/errors';
 import { row, type DenseMatrix } from '../../src/core/matrix';
 import { Random } from '../../src/core/random';
 import { calibrateThreshold } from '../../src/core/threshold';
+import { stack } from '../support/data';
 import { OneClassSvm, loadLibsvm, parseModelText } from '../../src/detectors/one-class-svm';
 
 /** `n` rows of `d` independent standard normals. */
@@ -16,12 +17,6 @@ function blob(n: number, d: number, seed: number, scale = 1, shift = 0): DenseMa
   return { rows: n, cols: d, data };
 }
 
-function stack(a: DenseMatrix, b: DenseMatrix): DenseMatrix {
-  const data = new Float64Array(a.data.length + b.data.length);
-  data.set(a.data);
-  data.set(b.data, a.data.length);
-  return { rows: a.rows + b.rows, cols: a.cols, data };
-}
 
 function rowsOf(m: DenseMatrix): Float64Array[] {
   return Array.from({ length: m.rows }, (_, i) => row(m, i));
