@@ -311,7 +311,7 @@ export class AnomalyEnsemble {
     };
     const fusedTrain = this.fuse(partial, trainScores);
     partial.ensembleThreshold = calibrateThreshold(fusedTrain, this.options.contamination);
-    partial.training = this.combine(partial, trainScores);
+    partial.training = this.combine(partial, trainScores, fusedTrain);
     this.fitted = partial;
     return this;
   }
@@ -429,12 +429,13 @@ export class AnomalyEnsemble {
     return this.combine(f, scores);
   }
 
-  private combine(f: FittedEnsemble, scores: Map<DetectorName, Float64Array>): DetectionResult {
+  /** Per-row results from detector scores; `fused` when the ensemble score is already computed. */
+  private combine(f: FittedEnsemble, scores: Map<DetectorName, Float64Array>, fused?: Float64Array): DetectionResult {
     const names = [...f.detectors.keys()];
     const votes = new Map<DetectorName, Uint8Array>();
     for (const name of names) votes.set(name, f.detectors.get(name)!.flag(scores.get(name)!));
     const voteCount = countVotes(names.map((n) => votes.get(n)!));
-    const ensembleScore = this.fuse(f, scores);
+    const ensembleScore = fused ?? this.fuse(f, scores);
     const isAnomaly =
       this.options.decision === 'vote'
         ? majorityVote(voteCount, this.options.minVotes)
