@@ -16,7 +16,8 @@
  * Protocols
  * - NSL-KDD (the reference's protocol d): a seeded sample of 20,000 normal rows of KDDTrain+ trains
  *   (categories and log scaling learned from them), KDDTest+ is scored, contamination 0.1.
- * - http, smtp (ADBench, Han et al. 2022): per seed a stratified 70/30 split; the ensemble is fitted
+ * - http, smtp (ADBench, Han et al. 2022): per seed a stratified 70/30 split (the rows of scikit-learn's
+ *   train_test_split(X, y, train_size=0.7, stratify=y, random_state=seed)); the ensemble is fitted
  *   on the 70% without labels (a seeded sample of --odds-sample rows of it, for LOF's O(n^2) and the
  *   autoencoder's time) and scores the 30%; contamination "auto". ADBench averages 3 seeds; smtp has
  *   only 9 anomalies in each 30% part, so its AUC moves by several points between splits, and the
@@ -211,7 +212,7 @@ async function odds(name, seeds) {
   }
   const protocolSeeds = runs.slice(0, 3);
   return {
-    protocol: `ADBench: stratified 70/30 split per seed, fit without labels on a seeded sample of ${oddsSample} rows of the 70%, score the 30%, contamination auto`,
+    protocol: `ADBench: stratified 70/30 split per seed (the rows of scikit-learn's train_test_split(X, y, train_size=0.7, stratify=y, random_state=seed)), fit without labels on a seeded sample of ${oddsSample} rows of the 70%, score the 30%, contamination auto`,
     command: `nal evaluate --dataset odds --data ${path.basename(file)} --train-fraction 0.7 --stratify --train-sample ${oddsSample} --contamination auto --seed S`,
     file: path.basename(file),
     rows: all.X.rows,

@@ -49,7 +49,8 @@ Data options:
   --dataset D               file layout: ${Object.keys(DATASETS).join(', ')} (default seed), or a JSON
                             description file (features, categorical, label, normalLabels, header, columns)
   --train-sample N          train on a seeded random sample of N training rows (after --normal-only)
-  --stratify                with --train-fraction: take the share of each label class (ADBench split)
+  --stratify                with --train-fraction: take the share of each label class (ADBench split: the rows
+                            of scikit-learn's train_test_split(stratify=y, random_state=seed))
 
 Model options (train, evaluate):
   --preset default|seed     start from a named configuration (seed = the original app)

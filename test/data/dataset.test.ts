@@ -193,6 +193,29 @@ describe('samples and splits', () => {
     expect(() => sampleRows(d, 0, 1)).toThrow(RangeError);
   });
 
+  it('splits choose the rows scikit-learn train_test_split chooses for the same seed', () => {
+    // Expected rows from /usr/bin/python3 (scikit-learn 1.2.1), with idx = np.arange(n):
+    //   sorted(train_test_split(idx, train_size=0.7, stratify=y, random_state=s)[0])
+    //   sorted(train_test_split(idx, train_size=0.7, random_state=s)[0])
+    // Row i of a dataset with labels y: its first feature is i.
+    const labelled = (y: number[]) => {
+      const csv = ['log_duration,log_src_bytes,log_dst_bytes,label', ...y.map((l, i) => `${i},0,0,${l}`)].join('\n');
+      return parseTraffic(parseCsvWithSchema(csv, ODDS_SCHEMA), { schema: ODDS_SCHEMA });
+    };
+    const rowsOf = (x: { X: { rows: number; cols: number; data: Float64Array } }) => Array.from({ length: x.X.rows }, (_, i) => x.X.data[i * x.X.cols]);
+    const y = Array.from({ length: 40 }, (_, i) => ((i * 7) % 10 === 3 ? 1 : 0));
+    const d40 = labelled(y);
+    expect(rowsOf(splitTraffic(d40, 0.7, 0, { stratify: true }).train)).toEqual([1, 2, 5, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 22, 24, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 38]);
+    expect(rowsOf(splitTraffic(d40, 0.7, 3, { stratify: true }).train)).toEqual([1, 2, 4, 5, 6, 7, 9, 13, 14, 15, 16, 17, 18, 20, 22, 24, 25, 28, 29, 30, 31, 33, 34, 35, 36, 37, 38, 39]);
+    expect(rowsOf(splitTraffic(d40, 0.7, 0).train)).toEqual([0, 1, 2, 3, 5, 6, 7, 8, 9, 12, 13, 14, 16, 17, 19, 21, 23, 24, 26, 30, 31, 32, 33, 34, 36, 37, 38, 39]);
+    expect(rowsOf(splitTraffic(d40, 0.7, 3).train)).toEqual([0, 1, 2, 3, 5, 6, 7, 8, 10, 12, 13, 14, 17, 19, 20, 21, 22, 23, 24, 30, 31, 32, 33, 34, 35, 36, 37, 39]);
+    // Equal remainders (3.5 and 3.5 of 7 draws): the extra row goes to a class drawn at random.
+    const tie = labelled([0, 0, 0, 0, 0, 1, 1, 1, 1, 1]);
+    expect(rowsOf(splitTraffic(tie, 0.7, 0, { stratify: true }).train)).toEqual([1, 2, 4, 5, 6, 8, 9]);
+    expect(rowsOf(splitTraffic(tie, 0.7, 1, { stratify: true }).train)).toEqual([0, 1, 2, 4, 5, 7, 9]);
+    expect(rowsOf(splitTraffic(tie, 0.7, 2, { stratify: true }).train)).toEqual([1, 3, 4, 6, 7, 8, 9]);
+  });
+
   it('a stratified split takes the share of each class (ADBench 70/30)', () => {
     const { train, test } = splitTraffic(d, 0.7, 3, { stratify: true });
     const pos = (x: typeof d) => x.labels!.reduce((a, b) => a + b, 0);
