@@ -1,7 +1,8 @@
 /**
  * Local Outlier Factor (Breunig, Kriegel, Ng and Sander 2000) in scikit-learn's novelty mode:
  * `fit` learns the training rows' k-distances and local reachability densities, and new rows are
- * scored against the training rows. Neighbours come from the exact brute-force {@link knnSearch}.
+ * scored against the training rows. Neighbours come from the exact {@link knnSearch} (a kd-tree on
+ * low-dimensional data, a brute force otherwise, with the same result).
  */
 import { BaseDetector, type BaseDetectorOptions, type DetectorSnapshot, type FitResult } from '../core/detector';
 import { ModelFormatError, optionError } from '../core/errors';
@@ -69,8 +70,8 @@ const SCORE_BATCH_ROWS = 8192;
  * training rows differs from them: a scored row that equals a training row sees that row at
  * distance 0, as scikit-learn's `score_samples` does.
  *
- * Cost: fit O(n² · d) (each pair once) and O(n · k) memory; scoring O(rows · n · d), on worker
- * threads for large batches (see {@link knnSearch}). The training rows are kept, so the model is
+ * Cost: fit O(n² · d) and O(n · k) memory; scoring O(rows · n · d), on worker threads for large
+ * batches; on low-dimensional data a kd-tree cuts both to a fraction (see {@link knnSearch}). The training rows are kept, so the model is
  * as large as its training set; `maxTrainRows` caps n with a seeded subsample.
  *
  * @example

@@ -1,7 +1,9 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DenseMatrix } from '../../src/core/matrix';
 import { Random } from '../../src/core/random';
-import { knnSearch, knnSearchGeneric, type KnnResult } from '../../src/detectors/knn';
+import { knnAutoMethod, knnSearch, knnSearchGeneric, knnSearchWith, type KnnResult } from '../../src/detectors/knn';
+import { parallelStats } from '../../src/detectors/parallel';
 
 function gaussian(n: number, d: number, seed: number): DenseMatrix {
   const rng = new Random(seed);
@@ -106,5 +108,130 @@ describe('knnSearch', () => {
     expect(() => knnSearch(X, X, 1.5)).toThrow(RangeError);
     expect(() => knnSearch(X, gaussian(3, 3, 1), 1)).toThrow(RangeError);
     expect(() => knnSearch(X, gaussian(10, 2, 2), 1, { excludeSelf: true })).toThrow(RangeError);
+  });
+});
+
+/** Rows on a few clusters of integer points: low intrinsic dimension, many exact ties and duplicates. */
+function clustered(n: number, d: number, seed: number): DenseMatrix {
+  const rng = new Random(seed);
+  const data = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) {
+    const c = rng.int(4) * 10;
+    for (let f = 0; f < d; f++) data[i * d + f] = c + rng.int(3);
+  }
+  return { rows: n, cols: d, data };
+}
+
+function withEnv<T>(name: string, value: string, f: () => T): T {
+  const saved = process.env[name];
+  process.env[name] = value;
+  try {
+    return f();
+  } finally {
+    if (saved === undefined) delete process.env[name];
+    else process.env[name] = saved;
+  }
+}
+
+describe('knnSearch kd-tree', () => {
+  const methods = [
+    ['tree', false],
+    ['tree', true],
+    ['brute', false],
+    ['brute', true],
+  ] as const;
+
+  it.each([
+    ['Gaussian', 1],
+    ['Gaussian', 2],
+    ['Gaussian', 5],
+    ['Gaussian', 10],
+    ['Gaussian', 40],
+    ['grid', 2],
+    ['grid', 3],
+    ['grid', 12],
+    ['clustered', 4],
+  ] as const)('gives the naive search, to the bit, on %s data (d=%i), k = 1 .. n', (kind, d) => {
+    const make = kind === 'Gaussian' ? gaussian : kind === 'grid' ? grid : clustered;
+    const index = make(300, d, 11 + d);
+    const queries = make(61, d, 12 + d);
+    for (const k of [1, 7, 40, 300]) {
+      const want = naive(index, queries, k);
+      for (const [method, generic] of methods) expectSame(knnSearchWith(method, index, queries, k, { generic }), want);
+    }
+  });
+
+  it.each([1, 3, 10])('gives the naive leave-one-out search (excludeSelf, d=%i), k = 1 .. n - 1, with duplicates', (d) => {
+    for (const X of [gaussian(257, d, 3 * d), grid(257, d, 4 * d, 2), clustered(257, d, 5 * d)]) {
+      for (const k of [1, 5, 33, 256]) {
+        const want = naive(X, X, k, true);
+        for (const [method, generic] of methods) expectSame(knnSearchWith(method, X, X, k, { excludeSelf: true, generic }), want);
+      }
+    }
+  });
+
+  it('handles all-identical rows and a single distinct coordinate (zero-width boxes)', () => {
+    const same: DenseMatrix = { rows: 200, cols: 3, data: new Float64Array(600).fill(1.5) };
+    const line: DenseMatrix = { rows: 200, cols: 3, data: new Float64Array(600) };
+    for (let i = 0; i < 200; i++) line.data[i * 3 + 1] = i % 7;
+    for (const X of [same, line]) {
+      for (const k of [1, 20, 199]) {
+        expectSame(knnSearchWith('tree', X, X, k, { excludeSelf: true }), naive(X, X, k, true));
+        expectSame(knnSearchWith('tree', X, gaussian(30, 3, 9), k), naive(X, gaussian(30, 3, 9), k));
+      }
+    }
+  });
+
+  it('equals the brute force on many queries split over worker threads', () => {
+    const X = clustered(3000, 3, 21);
+    const Q = clustered(5000, 3, 22);
+    for (const k of [1, 25]) {
+      const want = withEnv('NAL_THREADS', '1', () => knnSearchWith('brute', X, Q, k));
+      const before = parallelStats.jobs;
+      const got = withEnv('NAL_THREADS', '2', () => knnSearchWith('tree', X, Q, k));
+      expect(parallelStats.jobs).toBeGreaterThan(before);
+      expectSame(got, want);
+      expectSame(withEnv('NAL_THREADS', '1', () => knnSearchWith('tree', X, Q, k)), want);
+    }
+    const loo = withEnv('NAL_THREADS', '1', () => knnSearchWith('brute', X, X, 10, { excludeSelf: true }));
+    expectSame(withEnv('NAL_THREADS', '2', () => knnSearchWith('tree', X, X, 10, { excludeSelf: true })), loo);
+  });
+
+  it('keeps the brute force for non-finite values', () => {
+    const X = gaussian(300, 2, 1);
+    X.data[5] = NaN;
+    X.data[17] = Infinity;
+    const Q = gaussian(20, 2, 2);
+    expectSame(knnSearchWith('tree', X, Q, 5), knnSearchWith('brute', X, Q, 5));
+  });
+
+  it('chooses the tree for low intrinsic dimension and the brute force for high', () => {
+    const low = clustered(4000, 3, 1);
+    expect(knnAutoMethod(low, clustered(2000, 3, 2), 20).method).toBe('tree');
+    const high = gaussian(4000, 40, 3);
+    expect(knnAutoMethod(high, gaussian(2000, 40, 4), 20).method).toBe('brute');
+    // too small to be worth a tree
+    expect(knnAutoMethod(gaussian(100, 2, 5), gaussian(100, 2, 6), 5).method).toBe('brute');
+  });
+
+  it('property: the tree gives the naive search on small integer data (ties everywhere)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 2, max: 150 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 0, max: 1e6 }),
+        fc.boolean(),
+        (d, n, m, seed, loo) => {
+          const X = grid(n, d, seed, 1 + (seed % 4));
+          const Q = loo ? X : grid(m, d, seed + 1, 3);
+          const k = 1 + (seed % (loo ? n - 1 : n));
+          const want = naive(X, Q, k, loo);
+          expectSame(knnSearchWith('tree', X, Q, k, { excludeSelf: loo }), want);
+          expectSame(knnSearchWith('tree', X, Q, k, { excludeSelf: loo, generic: true }), want);
+        },
+      ),
+      { numRuns: 60, seed: 7 },
+    );
   });
 });

@@ -122,3 +122,24 @@ describe('LocalOutlierFactor', () => {
     expect(rocAuc(labels, lof.anomalyScore(test))).toBeGreaterThan(0.95);
   });
 });
+
+describe('LocalOutlierFactor neighbour search', () => {
+  it('gives the same scores to the bit with the kd-tree and the brute force', async () => {
+    const r = new Random(9);
+    const train = blob(700, 3, r);
+    for (let i = 0; i < 100; i++) train.data[i * 3] = Math.round(train.data[i * 3]); // ties
+    const test = stack(blob(300, 3, r), blob(20, 3, r, 5, 2));
+    const run = async (method: string) => {
+      const saved = process.env.NAL_KNN_METHOD;
+      process.env.NAL_KNN_METHOD = method;
+      try {
+        const lof = await new LocalOutlierFactor({ nNeighbors: 20 }).fit(train);
+        return [Array.from(lof.trainingScores), Array.from(lof.anomalyScore(test))];
+      } finally {
+        if (saved === undefined) delete process.env.NAL_KNN_METHOD;
+        else process.env.NAL_KNN_METHOD = saved;
+      }
+    };
+    expect(await run('tree')).toEqual(await run('brute'));
+  });
+});

@@ -1,0 +1,311 @@
+/**
+ * A kd-tree over row-major `Float64Array` rows for the exact k-nearest-neighbour search of
+ * {@link knnSearch}: the same neighbours, the same tie-breaking and the same distances to the bit
+ * as its brute force, found with far fewer distance computations on low-dimensional data.
+ *
+ * Layout (scikit-learn's): a complete binary tree stored implicitly (node `i` has children
+ * `2i + 1` and `2i + 2`), each node a contiguous range of a permutation of the rows; a node is
+ * split at its middle position on the feature of largest spread, so leaves hold between
+ * `leafSize / 2` and `leafSize` rows. The rows are copied in tree order (leaf scans read memory
+ * sequentially) and every node keeps its tight bounding box.
+ *
+ * Exactness. A squared distance is summed feature by feature in the same order, from the same
+ * differences `index - query`, as the brute force, so it is the same double. A node's lower bound
+ * is summed the same way from the gaps between the query and the box; IEEE rounding is monotone,
+ * so the rounded bound is never above the rounded distance of any row in the box. A node is
+ * skipped only when its bound is strictly greater than the current k-th squared distance, so a
+ * row tied with the k-th (which may win by its lower index) is never skipped. Candidates go
+ * through the same bounded max-heap, whose final content does not depend on the order they
+ * arrive in: the result is the brute force's.
+ */
+import type { DenseMatrix } from '../core/matrix';
+
+/** A built tree (typed arrays only, so it can live in shared memory for the worker threads). */
+export interface KdTree {
+  /** Rows and width of the indexed data. */
+  n: number;
+  d: number;
+  /** Nodes (a complete binary tree, `2^levels - 1`) and the first leaf (`2^(levels-1) - 1`). */
+  nNodes: number;
+  firstLeaf: number;
+  /** The rows in tree order (`n x d`). */
+  data: Float64Array;
+  /** Original row of each tree-order position. */
+  perm: Int32Array;
+  /** Range `[start, end)` of tree-order positions of each node. */
+  start: Int32Array;
+  end: Int32Array;
+  /** Bounding box of each node (`nNodes x d`). */
+  lo: Float64Array;
+  hi: Float64Array;
+}
+
+/** Rows per leaf at most (scikit-learn's `leaf_size` default for LOF is 30; leaves hold 16-32 rows here). */
+export const KD_LEAF_SIZE = 32;
+
+/** Deepest tree: a query's stack holds at most one pending sibling per level plus the current node. */
+const MAX_LEVELS = 40;
+/** Stack slots a query needs (see {@link MAX_LEVELS}). */
+export const KD_STACK_SIZE = 2 * MAX_LEVELS + 4;
+
+/**
+ * Build the tree of `X` (the rows must be finite). O(n log n · d) time, O(n · d) memory (a copy of
+ * the rows in tree order).
+ */
+export function buildKdTree(X: DenseMatrix, leafSize = KD_LEAF_SIZE, alloc: AllocFloat = (len) => new Float64Array(len), allocInt: AllocInt = (len) => new Int32Array(len)): KdTree {
+  const n = X.rows;
+  const d = X.cols;
+  const src = X.data;
+  const levels = Math.min(MAX_LEVELS, 1 + Math.floor(Math.log2(Math.max(1, (n - 1) / leafSize))));
+  const nNodes = 2 ** levels - 1;
+  const firstLeaf = 2 ** (levels - 1) - 1;
+  const perm = allocInt(n);
+  for (let i = 0; i < n; i++) perm[i] = i;
+  const start = allocInt(nNodes);
+  const end = allocInt(nNodes);
+  const lo = alloc(nNodes * d);
+  const hi = alloc(nNodes * d);
+  start[0] = 0;
+  end[0] = n;
+  for (let node = 0; node < nNodes; node++) {
+    const s = start[node];
+    const e = end[node];
+    // bounding box of the node's rows
+    const nb = node * d;
+    for (let f = 0; f < d; f++) {
+      lo[nb + f] = Infinity;
+      hi[nb + f] = -Infinity;
+    }
+    for (let p = s; p < e; p++) {
+      const rb = perm[p] * d;
+      for (let f = 0; f < d; f++) {
+        const v = src[rb + f];
+        if (v < lo[nb + f]) lo[nb + f] = v;
+        if (v > hi[nb + f]) hi[nb + f] = v;
+      }
+    }
+    if (node >= firstLeaf) continue;
+    // split at the middle position on the feature of largest spread
+    let best = 0;
+    let spread = -1;
+    for (let f = 0; f < d; f++) {
+      const w = hi[nb + f] - lo[nb + f];
+      if (w > spread) {
+        spread = w;
+        best = f;
+      }
+    }
+    const mid = s + ((e - s) >> 1);
+    if (e - s > 1) selectNth(perm, src, d, best, s, e - 1, mid);
+    const l = 2 * node + 1;
+    start[l] = s;
+    end[l] = mid;
+    start[l + 1] = mid;
+    end[l + 1] = e;
+  }
+  const data = alloc(n * d);
+  for (let p = 0; p < n; p++) {
+    const rb = perm[p] * d;
+    for (let f = 0; f < d; f++) data[p * d + f] = src[rb + f];
+  }
+  return { n, d, nNodes, firstLeaf, data, perm, start, end, lo, hi };
+}
+
+type AllocFloat = (length: number) => Float64Array;
+type AllocInt = (length: number) => Int32Array;
+
+/**
+ * Reorder `perm[left..right]` so the row at position `nth` has the nth smallest value of feature
+ * `f`, smaller-or-equal values before it and greater-or-equal after (Hoare quickselect, median of
+ * three pivots; deterministic).
+ */
+function selectNth(perm: Int32Array, X: Float64Array, d: number, f: number, left: number, right: number, nth: number): void {
+  while (right > left) {
+    const m = (left + right) >> 1;
+    // median of three as pivot value
+    const a = X[perm[left] * d + f];
+    const b = X[perm[m] * d + f];
+    const c = X[perm[right] * d + f];
+    const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while (X[perm[i] * d + f] < pivot) i++;
+      while (X[perm[j] * d + f] > pivot) j--;
+      if (i <= j) {
+        const t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (nth <= j) right = j;
+    else if (nth >= i) left = i;
+    else return;
+  }
+}
+
+/**
+ * A tree query kernel: the `k` nearest tree rows of each query row, in the bounded max-heap at
+ * `D/I[q*k .. q*k + k)` (squared distances, original row numbers), not yet sorted. Adds the rows
+ * scanned and the inner nodes opened to `work[0]` and `work[1]` when given.
+ */
+export type TreeKernel = (
+  X: Float64Array,
+  P: Int32Array,
+  NS: Int32Array,
+  NE: Int32Array,
+  LO: Float64Array,
+  HI: Float64Array,
+  firstLeaf: number,
+  Q: Float64Array,
+  m: number,
+  d: number,
+  k: number,
+  D: Float64Array,
+  I: Int32Array,
+  insert: (D: Float64Array, I: Int32Array, base: number, k: number, count: number, dist: number, j: number) => number,
+  work: Float64Array | undefined,
+) => void;
+
+export const TREE_ARGS = ['X', 'P', 'NS', 'NE', 'LO', 'HI', 'firstLeaf', 'Q', 'm', 'd', 'k', 'D', 'I', 'insert', 'work'];
+
+/**
+ * Source of the tree query kernel for width `d` (the body of a {@link TreeKernel} with
+ * {@link TREE_ARGS}): the query held in locals, the distance and box-bound sums unrolled. Built
+ * only from the integer `d`.
+ */
+export function treeKernelSource(d: number): string {
+  const L: string[] = [];
+  const sq = (acc: string, f: number) => (f === 0 ? `${acc} = t * t;` : `${acc} += t * t;`);
+  L.push(`const stN = new Int32Array(${KD_STACK_SIZE}), stB = new Float64Array(${KD_STACK_SIZE});`);
+  L.push('let scanned = 0, opened = 0;');
+  L.push('for (let q = 0; q < m; q++) {');
+  L.push('  const qa = q * d, base = q * k;');
+  for (let f = 0; f < d; f++) L.push(`  const a${f} = Q[qa + ${f}];`);
+  L.push('  let c = 0, w = Infinity, sp = 1;');
+  L.push('  stN[0] = 0; stB[0] = 0;');
+  L.push('  while (sp > 0) {');
+  L.push('    sp--;');
+  L.push('    if (stB[sp] > w) continue;');
+  L.push('    const node = stN[sp];');
+  L.push('    if (node >= firstLeaf) {');
+  L.push('      const e = NE[node];');
+  L.push('      let p = NS[node];');
+  L.push('      scanned += e - p;');
+  L.push('      for (let xb = p * d; p < e; p++, xb += d) {');
+  L.push('        let t, s;');
+  for (let f = 0; f < d; f++) L.push(`        t = X[xb + ${f}] - a${f}; ${sq('s', f)}`);
+  L.push('        if (s <= w) { c = insert(D, I, base, k, c, s, P[p]); if (c === k) w = D[base]; }');
+  L.push('      }');
+  L.push('      continue;');
+  L.push('    }');
+  L.push('    opened++;');
+  L.push('    const l = 2 * node + 1, lb = l * d, rb = lb + d;');
+  L.push('    let t, bl, br;');
+  for (let f = 0; f < d; f++) {
+    L.push(`    t = LO[lb + ${f}] - a${f}; if (!(t > 0)) { t = a${f} - HI[lb + ${f}]; if (!(t > 0)) t = 0; } ${sq('bl', f)}`);
+  }
+  for (let f = 0; f < d; f++) {
+    L.push(`    t = LO[rb + ${f}] - a${f}; if (!(t > 0)) { t = a${f} - HI[rb + ${f}]; if (!(t > 0)) t = 0; } ${sq('br', f)}`);
+  }
+  // the nearer child is pushed last, so it is searched first
+  L.push('    if (bl <= br) {');
+  L.push('      if (br <= w) { stN[sp] = l + 1; stB[sp] = br; sp++; }');
+  L.push('      if (bl <= w) { stN[sp] = l; stB[sp] = bl; sp++; }');
+  L.push('    } else {');
+  L.push('      if (bl <= w) { stN[sp] = l; stB[sp] = bl; sp++; }');
+  L.push('      if (br <= w) { stN[sp] = l + 1; stB[sp] = br; sp++; }');
+  L.push('    }');
+  L.push('  }');
+  L.push('}');
+  L.push('if (work) { work[0] += scanned; work[1] += opened; }');
+  return L.join('\n');
+}
+
+/**
+ * The tree query kernel as a plain loop over the features (any width; where code generation is
+ * not allowed): the same arithmetic in the same order as {@link treeKernelSource}'s.
+ */
+export const genericTreeKernel: TreeKernel = (X, P, NS, NE, LO, HI, firstLeaf, Q, m, d, k, D, I, insert, work) => {
+  const stN = new Int32Array(KD_STACK_SIZE);
+  const stB = new Float64Array(KD_STACK_SIZE);
+  let scanned = 0;
+  let opened = 0;
+  for (let q = 0; q < m; q++) {
+    const qa = q * d;
+    const base = q * k;
+    let c = 0;
+    let w = Infinity;
+    let sp = 1;
+    stN[0] = 0;
+    stB[0] = 0;
+    while (sp > 0) {
+      sp--;
+      if (stB[sp] > w) continue;
+      const node = stN[sp];
+      if (node >= firstLeaf) {
+        const e = NE[node];
+        let p = NS[node];
+        scanned += e - p;
+        for (let xb = p * d; p < e; p++, xb += d) {
+          let t = X[xb] - Q[qa];
+          let s = t * t;
+          for (let f = 1; f < d; f++) {
+            t = X[xb + f] - Q[qa + f];
+            s += t * t;
+          }
+          if (s <= w) {
+            c = insert(D, I, base, k, c, s, P[p]);
+            if (c === k) w = D[base];
+          }
+        }
+        continue;
+      }
+      opened++;
+      const l = 2 * node + 1;
+      const bl = boxBound(LO, HI, l * d, Q, qa, d);
+      const br = boxBound(LO, HI, (l + 1) * d, Q, qa, d);
+      if (bl <= br) {
+        if (br <= w) {
+          stN[sp] = l + 1;
+          stB[sp++] = br;
+        }
+        if (bl <= w) {
+          stN[sp] = l;
+          stB[sp++] = bl;
+        }
+      } else {
+        if (bl <= w) {
+          stN[sp] = l;
+          stB[sp++] = bl;
+        }
+        if (br <= w) {
+          stN[sp] = l + 1;
+          stB[sp++] = br;
+        }
+      }
+    }
+  }
+  if (work) {
+    work[0] += scanned;
+    work[1] += opened;
+  }
+};
+
+/** Lower bound of the squared distance from query `Q[qa..]` to the box at `LO/HI[nb..]`, summed as a distance is. */
+function boxBound(LO: Float64Array, HI: Float64Array, nb: number, Q: Float64Array, qa: number, d: number): number {
+  let s = 0;
+  for (let f = 0; f < d; f++) {
+    const a = Q[qa + f];
+    let t = LO[nb + f] - a;
+    if (!(t > 0)) {
+      t = a - HI[nb + f];
+      if (!(t > 0)) t = 0;
+    }
+    s = f === 0 ? t * t : s + t * t;
+  }
+  return s;
+}
+
