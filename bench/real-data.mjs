@@ -7,7 +7,8 @@
  *   npm run build && node bench/real-data.mjs                  # everything (about 45 min on 2 cores)
  *   node bench/real-data.mjs --only nsl-kdd --nsl-seeds 42      # one protocol, one seed (about 3 min)
  *
- * Options: --data-dir DIR (default ../shared/datasets), --only nsl-kdd,http,smtp,
+ * Options: --data-dir DIR (default ../shared/datasets; NSL-KDD without it: wherever
+ * locateDataset('nsl-kdd') finds it, see README "Real traffic"), --only nsl-kdd,http,smtp,
  * --nsl-seeds 42,0,1,2,3,4 (model seeds; the 20,000-row sample is always drawn with seed 42, as in
  * the reference), --http-seeds 0,1,2, --smtp-seeds 0,...,9, --odds-sample 20000, --out results,
  * --no-ablation (skip the NSL-KDD run without log scaling),
@@ -46,7 +47,7 @@ const combine = require(path.join(root, 'dist/ensemble/combine.js'));
 
 const { values: args } = parseArgs({
   options: {
-    'data-dir': { type: 'string', default: path.resolve(root, '..', 'shared', 'datasets') },
+    'data-dir': { type: 'string' },
     only: { type: 'string', default: 'nsl-kdd,http,smtp' },
     'nsl-seeds': { type: 'string', default: '42,0,1,2,3,4' },
     'http-seeds': { type: 'string', default: '0,1,2' },
@@ -60,12 +61,10 @@ const { values: args } = parseArgs({
 const seedsOf = (s) => s.split(',').filter(Boolean).map(Number);
 const only = new Set(args.only.split(','));
 const oddsSample = Number(args['odds-sample']);
-const dataDir = path.resolve(args['data-dir']);
+const dataDir = path.resolve(args['data-dir'] ?? path.resolve(root, '..', 'shared', 'datasets'));
 
 const WHERE_TO_GET = {
-  'nsl-kdd': `NSL-KDD (KDDTrain+.txt or KDDTrain+.txt.gz, KDDTest+.txt) in ${path.join(dataDir, 'nsl-kdd')}.
-  Get it from the Canadian Institute for Cybersecurity, https://www.unb.ca/cic/datasets/nsl.html
-  (Tavallaee et al. 2009); the files have no header, 43 fields a row.`,
+  // NSL-KDD: locateDataset's message says where it looked and where to get the files
   odds: `http.csv.gz / smtp.csv.gz in ${path.join(dataDir, 'odds-adbench-http-smtp')}, with the header
   log_duration,log_src_bytes,log_dst_bytes,label. They are CSV exports of ADBench's
   adbench/datasets/Classical/16_http.npz and 34_smtp.npz (https://github.com/Minqi824/ADBench):
@@ -165,10 +164,10 @@ function findFile(dir, names) {
 }
 
 async function nslKdd() {
-  const dir = path.join(dataDir, 'nsl-kdd');
-  const trainFile = findFile(dir, ['KDDTrain+.txt.gz', 'KDDTrain+.txt']);
-  const testFile = findFile(dir, ['KDDTest+.txt', 'KDDTest+.txt.gz']);
-  if (!trainFile || !testFile) return { skipped: `data not found. ${WHERE_TO_GET['nsl-kdd']}` };
+  // --data-dir DIR: only DIR/nsl-kdd; else the library's search ($NAL_DATA_DIR, data/external/, ../shared/datasets)
+  const where = nal.locateDataset('nsl-kdd', args['data-dir'] ? { env: { NAL_DATA_DIR: dataDir } } : {});
+  if (!where.found) return { skipped: `data not found.\n${where.message}` };
+  const { train: trainFile, test: testFile } = where.files;
   log(`NSL-KDD: ${trainFile} -> ${testFile}`);
   const full = nal.loadTraffic(trainFile, { schema: nal.NSL_KDD_SCHEMA });
   const normalIdx = [];

@@ -30,6 +30,8 @@ export interface NotebookAnalysis {
   errors: string[];
   warnings: string[];
   charts: ChartCount;
+  /** Datasets the notebook requires (metadata.nal.requiresData) that are absent: its charts were not checked. */
+  dataMissing: string[];
 }
 
 export interface NotebookResult extends NotebookAnalysis {
@@ -39,6 +41,8 @@ export interface NotebookResult extends NotebookAnalysis {
   html: string;
   seconds: number;
   status: string;
+  /** Names of the missing datasets in messages, e.g. "NSL-KDD". */
+  dataMissingTitles?: string[];
 }
 
 export interface RunOptions {
@@ -55,6 +59,7 @@ export interface NotebookSpec {
   expectedCharts: number | null;
   expectedTitles: string[] | null;
   allowStderr: RegExp[];
+  requiresData: string[];
 }
 
 export type Notebook = { cells: any[]; metadata: Record<string, any>; nbformat: number; nbformat_minor: number };
@@ -68,7 +73,8 @@ export declare function listNotebooks(names?: string[]): string[];
 export declare function readNotebook(file: string): Notebook;
 export declare function notebookSpec(nb: Notebook): NotebookSpec;
 export declare function findCharts(nb: Notebook): { count: number; titles: string[] };
-export declare function analyzeNotebook(nb: Notebook): NotebookAnalysis;
+export declare function analyzeNotebook(nb: Notebook, opts?: { dataMissing?: string[] }): NotebookAnalysis;
+export declare function missingData(names: string[] | undefined, env?: Record<string, string>): { dataset: string; title: string; message: string }[];
 export declare function runNotebooks(opts?: RunOptions): Promise<{ ok: boolean; seconds: number; results: NotebookResult[] }>;
 export declare function stripNotebook(nb: Notebook): Notebook;
 export declare function notebookHasOutputs(nb: Notebook): boolean;

@@ -20,6 +20,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -241,7 +242,9 @@ const text = (v) => (Array.isArray(v) ? v.join('') : (v ?? ''));
 
 /**
  * What a notebook declares in `metadata.nal`: `expectedCharts` (a count, or a list of chart titles
- * that must all appear) and `allowStderr` (regular expressions of stderr lines that are fine).
+ * that must all appear), `allowStderr` (regular expressions of stderr lines that are fine) and
+ * `requiresData` (datasets the project cannot ship, e.g. `["nsl-kdd"]`: without them the notebook
+ * must still run, printing where to get the data, and its charts are not checked).
  */
 export function notebookSpec(nb) {
   const nal = nb.metadata?.nal ?? {};
@@ -249,7 +252,27 @@ export function notebookSpec(nb) {
   const titles = Array.isArray(ec) ? ec.map(String) : null;
   const count = titles ? titles.length : Number.isInteger(ec) ? ec : null;
   const allowStderr = (nal.allowStderr ?? []).map((s) => new RegExp(s));
-  return { expectedCharts: count, expectedTitles: titles, allowStderr };
+  const requiresData = (nal.requiresData ?? []).map(String);
+  return { expectedCharts: count, expectedTitles: titles, allowStderr, requiresData };
+}
+
+/**
+ * The datasets among `names` that are not on this machine, found with the library's own
+ * `locateDataset` (dist/data/locate.js) as the notebook's kernel finds them: with its environment
+ * (`NAL_DATA_DIR`) and its working folder, notebooks/.
+ *
+ * @param env extra environment of the kernel (merged over this process's)
+ * @returns `[{ dataset, title, message }]` for each missing dataset (empty when all are present)
+ */
+export function missingData(names, env = {}) {
+  if (!names?.length) return [];
+  const file = path.join(ROOT, 'dist', 'data', 'locate.js');
+  if (!fs.existsSync(file)) throw new UserError(`${path.relative(ROOT, file)} is missing: build the library first (npm run build).`);
+  const { locateDataset, DATASET_SOURCES } = createRequire(import.meta.url)(file);
+  return names
+    .map((name) => ({ name, loc: locateDataset(name, { env: { ...process.env, ...env }, cwd: NOTEBOOKS_DIR, packageRoot: ROOT }) }))
+    .filter(({ loc }) => !loc.found)
+    .map(({ name, loc }) => ({ dataset: name, title: DATASET_SOURCES[name]?.title ?? name, message: loc.message }));
 }
 
 /** A chart container written by src/charts/display.ts (`showChart` / `chartHtml`). */
@@ -302,10 +325,12 @@ function decodeHtml(s) {
 /**
  * Checks an executed notebook: it ran to the end, no cell failed (error outputs, stderr that
  * reports an error, a rejected promise as a cell's value), and it shows the charts it declares.
+ * With `dataMissing` (datasets of its `requiresData` that are absent) the charts are not checked:
+ * the notebook only has to run without errors.
  *
- * @returns `{ errors: string[], warnings: string[], charts: { count, expected, titles } }`
+ * @returns `{ errors: string[], warnings: string[], charts: { count, expected, titles }, dataMissing: string[] }`
  */
-export function analyzeNotebook(nb) {
+export function analyzeNotebook(nb, { dataMissing = [] } = {}) {
   const spec = notebookSpec(nb);
   const errors = [];
   const warnings = [];
@@ -339,15 +364,22 @@ export function analyzeNotebook(nb) {
   const charts = findCharts(nb);
   if (spec.expectedCharts == null) {
     errors.push('metadata.nal.expectedCharts is missing (declare how many charts, or which chart titles, the notebook shows)');
+  } else if (dataMissing.length) {
+    // without its data the notebook prints where to get it and skips its analysis: no charts to check
   } else if (charts.count !== spec.expectedCharts) {
     errors.push(`expected ${spec.expectedCharts} charts, found ${charts.count}`);
   }
-  if (spec.expectedTitles) {
+  if (spec.expectedTitles && !dataMissing.length) {
     const missing = spec.expectedTitles.filter((t) => !charts.titles.some((ct) => ct.includes(t)));
     if (missing.length) errors.push(`charts missing: ${missing.map((t) => JSON.stringify(t)).join(', ')}`);
   }
   // de-duplicate repeated stderr lines
-  return { errors: [...new Set(errors)], warnings: [...new Set(warnings)], charts: { count: charts.count, expected: spec.expectedCharts, titles: charts.titles } };
+  return {
+    errors: [...new Set(errors)],
+    warnings: [...new Set(warnings)],
+    charts: { count: charts.count, expected: spec.expectedCharts, titles: charts.titles },
+    dataMissing: [...dataMissing],
+  };
 }
 
 function firstLine(s) {
@@ -362,7 +394,9 @@ function firstLine(s) {
  * @param opts.jobs notebooks run at the same time (default $NAL_NOTEBOOK_JOBS, else 2 or the CPU count if lower)
  * @param opts.timeout seconds per cell (default 600)
  * @param opts.env extra environment for the Jupyter processes (the tests move HOME)
- * @returns `{ ok, seconds, results: [{ name, notebook, ipynb, html, seconds, status, errors, warnings, charts }] }`
+ * @returns `{ ok, seconds, results: [{ name, notebook, ipynb, html, seconds, status, errors, warnings, charts, dataMissing }] }`;
+ *   `dataMissing` lists the datasets a notebook requires (`metadata.nal.requiresData`) that are not
+ *   on this machine: it ran without them and its charts were not checked
  */
 export async function runNotebooks(opts = {}) {
   const log = opts.log ?? console.log;
@@ -411,7 +445,7 @@ function executeOne(file, { python, outDir, timeout, env }) {
     function finish(code, spawnError) {
       if (done) return;
       done = true;
-      const base = { name, notebook: file, ipynb: path.join(outDir, `${name}.ipynb`), html: path.join(outDir, `${name}.html`) };
+      const base = { name, notebook: file, ipynb: path.join(outDir, `${name}.ipynb`), html: path.join(outDir, `${name}.html`), dataMissing: [] };
       const line = out.split('\n').find((l) => l.startsWith('NAL_RESULT '));
       const exec = line ? JSON.parse(line.slice('NAL_RESULT '.length)) : null;
       const seconds = exec?.seconds ?? (Date.now() - t0) / 1000;
@@ -420,28 +454,42 @@ function executeOne(file, { python, outDir, timeout, env }) {
         resolve({ ...base, seconds, status: 'failed-to-run', errors: [`the executor failed (${why}):\n${err.trim() || out.trim()}`], warnings: [], charts: { count: 0, expected: null, titles: [] } });
         return;
       }
-      const analysis = analyzeNotebook(readNotebook(base.ipynb));
-      resolve({ ...base, seconds, status: exec.status, ...analysis });
+      const executed = readNotebook(base.ipynb);
+      let absent = [];
+      const dataErrors = [];
+      try {
+        absent = missingData(notebookSpec(executed).requiresData, env);
+      } catch (e) {
+        dataErrors.push(`metadata.nal.requiresData: ${e.message}`);
+      }
+      const analysis = analyzeNotebook(executed, { dataMissing: absent.map((d) => d.dataset) });
+      resolve({ ...base, seconds, status: exec.status, ...analysis, errors: [...dataErrors, ...analysis.errors], dataMissingTitles: absent.map((d) => d.title) });
     }
   });
 }
 
 function formatResult(r) {
   const mark = r.errors.length ? 'FAIL' : 'ok  ';
-  const charts = r.charts.expected == null ? `${r.charts.count} charts` : `${r.charts.count}/${r.charts.expected} charts`;
+  const charts = r.charts.expected == null || r.dataMissing?.length ? `${r.charts.count} charts` : `${r.charts.count}/${r.charts.expected} charts`;
   const lines = [`  ${mark} ${r.name.padEnd(34)} ${r.seconds.toFixed(1).padStart(6)} s   ${charts.padEnd(12)} ${path.relative(ROOT, r.html)}`];
+  if (r.dataMissing?.length) lines.push(`         ran without ${dataTitles(r)} (data missing): charts not checked; the notebook's first code cell says where to get the data`);
   for (const e of r.errors) lines.push(`         error: ${e}`);
   for (const w of r.warnings.slice(0, 5)) lines.push(`         warning: ${w}`);
   if (r.warnings.length > 5) lines.push(`         (${r.warnings.length - 5} more warnings)`);
   return lines.join('\n');
 }
 
+function dataTitles(r) {
+  return (r.dataMissingTitles?.length ? r.dataMissingTitles : r.dataMissing).join(' and ');
+}
+
 function summary(results, seconds) {
   const failed = results.filter((r) => r.errors.length);
   const total = results.reduce((s, r) => s + r.seconds, 0);
+  const withoutData = results.filter((r) => r.dataMissing?.length);
   return `${results.length - failed.length}/${results.length} notebooks ok, ${failed.length} failed; ${total.toFixed(1)} s in kernels, ${seconds.toFixed(1)} s wall.${
-    failed.length ? `\nFailed: ${failed.map((r) => r.name).join(', ')} (the executed copies in reports/ show where).` : ''
-  }`;
+    withoutData.map((r) => `\n${r.name} ran without ${dataTitles(r)} (data missing; see its first code cell for where to get it).`).join('')
+  }${failed.length ? `\nFailed: ${failed.map((r) => r.name).join(', ')} (the executed copies in reports/ show where).` : ''}`;
 }
 
 // ---------------------------------------------------------------------------------------------

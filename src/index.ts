@@ -36,6 +36,8 @@ export type { TrafficData, CsvTable, LoadOptions } from './data/csv';
 export { generateTraffic, trafficToCsv, pythonFloat } from './data/generator';
 export type { GenerateOptions } from './data/generator';
 export { subsetRows, sampleRows, splitTraffic } from './data/split';
+export { locateDataset, datasetSearchPath, DATASET_SOURCES, DATA_DIR_ENV, PACKAGE_ROOT } from './data/locate';
+export type { DatasetLocation, DatasetSource, DatasetFile, SearchedPlace, LocateOptions } from './data/locate';
 export { anomalyBursts } from './data/scenario';
 export type { AnomalyBurstOptions } from './data/scenario';
 export { trafficToDataFrame, dataFrameToTraffic, detectionToDataFrame } from './data/danfo';
@@ -97,8 +99,10 @@ export { featureDistributionChart, featureImportanceChart } from './charts/featu
 export type { FeatureDistributionOptions, FeatureImportance, FeatureImportanceOptions } from './charts/features';
 export { lossCurveChart } from './charts/training';
 export type { LossCurveOptions } from './charts/training';
-export { showChart, showTable, chartHtml, tableHtml, plotlyScriptTag, plotlyBundlePath, PLOTLY_CONFIG } from './charts/display';
-export type { ShowChartOptions, ShowTableOptions, ChartHtmlOptions, HtmlSink } from './charts/display';
+export { showChart, showTable, chartHtml, tableHtml, plotlyScriptTag, plotlyBundlePath, PLOTLY_CONFIG, createLiveChart } from './charts/display';
+export type { ShowChartOptions, ShowTableOptions, ChartHtmlOptions, HtmlSink, LiveChart, LiveChartOptions } from './charts/display';
+export { StreamHistory, streamChart } from './charts/stream';
+export type { StreamWindow, StreamPoint, StreamTotals, StreamState, StreamHistoryOptions, ScoredWindow, StreamChartOptions } from './charts/stream';
 export { createProgressBar } from './charts/progress';
 export type { ProgressBar, ProgressBarOptions } from './charts/progress';
 

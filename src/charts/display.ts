@@ -281,3 +281,122 @@ export function showTable(rows: readonly object[], opts: ShowTableOptions = {}):
   console.table(rows.slice(0, maxRows), opts.columns ? [...opts.columns] : undefined);
   if (rows.length > maxRows) console.log(`… ${rows.length - maxRows} more rows (${rows.length} in all)`);
 }
+
+/** A chart that redraws in place, from {@link createLiveChart}. */
+export interface LiveChart {
+  /**
+   * Redraw with a new figure. Redraws closer together than `minIntervalMs` are skipped; `done`
+   * always draws the last figure given.
+   */
+  update(fig: Figure): void;
+  /** Draw the final figure (`fig`, else the last one given to `update`) and stop. */
+  done(fig?: Figure): void;
+  /** Figures drawn so far. */
+  readonly frames: number;
+}
+
+/** Options of {@link createLiveChart}. */
+export interface LiveChartOptions {
+  /** Height in pixels. @defaultValue the figure's `layout.height`, else 420 */
+  height?: number;
+  /** Width in pixels. @defaultValue the cell's full width */
+  width?: number;
+  /** Least time between two redraws. @defaultValue 100 */
+  minIntervalMs?: number;
+  /**
+   * The display redrawn in place. @defaultValue a new tslab display (`tslab.newDisplay()`) when
+   * running in a tslab kernel
+   */
+  display?: HtmlSink;
+  /**
+   * Show the plotly.js bundle before the first frame. @defaultValue true when no chart of this
+   * process has carried it yet (as {@link showChart})
+   */
+  includePlotly?: boolean;
+  /**
+   * Where the bundle goes: its own output, which stays when the frames replace each other.
+   * @defaultValue tslab's `display`; without it (a custom `display` outside tslab) every frame
+   * carries the bundle
+   */
+  bundleDisplay?: HtmlSink;
+}
+
+/**
+ * A Plotly chart that updates in place: each {@link LiveChart.update} replaces the chart drawn
+ * before it, so a loop over a stream shows one chart that moves, not one chart per step.
+ *
+ * How it stays in place: the same mechanism as {@link createProgressBar}. The chart lives in a
+ * `tslab.newDisplay()`; its first frame goes out as a Jupyter `display_data` message with a
+ * `display_id`, every later one as `update_display_data` with the same id, so the front end
+ * replaces the output, and nbclient (`jupyter nbconvert --execute`) does the same to the stored
+ * output: the executed notebook and its HTML report hold the chart once, in its final state.
+ * Each frame is a whole chart ({@link chartHtml}: a new div and a `Plotly.newPlot` call), so a
+ * frame never depends on an earlier one. The plotly.js bundle (when this is the first chart of the
+ * kernel process) goes once into its own output just before the first frame, because a frame that
+ * carried it would be replaced by the next one, and the saved notebook would lose it.
+ *
+ * Outside a tslab kernel nothing is drawn; `done` prints a one-line note, as {@link showChart}.
+ * @example
+ * ```ts
+ * const live = createLiveChart();
+ * for await (const chunk of detectStream(ens, rows, { chunkSize: 200 })) {
+ *   history.add(chunk);
+ *   live.update(streamChart(history));
+ * }
+ * live.done();
+ * ```
+ */
+export function createLiveChart(opts: LiveChartOptions = {}): LiveChart {
+  const minInterval = opts.minIntervalMs ?? 100;
+  const tslab = opts.display && opts.bundleDisplay ? undefined : tslabDisplay();
+  let sink: HtmlSink | undefined = opts.display ?? tslab?.newDisplay();
+  const bundleSink = opts.bundleDisplay ?? tslab?.display;
+  let bundlePending: boolean | undefined; // decided at the first frame
+  let last: Figure | undefined;
+  let drawn: Figure | undefined;
+  let lastDraw = -Infinity;
+  let frames = 0;
+  let finished = false;
+
+  function draw(fig: Figure): void {
+    drawn = fig;
+    lastDraw = performance.now();
+    if (!sink) return;
+    bundlePending ??= opts.includePlotly ?? !plotlyEmitted;
+    let inline = false;
+    try {
+      if (bundlePending) {
+        if (bundleSink) {
+          bundleSink.html(plotlyScriptTag());
+          plotlyEmitted = true;
+          bundlePending = false;
+        } else inline = true;
+      }
+      sink.html(chartHtml(fig, { height: opts.height, width: opts.width, includePlotly: inline }));
+      if (inline) plotlyEmitted = true;
+      frames++;
+    } catch (e) {
+      if (!isNotReady(e)) throw e;
+      sink = undefined; // not inside a running cell: draw nothing more
+    }
+  }
+
+  return {
+    update(fig: Figure): void {
+      if (finished) return;
+      last = fig;
+      if (performance.now() - lastDraw >= minInterval) draw(fig);
+    },
+    done(fig?: Figure): void {
+      if (finished) return;
+      finished = true;
+      const final = fig ?? last;
+      if (!final) return;
+      if (final !== drawn) draw(final);
+      if (!sink) console.log(`[chart] ${figureTitle(final)} (${final.data.length} trace${final.data.length === 1 ? '' : 's'}; shown in tslab notebooks only)`);
+    },
+    get frames() {
+      return frames;
+    },
+  };
+}

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { chartHtml, plotlyBundlePath, plotlyScriptTag, showChart, showTable, tableHtml, tslabDisplay } from '../../src/charts/display';
+import { chartHtml, createLiveChart, plotlyBundlePath, plotlyScriptTag, showChart, showTable, tableHtml, tslabDisplay } from '../../src/charts/display';
 import type { Figure } from '../../src/charts/figure';
 import { createProgressBar, progressLine } from '../../src/charts/progress';
 
@@ -141,5 +141,67 @@ describe('createProgressBar', () => {
     expect(progressLine('ae', 3, 10, 1.25, 'loss 0.1', 10)).toBe('ae ███░░░░░░░ 3/10 (30%) 1.3 s  loss 0.1');
     expect(progressLine('none', 0, 0, 0, '', 4)).toBe('none ████ 0/0 (100%) 0.0 s');
     expect(() => createProgressBar(-1, 'x')).toThrow(RangeError);
+  });
+});
+
+describe('createLiveChart', () => {
+  const frame = (k: number): Figure => ({ data: [{ type: 'bar', x: ['a'], y: [k] }], layout: { title: { text: `Frame ${k}` }, height: 200 } });
+  const titleOf = (html: string) => JSON.parse(/var fig = (.*);\n/.exec(html)![1]).layout.title.text as string;
+
+  it('redraws one display in place and puts plotly.js in its own output once', () => {
+    const frames: string[] = [];
+    const bundles: string[] = [];
+    const live = createLiveChart({ display: { html: (s) => frames.push(s) }, bundleDisplay: { html: (s) => bundles.push(s) }, includePlotly: true, minIntervalMs: 0 });
+    for (let k = 1; k <= 5; k++) live.update(frame(k));
+    live.done();
+    live.update(frame(9)); // ignored after done
+    expect(live.frames).toBe(5);
+    expect(frames.map(titleOf)).toEqual(['Frame 1', 'Frame 2', 'Frame 3', 'Frame 4', 'Frame 5']);
+    // the frames replace each other, so none carries the bundle: it went out once, before them
+    expect(bundles).toHaveLength(1);
+    expect(bundles[0]).toBe(plotlyScriptTag());
+    for (const html of frames) {
+      expect(html.length).toBeLessThan(5_000);
+      expect(count(html, 'class="nal-chart"')).toBe(1);
+    }
+    // every frame is a whole chart with its own div
+    expect(new Set(frames.map((h) => /<div id="([^"]+)"/.exec(h)![1])).size).toBe(5);
+  });
+
+  it('throttles redraws but always draws the last figure', () => {
+    const frames: string[] = [];
+    const live = createLiveChart({ display: { html: (s) => frames.push(s) }, includePlotly: false, minIntervalMs: 60_000 });
+    for (let k = 1; k <= 50; k++) live.update(frame(k));
+    live.done();
+    expect(frames.map(titleOf)).toEqual(['Frame 1', 'Frame 50']);
+    const again: string[] = [];
+    const other = createLiveChart({ display: { html: (s) => again.push(s) }, includePlotly: false, minIntervalMs: 0 });
+    other.update(frame(1));
+    other.done(frame(2));
+    other.done(frame(3)); // only once
+    expect(again.map(titleOf)).toEqual(['Frame 1', 'Frame 2']);
+  });
+
+  it('puts the bundle in every frame when there is no other output to hold it', () => {
+    const frames: string[] = [];
+    const live = createLiveChart({ display: { html: (s) => frames.push(s) }, includePlotly: true, minIntervalMs: 0 });
+    live.update(frame(1));
+    live.update(frame(2));
+    live.done();
+    expect(frames).toHaveLength(2);
+    // the last frame replaces the others, so it must carry plotly.js itself
+    for (const html of frames) expect(html.length).toBeGreaterThan(1_000_000);
+  });
+
+  it('prints a one-line note outside tslab', () => {
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    const live = createLiveChart();
+    live.update(frame(1));
+    live.update(frame(2));
+    expect(log).not.toHaveBeenCalled();
+    live.done();
+    expect(log).toHaveBeenCalledTimes(1);
+    expect(String(log.mock.calls[0][0])).toMatch(/^\[chart\] Frame 2 .*tslab/);
+    expect(live.frames).toBe(0);
   });
 });

@@ -7,6 +7,8 @@ import { featureDistributionChart, featureImportanceChart } from '../../src/char
 import { downsample, parseTimestamp, type Figure, type Trace } from '../../src/charts/figure';
 import { CLASS_COLORS, DETECTOR_COLORS, SEVERITY_COLORS } from '../../src/charts/palette';
 import { lossCurveChart } from '../../src/charts/training';
+import { StreamHistory, streamChart } from '../../src/charts/stream';
+import { selectDetection } from '../../src/ensemble/select';
 import { DETECTORS, makeResult, makeTraffic } from './fixture';
 
 const { labels, result, stats } = makeResult();
@@ -20,6 +22,17 @@ const importances = [
   { feature: 'packet_size', mean: 0.214, std: 0.031 },
   { feature: 'protocol_type', mean: 0.0042, std: 0.0061 },
 ];
+/** The fixture streamed in windows of 8 rows (the last one 4): a history of the latest `maxRows` rows. */
+function streamed(opts: { maxRows?: number; maxWindows?: number; time?: boolean } = {}): StreamHistory {
+  const h = new StreamHistory({ maxRows: opts.maxRows ?? 30, maxWindows: opts.maxWindows });
+  const n = result.isAnomaly.length;
+  for (let start = 0, w = 0; start < n; start += 8, w++) {
+    const idx = Array.from({ length: Math.min(8, n - start) }, (_, i) => start + i);
+    h.add({ start, rows: idx.length, result: selectDetection(result, idx) }, { ms: 2 + w * 0.25, timestamps: opts.time === false ? undefined : data.timestamps!.slice(start, start + idx.length) });
+  }
+  return h;
+}
+
 const history = { loss: [0.98, 0.61, 0.44, 0.39, 0.37, 0.368], valLoss: [1.02, 0.66, 0.5, 0.47, 0.48, 0.49] };
 
 /** Every builder on the fixture, by name: what the snapshots and the checks below run over. */
@@ -44,6 +57,9 @@ const figures: Record<string, () => Figure> = {
   pr: () => prCurveChart(labels, result),
   featureImportance: () => featureImportanceChart(importances),
   lossCurve: () => lossCurveChart(history),
+  stream: () => streamChart(streamed()),
+  streamByRow: () => streamChart(streamed({ time: false, maxRows: 12, maxWindows: 3 })),
+  streamEmpty: () => streamChart(new StreamHistory()),
 };
 
 function containsTypedArray(v: unknown): boolean {
@@ -197,5 +213,49 @@ describe('chart builders', () => {
   it('reads timestamps as UTC', () => {
     expect(parseTimestamp('2025-01-01 00:03:00')).toBe(Date.UTC(2025, 0, 1, 0, 3, 0));
     expect(Number.isNaN(parseTimestamp('yesterday'))).toBe(true);
+  });
+
+  it('keeps the latest rows and windows of a stream, and totals over all of it', () => {
+    const h = streamed({ maxRows: 12, maxWindows: 3 });
+    const n = result.isAnomaly.length;
+    expect(h.points.map((p) => p.row)).toEqual(Array.from({ length: 12 }, (_, i) => n - 12 + i));
+    expect(h.windows.map((w) => w.window)).toEqual([3, 4, 5]);
+    expect(h.windows.map((w) => w.start)).toEqual([16, 24, 32]);
+    expect(h.totals.windows).toBe(5);
+    expect(h.totals.rows).toBe(n);
+    const flagged = result.isAnomaly.reduce((a, b) => a + b, 0);
+    expect(h.totals.anomalies).toBe(flagged);
+    expect(h.totals.low + h.totals.medium + h.totals.high).toBe(flagged);
+    expect(h.totals.ms).toBeCloseTo(2 + 2.25 + 2.5 + 2.75 + 3);
+    expect(h.threshold).toBe(result.ensembleThreshold);
+    expect(h.detectors).toBe(4);
+    for (const w of h.windows) expect(w.low + w.medium + w.high).toBe(w.anomalies);
+    expect(h.windows[2]).toMatchObject({ rows: 8, from: data.timestamps![32], to: data.timestamps![39], ms: 3 });
+    expect(() => h.add({ start: 40, rows: 2, result: selectDetection(result, [0, 1]) }, { timestamps: ['x'] })).toThrow(RangeError);
+    expect(() => new StreamHistory({ maxRows: 0 })).toThrow(RangeError);
+  });
+
+  it('draws the stream in two panels: latest scores on top, anomalies per window below', () => {
+    const h = streamed({ maxRows: 12, maxWindows: 3, time: false });
+    const fig = streamChart(h);
+    const top = fig.data.filter((t) => t.yaxis === 'y' && t.mode === 'markers');
+    const bars = fig.data.filter((t) => t.type === 'bar');
+    expect(top.map((t) => t.name)).toEqual(['Normal', 'Anomaly, high', 'Anomaly, medium', 'Anomaly, low']);
+    // every kept row once, at its index in the stream
+    expect(top.flatMap((t) => t.x as number[]).sort((a, b) => a - b)).toEqual(h.points.map((p) => p.row));
+    expect(bars.map((t) => [t.name, t.xaxis, t.yaxis])).toEqual([
+      ['low per window', 'x2', 'y2'],
+      ['medium per window', 'x2', 'y2'],
+      ['high per window', 'x2', 'y2'],
+    ]);
+    for (const t of bars) expect(t.x).toEqual([3, 4, 5]);
+    const perWindow = [0, 1, 2].map((k) => bars.reduce((a, t) => a + (t.y as number[])[k], 0));
+    expect(perWindow).toEqual(h.windows.map((w) => w.anomalies));
+    expect(fig.layout.title.text).toContain(`${h.totals.anomalies} anomalies in 40 rows`);
+    expect(fig.layout.title.subtitle).toMatchObject({ text: expect.stringContaining('latest 3 of 5 windows') });
+    expect((fig.layout.shapes as { y0: number }[])[0].y0).toBe(0.15);
+    for (const t of top.slice(1)) expect((t.marker as { color: string }).color).toBe(SEVERITY_COLORS[/Anomaly, (\w+)/.exec(t.name!)![1] as 'low']);
+    // timestamps make the top x axis a date axis
+    expect((streamChart(streamed()).layout.xaxis as { type?: string }).type).toBe('date');
   });
 });
