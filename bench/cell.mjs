@@ -104,7 +104,12 @@ async function main() {
     flags = det.flag(scores);
     scoreS = (performance.now() - t1) / 1000;
     if (model === 'oneClassSvm') info.nSupportVectors = det.nSupportVectors;
-    if (model === 'autoencoder') info.epochsRun = det.history?.loss?.length;
+    if (model === 'autoencoder') {
+      info.epochsRun = det.history?.loss?.length;
+      // the default engine ('auto': 'fused' unless the native tfjs-node backend is active)
+      const e = det.options.engine;
+      info.engine = e === 'auto' ? (lib.tfBackendName() === 'tensorflow' ? 'tfjs' : 'fused') : e;
+    }
     det.dispose();
   }
   let flagged = 0;

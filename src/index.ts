@@ -51,7 +51,7 @@ export type { OneClassSvmOptions } from './detectors/one-class-svm';
 export { LocalOutlierFactor } from './detectors/local-outlier-factor';
 export type { LocalOutlierFactorOptions } from './detectors/local-outlier-factor';
 export { Autoencoder } from './detectors/autoencoder';
-export type { AutoencoderOptions } from './detectors/autoencoder';
+export type { AutoencoderOptions, AutoencoderEngine } from './detectors/autoencoder';
 export { loadTf, tfBackendName } from './core/tf';
 
 // ensemble

@@ -55,18 +55,19 @@ export class Random {
   nextUint32(): number {
     const mt = this.mt;
     if (this.mti >= N) {
+      // branch-free (-(y & 1) & MATRIX_A): the low bit is a coin flip, so a branch mispredicts half the time
       let kk = 0;
       let y: number;
       for (; kk < N - M; kk++) {
         y = (mt[kk] & UPPER_MASK) | (mt[kk + 1] & LOWER_MASK);
-        mt[kk] = mt[kk + M] ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
+        mt[kk] = mt[kk + M] ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A);
       }
       for (; kk < N - 1; kk++) {
         y = (mt[kk] & UPPER_MASK) | (mt[kk + 1] & LOWER_MASK);
-        mt[kk] = mt[kk + (M - N)] ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
+        mt[kk] = mt[kk + (M - N)] ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A);
       }
       y = (mt[N - 1] & UPPER_MASK) | (mt[0] & LOWER_MASK);
-      mt[N - 1] = mt[M - 1] ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
+      mt[N - 1] = mt[M - 1] ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A);
       this.mti = 0;
     }
     let y = mt[this.mti++];
@@ -82,6 +83,39 @@ export class Random {
     const a = this.nextUint32() >>> 5;
     const b = this.nextUint32() >>> 6;
     return (a * 67108864.0 + b) / 9007199254740992.0;
+  }
+
+  /**
+   * Fill `out[0..n)` with uniform doubles in [0, 1): exactly the values of `n` calls of
+   * {@link random}, in order, without a call per draw (for bulk draws such as dropout masks).
+   */
+  fillRandom(out: Float64Array, n: number = out.length): Float64Array {
+    const mt = this.mt;
+    let k = 0;
+    while (k < n) {
+      if (this.mti >= N - 1) {
+        out[k++] = this.random(); // crosses a twist: the plain path
+        continue;
+      }
+      // draws that stay inside the current block of 624 words
+      let mti = this.mti;
+      const end = Math.min(n, k + ((N - mti) >> 1));
+      for (; k < end; k++) {
+        let a = mt[mti++];
+        a ^= a >>> 11;
+        a ^= (a << 7) & 0x9d2c5680;
+        a ^= (a << 15) & 0xefc60000;
+        a ^= a >>> 18;
+        let b = mt[mti++];
+        b ^= b >>> 11;
+        b ^= (b << 7) & 0x9d2c5680;
+        b ^= (b << 15) & 0xefc60000;
+        b ^= b >>> 18;
+        out[k] = ((a >>> 5) * 67108864.0 + (b >>> 6)) / 9007199254740992.0;
+      }
+      this.mti = mti;
+    }
+    return out;
   }
 
   /** Standard normal draw: Marsaglia's polar method with a cached pair (numpy legacy `gauss`). */

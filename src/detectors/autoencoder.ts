@@ -6,7 +6,20 @@
  *
  * Training is a hand-written loop instead of `model.fit`, because `fit` shuffles and drops out with
  * unseeded randomness: here the validation hold-out, the per-epoch shuffle and the dropout masks all
- * come from the library's seeded {@link Random}, so a seed reproduces a model exactly on one backend.
+ * come from the library's seeded {@link Random}, so a seed reproduces a model exactly with one
+ * engine on one backend.
+ *
+ * Two engines run that loop (option `engine`): `tfjs`, TF.js ops per step, and `fused`, a
+ * forward + backward + Adam pass in plain TypeScript over preallocated float64 buffers
+ * (`autoencoder-fused.ts`), several times faster where TF.js's per-op overhead dominates (the wasm
+ * and cpu backends). Both make the same draws in the same order (initial weights from the TF.js
+ * initialisers, hold-out, shuffles, dropout masks) and the same maths (MSE, Adam with bias
+ * correction), so they agree to float32 rounding over the first hundred or so steps; over a whole
+ * run training amplifies rounding differences, so the two end at different but equally good
+ * weights, as two TF.js backends would (ROC-AUC on the seed data: 0.970 ± 0.011 fused vs
+ * 0.971 ± 0.014 tfjs over 20 seeds). The default `auto` uses `tfjs` on the native
+ * `@tensorflow/tfjs-node` backend and `fused` otherwise. After training, the fused weights are
+ * copied into the TF.js model: scoring and the saved model files are TF.js's either way.
  */
 import type * as TF from '@tensorflow/tfjs';
 import {
@@ -20,8 +33,9 @@ import {
 import { FeatureMismatchError, ModelFormatError, NotFittedError, optionError } from '../core/errors';
 import { denseMatrix, toDense, type DenseMatrix, type MatrixLike } from '../core/matrix';
 import { Random } from '../core/random';
-import { loadTf } from '../core/tf';
+import { loadTf, tfBackendName } from '../core/tf';
 import { assertFinite } from '../core/validation';
+import { FusedMlp } from './autoencoder-fused';
 
 type Tf = typeof TF;
 
@@ -94,7 +108,25 @@ export interface AutoencoderOptions extends BaseDetectorOptions {
    * @defaultValue a no-op
    */
   onEpochEnd?: (info: AutoencoderEpochInfo) => void;
+  /**
+   * Training engine. `'tfjs'`: one TF.js op per layer and step (forward, autodiff, `tf.train.adam`).
+   * `'fused'`: the same training (same seeded initial weights, hold-out, shuffles and dropout
+   * masks, same MSE and Adam with bias correction, same early stopping and `onEpochEnd` info) as
+   * a single plain-TypeScript forward + backward + Adam pass per step over preallocated float64
+   * buffers, then the weights are loaded into the TF.js model, so scoring and saved files are
+   * unchanged. It agrees with `'tfjs'` to float32 rounding (long runs drift apart to equally good
+   * models) and is about 5x faster on the wasm backend, where TF.js's per-op overhead dominates. `'auto'` picks `'tfjs'` on the native
+   * `@tensorflow/tfjs-node` backend (`tfBackendName() === 'tensorflow'`) and `'fused'` on wasm
+   * and cpu.
+   * @defaultValue 'auto'
+   */
+  engine?: AutoencoderEngine;
 }
+
+/** Training engines of {@link AutoencoderOptions.engine}. */
+export type AutoencoderEngine = 'auto' | 'fused' | 'tfjs';
+
+const ENGINES: readonly AutoencoderEngine[] = ['auto', 'fused', 'tfjs'];
 
 const DEFAULTS: Required<Omit<AutoencoderOptions, 'seed'>> = {
   contamination: 0.1,
@@ -106,6 +138,7 @@ const DEFAULTS: Required<Omit<AutoencoderOptions, 'seed'>> = {
   validationSplit: 0.1,
   earlyStoppingPatience: 0,
   onEpochEnd: () => {},
+  engine: 'auto',
 };
 
 /** Number of hidden layers followed by dropout (the spec's first two). */
@@ -141,8 +174,10 @@ interface AutoencoderState {
  * Score direction: higher means more anomalous (a row unlike the training rows reconstructs badly).
  * The threshold is calibrated on the MSE of all training rows with dropout off.
  *
- * Cost: training is O(epochs · n) small TF.js kernels, dominated by per-op overhead at batch 32
- * (about 3-4 ms a step on the wasm backend); scoring runs in chunks of 4096 rows and is fast.
+ * Cost: training is O(epochs · n · weights). With the default `engine: 'auto'` it runs in the fused
+ * TypeScript engine (no per-op overhead; well under 1 ms a batch-32 step for the default layers)
+ * unless the native tfjs-node backend is active; the `tfjs` engine pays TF.js's per-op overhead
+ * (about 3-4 ms a step on the wasm backend). Scoring runs in TF.js in chunks of 4096 rows and is fast.
  * Uses `@tensorflow/tfjs-node` when installed, else the wasm backend (see {@link loadTf}).
  * Training is deterministic for a seed on a given backend; different backends round differently.
  *
@@ -270,61 +305,12 @@ export class Autoencoder extends BaseDetector<AutoencoderOptions, AutoencoderSta
       }
       const valX = gatherRows(xf, valRows, d);
 
-      const history: AutoencoderHistory = { loss: [], valLoss: [] };
-      const patience = o.earlyStoppingPatience;
-      let best = Infinity;
-      let bestWeights: Float32Array[] | undefined;
-      let sinceBest = 0;
       const vars = dense.flatMap((l) => [l.kernel, l.bias]);
-      const dropoutUnits = o.hiddenLayers.slice(0, o.dropout > 0 ? DROPOUT_LAYERS : 0);
-      const keepScale = 1 / (1 - o.dropout);
-
-      for (let epoch = 1; epoch <= o.epochs; epoch++) {
-        const t0 = performance.now();
-        shuffleRng.shuffle(order);
-        let lossSum = 0;
-        for (let start = 0; start < order.length; start += o.batchSize) {
-          const rows = order.subarray(start, Math.min(start + o.batchSize, order.length));
-          const b = rows.length;
-          const batch = gatherRows(xf, rows, d);
-          const masks = dropoutUnits.map((u) => dropoutMask(dropoutRng, b * u, o.dropout, keepScale));
-          const cost = tf.tidy(() => {
-            const xb = tf.tensor2d(batch, [b, d]);
-            const maskTensors = masks.map((m, k) => tf.tensor2d(m, [b, dropoutUnits[k]]));
-            return optimizer.minimize(
-              () => tf.mean(tf.squaredDifference(forward(tf, dense, xb, maskTensors), xb)) as TF.Scalar,
-              true,
-              vars,
-            )!;
-          });
-          lossSum += cost.dataSync()[0] * b;
-          cost.dispose();
-        }
-        const loss = lossSum / order.length;
-        history.loss.push(loss);
-        let valLoss: number | undefined;
-        if (nVal > 0) {
-          valLoss = meanOf(rowMse(tf, dense, valX, nVal, d));
-          history.valLoss.push(valLoss);
-        }
-        o.onEpochEnd({ epoch, epochs: o.epochs, loss, valLoss, seconds: (performance.now() - t0) / 1000 });
-
-        if (patience > 0) {
-          const monitored = valLoss ?? loss;
-          if (monitored < best) {
-            best = monitored;
-            sinceBest = 0;
-            bestWeights = vars.map((v) => v.dataSync().slice() as Float32Array);
-          } else if (++sinceBest >= patience) {
-            break;
-          }
-        }
-        await new Promise<void>((resolve) => setImmediate(resolve)); // let I/O and timers run between epochs
-      }
-      if (bestWeights) {
-        const restored = bestWeights;
-        tf.tidy(() => vars.forEach((v, k) => v.assign(tf.tensor(restored[k], v.shape))));
-      }
+      const loop: TrainLoop = { xf, d, order, valX, nVal, shuffleRng, dropoutRng, options: o };
+      const history =
+        resolveEngine(o.engine, tfBackendName()) === 'fused'
+          ? await trainFused(tf, dense, vars, loop)
+          : await trainTfjs(tf, dense, vars, optimizer, loop);
 
       const { modelJson, weightsBin } = await saveModel(tf, model);
       const previous = this.isFitted ? this.state : undefined;
@@ -415,6 +401,177 @@ export class Autoencoder extends BaseDetector<AutoencoderOptions, AutoencoderSta
     if (state.disposed) throw new NotFittedError('Autoencoder (disposed)');
     return state;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training loops: the TF.js engine and the fused engine
+// ---------------------------------------------------------------------------------------------
+
+/** What both training engines share: the rows, the seeded split and the seeded generators. */
+interface TrainLoop {
+  /** Training rows as float32, n x d row-major (validation rows included). */
+  xf: Float32Array;
+  d: number;
+  /** Training row indices, shuffled in place every epoch. */
+  order: Int32Array;
+  /** Validation rows, gathered (nVal x d). */
+  valX: Float32Array;
+  nVal: number;
+  shuffleRng: Random;
+  dropoutRng: Random;
+  options: Readonly<Required<Omit<AutoencoderOptions, 'seed'>>>;
+}
+
+/** The engine `engine` means on `backend` (see {@link AutoencoderOptions.engine}). */
+export function resolveEngine(engine: AutoencoderEngine, backend: string): 'fused' | 'tfjs' {
+  if (engine === 'auto') return backend === 'tensorflow' ? 'tfjs' : 'fused';
+  return engine;
+}
+
+/** Early stopping on the monitored loss; `improved` when the weights should be kept as the best. */
+class EarlyStopping {
+  private best = Infinity;
+  private sinceBest = 0;
+
+  constructor(private readonly patience: number) {}
+
+  /** 'best' (keep these weights), 'stop' or 'go on'. */
+  update(monitored: number): 'best' | 'stop' | 'go on' {
+    if (this.patience <= 0) return 'go on';
+    if (monitored < this.best) {
+      this.best = monitored;
+      this.sinceBest = 0;
+      return 'best';
+    }
+    return ++this.sinceBest >= this.patience ? 'stop' : 'go on';
+  }
+}
+
+/** The TF.js engine: one `optimizer.minimize` per batch. */
+async function trainTfjs(tf: Tf, dense: DenseVars[], vars: TF.Variable[], optimizer: TF.Optimizer, loop: TrainLoop): Promise<AutoencoderHistory> {
+  const { xf, d, order, valX, nVal, shuffleRng, dropoutRng, options: o } = loop;
+  const history: AutoencoderHistory = { loss: [], valLoss: [] };
+  const stopper = new EarlyStopping(o.earlyStoppingPatience);
+  let bestWeights: Float32Array[] | undefined;
+  const dropoutUnits = o.hiddenLayers.slice(0, o.dropout > 0 ? DROPOUT_LAYERS : 0);
+  const keepScale = 1 / (1 - o.dropout);
+
+  for (let epoch = 1; epoch <= o.epochs; epoch++) {
+    const t0 = performance.now();
+    shuffleRng.shuffle(order);
+    let lossSum = 0;
+    for (let start = 0; start < order.length; start += o.batchSize) {
+      const rows = order.subarray(start, Math.min(start + o.batchSize, order.length));
+      const b = rows.length;
+      const batch = gatherRows(xf, rows, d);
+      const masks = dropoutUnits.map((u) => dropoutMask(dropoutRng, b * u, o.dropout, keepScale));
+      const cost = tf.tidy(() => {
+        const xb = tf.tensor2d(batch, [b, d]);
+        const maskTensors = masks.map((m, k) => tf.tensor2d(m, [b, dropoutUnits[k]]));
+        return optimizer.minimize(
+          () => tf.mean(tf.squaredDifference(forward(tf, dense, xb, maskTensors), xb)) as TF.Scalar,
+          true,
+          vars,
+        )!;
+      });
+      lossSum += cost.dataSync()[0] * b;
+      cost.dispose();
+    }
+    const loss = lossSum / order.length;
+    history.loss.push(loss);
+    let valLoss: number | undefined;
+    if (nVal > 0) {
+      valLoss = meanOf(rowMse(tf, dense, valX, nVal, d));
+      history.valLoss.push(valLoss);
+    }
+    o.onEpochEnd({ epoch, epochs: o.epochs, loss, valLoss, seconds: (performance.now() - t0) / 1000 });
+
+    const verdict = stopper.update(valLoss ?? loss);
+    if (verdict === 'best') bestWeights = vars.map((v) => v.dataSync().slice() as Float32Array);
+    else if (verdict === 'stop') break;
+    await new Promise<void>((resolve) => setImmediate(resolve)); // let I/O and timers run between epochs
+  }
+  if (bestWeights) {
+    const restored = bestWeights;
+    tf.tidy(() => vars.forEach((v, k) => v.assign(tf.tensor(restored[k], v.shape))));
+  }
+  return history;
+}
+
+/**
+ * The fused engine ({@link FusedMlp}): the same draws in the same order as {@link trainTfjs}, the
+ * TF.js model's initial weights, and the final (or best) weights written back into the model.
+ */
+async function trainFused(tf: Tf, dense: DenseVars[], vars: TF.Variable[], loop: TrainLoop): Promise<AutoencoderHistory> {
+  const { xf, d, order, valX, nVal, shuffleRng, dropoutRng, options: o } = loop;
+  const history: AutoencoderHistory = { loss: [], valLoss: [] };
+  const stopper = new EarlyStopping(o.earlyStoppingPatience);
+  const dropoutUnits = o.hiddenLayers.slice(0, o.dropout > 0 ? DROPOUT_LAYERS : 0);
+  const keepScale = Math.fround(1 / (1 - o.dropout)); // the TF.js loop's masks are float32
+  const net = new FusedMlp({
+    sizes: [d, ...dense.map((l) => l.kernel.shape[1] as number)],
+    maxBatch: o.batchSize,
+    dropoutLayers: dropoutUnits.length,
+    learningRate: o.learningRate,
+    beta1: 0.9,
+    beta2: 0.999,
+    epsilon: 1e-7,
+  });
+  // the seeded glorot-uniform kernels and zero biases the TF.js initialisers drew
+  let offset = 0;
+  for (const v of vars) {
+    const w = v.dataSync();
+    net.params.set(w, offset);
+    offset += w.length;
+  }
+  if (offset !== net.params.length) throw new Error('Autoencoder: the fused engine and the TF.js model disagree on the weights.');
+  const x64 = Float64Array.from(xf);
+  const val64 = Float64Array.from(valX);
+  const input = net.input;
+  let bestWeights: Float64Array | undefined;
+
+  for (let epoch = 1; epoch <= o.epochs; epoch++) {
+    const t0 = performance.now();
+    shuffleRng.shuffle(order);
+    let lossSum = 0;
+    for (let start = 0; start < order.length; start += o.batchSize) {
+      const b = Math.min(o.batchSize, order.length - start);
+      for (let i = 0; i < b; i++) {
+        const src = order[start + i] * d;
+        const dst = i * d;
+        for (let j = 0; j < d; j++) input[dst + j] = x64[src + j];
+      }
+      for (let k = 0; k < dropoutUnits.length; k++) {
+        // the same draws as the TF.js loop's dropoutMask(), in bulk
+        const m = dropoutRng.fillRandom(net.masks[k], b * dropoutUnits[k]);
+        for (let q = 0; q < b * dropoutUnits[k]; q++) m[q] = m[q] < o.dropout ? 0 : keepScale;
+      }
+      lossSum += net.trainStep(b) * b;
+    }
+    const loss = lossSum / order.length;
+    history.loss.push(loss);
+    let valLoss: number | undefined;
+    if (nVal > 0) {
+      valLoss = net.sumRowMse(val64, nVal) / nVal;
+      history.valLoss.push(valLoss);
+    }
+    o.onEpochEnd({ epoch, epochs: o.epochs, loss, valLoss, seconds: (performance.now() - t0) / 1000 });
+
+    const verdict = stopper.update(valLoss ?? loss);
+    if (verdict === 'best') (bestWeights ??= new Float64Array(net.params.length)).set(net.params);
+    else if (verdict === 'stop') break;
+    await new Promise<void>((resolve) => setImmediate(resolve)); // let I/O and timers run between epochs
+  }
+  if (bestWeights) net.params.set(bestWeights);
+  const weights = Float32Array.from(net.params);
+  tf.tidy(() => {
+    let at = 0;
+    for (const v of vars) {
+      v.assign(tf.tensor(weights.subarray(at, at + v.size), v.shape));
+      at += v.size;
+    }
+  });
+  return history;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -661,4 +818,5 @@ function validateOptions(o: Readonly<Required<Omit<AutoencoderOptions, 'seed'>>>
     throw optionError(owner, 'earlyStoppingPatience', 'an integer >= 0', o.earlyStoppingPatience);
   }
   if (typeof o.onEpochEnd !== 'function') throw optionError(owner, 'onEpochEnd', 'a function', o.onEpochEnd);
+  if (!ENGINES.includes(o.engine)) throw optionError(owner, 'engine', `one of ${ENGINES.map((e) => `'${e}'`).join(', ')}`, o.engine);
 }

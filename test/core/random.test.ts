@@ -26,6 +26,19 @@ describe('Random (MT19937, numpy legacy draws)', () => {
     expect(xa).not.toEqual(xc);
   });
 
+  it('fillRandom gives exactly the draws of random(), across twists and odd word offsets', () => {
+    for (const skip of [0, 1, 310, 311, 312, 622, 623, 624, 1000]) {
+      const a = new Random(5);
+      const b = new Random(5);
+      for (let i = 0; i < skip; i++) a.nextUint32(), b.nextUint32();
+      const out = new Float64Array(1600);
+      a.fillRandom(out, 1500);
+      a.fillRandom(out.subarray(1500), 100);
+      for (let i = 0; i < 1600; i++) expect(out[i]).toBe(b.random());
+      expect(a.nextUint32()).toBe(b.nextUint32());
+    }
+  });
+
   it('randint stays in range and sampleIndices draws distinct indices', () => {
     const r = new Random(1);
     for (let i = 0; i < 1000; i++) {

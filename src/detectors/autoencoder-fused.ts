@@ -1,0 +1,456 @@
+/**
+ * Fused training engine of the {@link Autoencoder}: forward pass, backward pass and Adam for its
+ * dense relu MLP in plain TypeScript over preallocated Float64Arrays, with no allocation per step.
+ *
+ * TF.js runs a batch-32 step as ~100 small kernels whose per-op overhead (about 3-4 ms a step on
+ * the wasm backend) dwarfs the arithmetic (~0.6 M multiply-adds). This engine does the same
+ * arithmetic in a few tight loops, and the same maths as the TF.js loop of `autoencoder.ts`:
+ *
+ * - layers `sizes[0] → sizes[1] → … → sizes[L]`, relu on every layer but the last (linear);
+ *   kernels row-major `[in][out]` exactly as TF.js stores them, so weights copy over unchanged;
+ * - inverted dropout after the first `dropoutLayers` hidden layers: `h = relu(z) * mask`, masks
+ *   filled by the caller from the library's seeded {@link Random} in the TF.js loop's order;
+ * - loss `mean((out - x)^2)` over the batch's rows and features, gradient `2 (out - x) / (b d)`;
+ *   relu's derivative is TF.js's `step(y)` (1 where the output is > 0, else 0);
+ * - Adam as `tf.train.adam`: `m = b1 m + (1 - b1) g`, `v = b2 v + (1 - b2) g²`,
+ *   `w -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)`.
+ *
+ * Arithmetic is float64 (TF.js: float32), so a run agrees with the TF.js engine to float32
+ * rounding (relative ~1e-6 over the first tens of steps), not bit for bit. Over thousands of
+ * steps training amplifies any rounding difference (a 1e-6 change of the inputs moves TF.js's own
+ * loss by ~1e-3 after two epochs on the seed data), so long runs of the two engines end at
+ * different, equally good weights, as two backends would. Zeros of relu and dropout are skipped
+ * in the multiply-adds (an exact shortcut: the skipped terms are 0).
+ *
+ * A kernel specialised for the layer sizes is generated with {@link compileKernel} when code
+ * generation is allowed: one small function per layer and pass (V8 does not optimise very large
+ * functions), sizes and offsets as literals, and register blocking (8 output columns in locals
+ * over the nonzero inputs, 4 units at a time in the input gradient), with the generic loops'
+ * arithmetic in the same order, so its results are identical to theirs (tested). The generic
+ * loops below are the fallback and the reference.
+ */
+import { compileKernel } from './parallel';
+
+/** Layer shapes and dropout of a fused MLP. */
+export interface FusedMlpSpec {
+  /** Units per layer, input first: `[d, ...hiddenLayers, d]`. */
+  sizes: readonly number[];
+  /** Largest batch the buffers hold. */
+  maxBatch: number;
+  /** Hidden layers (the first ones) followed by dropout; 0 when the rate is 0. */
+  dropoutLayers: number;
+  /** Adam's hyper-parameters. */
+  learningRate: number;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+}
+
+/** One forward + backward pass over the first `b` rows of `act[0]` into `g`; returns the batch loss. `ix`, `xv`: scratch. */
+type StepKernel = (p: Float64Array, g: Float64Array, act: Float64Array[], delta: Float64Array[], masks: Float64Array[], b: number, ix: Int32Array, xv: Float64Array) => number;
+
+/**
+ * A dense relu MLP with its Adam state, trained one batch at a time.
+ *
+ * Parameters live in one flat array in TF.js's variable order (layer 0 kernel, layer 0 bias,
+ * layer 1 kernel, ...), which is also the order of the weights in a saved `weights.bin`.
+ */
+export class FusedMlp {
+  readonly sizes: readonly number[];
+  readonly maxBatch: number;
+  readonly dropoutLayers: number;
+  /** All parameters, flat: kernel 0 (`sizes[0]` x `sizes[1]`, row-major), bias 0, kernel 1, ... */
+  readonly params: Float64Array;
+  /** Offsets of each layer's kernel and bias in {@link params}. */
+  readonly kernelOffset: number[] = [];
+  readonly biasOffset: number[] = [];
+  /** The input batch (`maxBatch` x `sizes[0]`, row-major): fill `input.subarray(0, b * d)` before {@link trainStep}. */
+  readonly input: Float64Array;
+  /** Dropout masks (`maxBatch` x units of hidden layer k): values 0 or the keep scale. */
+  readonly masks: Float64Array[];
+  /** Adam steps taken. */
+  steps = 0;
+  /** Whether the specialised (generated) kernel is in use. */
+  readonly specialised: boolean;
+
+  private readonly grads: Float64Array;
+  private readonly m: Float64Array;
+  private readonly v: Float64Array;
+  /** act[l]: input of layer l (act[0] = the input batch); act[L]: the reconstruction. */
+  private readonly act: Float64Array[];
+  /** delta[l]: gradient of the loss w.r.t. layer l's pre-activation output. */
+  private readonly delta: Float64Array[];
+  private readonly kernel: StepKernel;
+  private readonly evalForward: (b: number) => void;
+  private readonly ix: Int32Array;
+  private readonly xv: Float64Array;
+  private readonly lr: number;
+  private readonly beta1: number;
+  private readonly beta2: number;
+  private readonly epsilon: number;
+  private accBeta1: number;
+  private accBeta2: number;
+
+  constructor(spec: FusedMlpSpec, options: { specialise?: boolean } = {}) {
+    const sizes = spec.sizes.slice();
+    if (sizes.length < 2 || !sizes.every((s) => Number.isInteger(s) && s >= 1)) throw new RangeError('FusedMlp: invalid layer sizes.');
+    this.sizes = sizes;
+    this.maxBatch = spec.maxBatch;
+    this.dropoutLayers = Math.min(spec.dropoutLayers, sizes.length - 2);
+    const L = sizes.length - 1;
+    let off = 0;
+    for (let l = 0; l < L; l++) {
+      this.kernelOffset.push(off);
+      off += sizes[l] * sizes[l + 1];
+      this.biasOffset.push(off);
+      off += sizes[l + 1];
+    }
+    this.params = new Float64Array(off);
+    this.grads = new Float64Array(off);
+    this.m = new Float64Array(off);
+    this.v = new Float64Array(off);
+    this.act = sizes.map((u) => new Float64Array(spec.maxBatch * u));
+    this.delta = sizes.map((u) => new Float64Array(spec.maxBatch * u));
+    this.input = this.act[0];
+    this.masks = Array.from({ length: this.dropoutLayers }, (_, k) => new Float64Array(spec.maxBatch * sizes[k + 1]));
+    this.lr = spec.learningRate;
+    this.beta1 = spec.beta1 ?? 0.9;
+    this.beta2 = spec.beta2 ?? 0.999;
+    this.epsilon = spec.epsilon ?? 1e-7;
+    this.accBeta1 = this.beta1;
+    this.accBeta2 = this.beta2;
+    this.ix = new Int32Array(Math.max(spec.maxBatch, ...sizes));
+    this.xv = new Float64Array(Math.max(spec.maxBatch, ...sizes));
+    const special = options.specialise === false ? undefined : specialisedKernel(sizes, this.dropoutLayers, this.kernelOffset, this.biasOffset);
+    this.specialised = special !== undefined;
+    this.kernel = special?.step ?? ((p, g, act, delta, masks, b) => genericStep(this, p, g, act, delta, masks, b));
+    if (special) {
+      // dropout off = masks of ones (z * 1 is z exactly)
+      const ones = this.masks.map((m) => new Float64Array(m.length).fill(1));
+      this.evalForward = (b) => special.forward(this.params, this.grads, this.act, this.delta, ones, b, this.ix, this.xv);
+    } else {
+      this.evalForward = (b) => forwardPass(this, this.params, this.act, this.masks, b, false);
+    }
+  }
+
+  /** Layer l's kernel (`sizes[l]` x `sizes[l + 1]`) and bias, views into {@link params}. */
+  layer(l: number): { kernel: Float64Array; bias: Float64Array } {
+    const nin = this.sizes[l];
+    const nout = this.sizes[l + 1];
+    const k = this.kernelOffset[l];
+    const b = this.biasOffset[l];
+    return { kernel: this.params.subarray(k, k + nin * nout), bias: this.params.subarray(b, b + nout) };
+  }
+
+  /**
+   * Forward + backward over the first `b` rows of {@link input} (dropout masks from {@link masks}
+   * when `dropoutLayers` > 0), then one Adam update.
+   * @returns the batch's loss before the update (mean squared error over its rows and features)
+   */
+  trainStep(b: number): number {
+    const loss = this.kernel(this.params, this.grads, this.act, this.delta, this.masks, b, this.ix, this.xv);
+    this.adam();
+    return loss;
+  }
+
+  /** The gradient of the loss w.r.t. every parameter for the first `b` rows of {@link input}, without updating (for tests). */
+  gradient(b: number): { loss: number; grads: Float64Array } {
+    const loss = this.kernel(this.params, this.grads, this.act, this.delta, this.masks, b, this.ix, this.xv);
+    return { loss, grads: this.grads.slice() };
+  }
+
+  /**
+   * Sum over rows of each row's reconstruction MSE, dropout off, for `n` rows of `x` (row-major,
+   * `sizes[0]` columns), in chunks of `maxBatch` rows.
+   */
+  sumRowMse(x: Float64Array, n: number): number {
+    const d = this.sizes[0];
+    const L = this.sizes.length - 1;
+    let total = 0;
+    for (let start = 0; start < n; start += this.maxBatch) {
+      const b = Math.min(this.maxBatch, n - start);
+      this.input.set(x.subarray(start * d, (start + b) * d));
+      this.evalForward(b);
+      const out = this.act[L];
+      const inp = this.input;
+      for (let i = 0; i < b; i++) {
+        let s = 0;
+        for (let j = i * d, e = j + d; j < e; j++) {
+          const r = out[j] - inp[j];
+          s += r * r;
+        }
+        total += s / d;
+      }
+    }
+    return total;
+  }
+
+  private adam(): void {
+    const { params: p, grads: g, m, v, beta1, beta2 } = this;
+    const c1 = 1 - beta1;
+    const c2 = 1 - beta2;
+    // lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps), with the per-step factors hoisted
+    const lrc = this.lr / (1 - this.accBeta1);
+    const isc = 1 / Math.sqrt(1 - this.accBeta2);
+    const eps = this.epsilon;
+    for (let k = 0; k < p.length; k++) {
+      const gk = g[k];
+      const mk = m[k] * beta1 + gk * c1;
+      const vk = v[k] * beta2 + gk * gk * c2;
+      m[k] = mk;
+      v[k] = vk;
+      p[k] -= (lrc * mk) / (Math.sqrt(vk) * isc + eps);
+    }
+    this.accBeta1 *= beta1;
+    this.accBeta2 *= beta2;
+    this.steps++;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generic loops (the reference and the fallback)
+// ---------------------------------------------------------------------------------------------
+
+function forwardPass(net: FusedMlp, p: Float64Array, act: Float64Array[], masks: Float64Array[], b: number, dropout: boolean): void {
+  const sizes = net.sizes;
+  const L = sizes.length - 1;
+  for (let l = 0; l < L; l++) {
+    const nin = sizes[l];
+    const nout = sizes[l + 1];
+    const ko = net.kernelOffset[l];
+    const bo = net.biasOffset[l];
+    const x = act[l];
+    const y = act[l + 1];
+    const relu = l < L - 1;
+    const mask = dropout && l < net.dropoutLayers ? masks[l] : undefined;
+    for (let i = 0; i < b; i++) {
+      const yo = i * nout;
+      const xo = i * nin;
+      for (let j = 0; j < nout; j++) y[yo + j] = p[bo + j];
+      for (let k = 0; k < nin; k++) {
+        const a = x[xo + k];
+        if (a === 0) continue;
+        const wo = ko + k * nout;
+        for (let j = 0; j < nout; j++) y[yo + j] += a * p[wo + j];
+      }
+      if (relu) {
+        if (mask) {
+          for (let j = 0; j < nout; j++) {
+            const z = y[yo + j];
+            y[yo + j] = z > 0 ? z * mask[yo + j] : 0;
+          }
+        } else {
+          for (let j = 0; j < nout; j++) if (!(y[yo + j] > 0)) y[yo + j] = 0;
+        }
+      }
+    }
+  }
+}
+
+function genericStep(net: FusedMlp, p: Float64Array, g: Float64Array, act: Float64Array[], delta: Float64Array[], masks: Float64Array[], b: number): number {
+  const sizes = net.sizes;
+  const L = sizes.length - 1;
+  const d = sizes[0];
+  forwardPass(net, p, act, masks, b, true);
+  // loss and its gradient w.r.t. the (linear) output
+  const out = act[L];
+  const inp = act[0];
+  const dOut = delta[L];
+  const n = b * d;
+  const scale = 2 / n;
+  let loss = 0;
+  for (let k = 0; k < n; k++) {
+    const r = out[k] - inp[k];
+    loss += r * r;
+    dOut[k] = scale * r;
+  }
+  g.fill(0);
+  for (let l = L - 1; l >= 0; l--) {
+    const nin = sizes[l];
+    const nout = sizes[l + 1];
+    const ko = net.kernelOffset[l];
+    const bo = net.biasOffset[l];
+    const x = act[l];
+    const dy = delta[l + 1];
+    const dx = delta[l];
+    const keep = l - 1 >= 0 && l - 1 < net.dropoutLayers ? masks[l - 1] : undefined;
+    for (let i = 0; i < b; i++) {
+      const yo = i * nout;
+      const xo = i * nin;
+      for (let j = 0; j < nout; j++) g[bo + j] += dy[yo + j];
+      for (let k = 0; k < nin; k++) {
+        const a = x[xo + k];
+        if (l > 0) {
+          // gradient w.r.t. the previous layer's pre-activation: relu step, times the dropout mask
+          let s = 0;
+          if (a > 0) {
+            const wo = ko + k * nout;
+            for (let j = 0; j < nout; j++) s += dy[yo + j] * p[wo + j];
+            if (keep) s *= keep[xo + k];
+          }
+          dx[xo + k] = s;
+        }
+        if (a === 0) continue;
+        const wo = ko + k * nout;
+        for (let j = 0; j < nout; j++) g[wo + j] += a * dy[yo + j];
+      }
+    }
+  }
+  return loss / n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The kernel specialised for one set of layer sizes
+// ---------------------------------------------------------------------------------------------
+
+/** The compiled kernel: a training step, and the forward pass alone (dropout masks as given). */
+interface Specialised {
+  step: StepKernel;
+  forward: (...args: Parameters<StepKernel>) => void;
+}
+
+/** Compiled kernels for these sizes, or undefined where code generation is not allowed. */
+function specialisedKernel(sizes: readonly number[], dropoutLayers: number, ko: readonly number[], bo: readonly number[]): Specialised | undefined {
+  const key = `ae-fused-step-v5:${sizes.join(',')}:${dropoutLayers}`;
+  // compileKernel evaluates the source as an expression: here an object of functions, not a block kernel
+  const k = compileKernel(key, () => stepSource(sizes, dropoutLayers, ko, bo));
+  return k as unknown as Specialised | undefined;
+}
+
+/** Output columns handled together (in registers) by the specialised kernel. */
+const BLOCK = 8;
+
+/** `[start, width]` blocks covering 0..n-1, `BLOCK` wide but for the last. */
+function blocks(n: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let j = 0; j < n; j += BLOCK) out.push([j, Math.min(BLOCK, n - j)]);
+  return out;
+}
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, q) => q);
+
+/**
+ * Source of `{ step, forward }`, `step(p, g, act, delta, masks, b, ix, xv) => loss` being {@link genericStep}'s arithmetic in
+ * the same order (so the same results), with every size and offset a literal and register
+ * blocking: the forward pass and the weight gradient keep 8 output columns in locals while they
+ * run over the nonzero inputs (forward) or the batch rows (gradient), and the input gradient
+ * computes 4 active units at once, so each weight or delta loaded feeds several multiply-adds
+ * instead of one load and one store per multiply-add. Built only from integers.
+ */
+function stepSource(sizes: readonly number[], dropoutLayers: number, ko: readonly number[], bo: readonly number[]): string {
+  const L = sizes.length - 1;
+  const d = sizes[0];
+  const lines: string[] = [];
+  const e = (s: string) => lines.push(s);
+  // one small function per layer and pass (V8 does not optimise very large functions), then the driver
+  const args = '(p, g, act, delta, masks, b, ix, xv)';
+  const head = (name: string, l: number): void => {
+    e(`function ${name}${args} {`);
+    e(`const a${l} = act[${l}]; const a${l + 1} = act[${l + 1}]; const d${l} = delta[${l}]; const d${l + 1} = delta[${l + 1}];`);
+    if (l < dropoutLayers) e(`const m${l} = masks[${l}];`);
+    if (l - 1 >= 0 && l - 1 < dropoutLayers) e(`const m${l - 1} = masks[${l - 1}];`);
+  };
+  e('(() => {');
+  // forward: y[i, j..j+w) = bias + sum over the nonzero x[i, k] of x[i, k] W[k, j..j+w)
+  for (let l = 0; l < L; l++) {
+    const nin = sizes[l];
+    const nout = sizes[l + 1];
+    const x = `a${l}`;
+    const y = `a${l + 1}`;
+    head(`forward${l}`, l);
+    e(`for (let i = 0; i < b; i++) {`);
+    e(`  const xo = i * ${nin}; const yo = i * ${nout}; let na = 0;`);
+    e(`  for (let k = 0; k < ${nin}; k++) { const a = ${x}[xo + k]; if (a !== 0) { ix[na] = ${ko[l]} + k * ${nout}; xv[na] = a; na++; } }`);
+    for (const [j0, w] of blocks(nout)) {
+      const q = range(w);
+      e(`  {`);
+      e(`    let ${q.map((t) => `s${t} = p[${bo[l] + j0 + t}]`).join(', ')};`);
+      e(`    for (let t = 0; t < na; t++) { const a = xv[t]; const wo = ix[t] + ${j0}; ${q.map((t) => `s${t} += a * p[wo + ${t}];`).join(' ')} }`);
+      for (const t of q) {
+        const at = `yo + ${j0 + t}`;
+        if (l === L - 1) e(`    ${y}[${at}] = s${t};`);
+        else if (l < dropoutLayers) e(`    ${y}[${at}] = s${t} > 0 ? s${t} * m${l}[${at}] : 0;`);
+        else e(`    ${y}[${at}] = s${t} > 0 ? s${t} : 0;`);
+      }
+      e(`  }`);
+    }
+    e(`}`);
+    e(`}`);
+  }
+  // loss and the output's gradient
+  e(`function lossGrad${args} {`);
+  e(`const a0 = act[0]; const a${L} = act[${L}]; const d${L} = delta[${L}];`);
+  e(`const n = b * ${d}; const sc = 2 / n; let loss = 0;`);
+  e(`for (let k = 0; k < n; k++) { const r = a${L}[k] - a0[k]; loss += r * r; d${L}[k] = sc * r; }`);
+  e(`return loss / n;`);
+  e(`}`);
+  // backward
+  for (let l = L - 1; l >= 0; l--) {
+    const nin = sizes[l];
+    const nout = sizes[l + 1];
+    const x = `a${l}`;
+    const dy = `d${l + 1}`;
+    const dx = `d${l}`;
+    head(`backward${l}`, l);
+    // bias gradient: column sums of dy
+    for (const [j0, w] of blocks(nout)) {
+      const q = range(w);
+      e(`{`);
+      e(`  let ${q.map((t) => `s${t} = 0`).join(', ')};`);
+      e(`  for (let i = 0; i < b; i++) { const o = i * ${nout} + ${j0}; ${q.map((t) => `s${t} += ${dy}[o + ${t}];`).join(' ')} }`);
+      e(`  ${q.map((t) => `g[${bo[l] + j0 + t}] = s${t};`).join(' ')}`);
+      e(`}`);
+    }
+    // kernel gradient: g[k, j..j+w) = sum over rows of x[i, k] dy[i, j..j+w)
+    // (over the rows where x[i, k] is nonzero, listed once per k)
+    e(`for (let k = 0; k < ${nin}; k++) {`);
+    e(`  const go = ${ko[l]} + k * ${nout}; let na = 0;`);
+    e(`  for (let i = 0; i < b; i++) { const a = ${x}[i * ${nin} + k]; if (a !== 0) { ix[na] = i * ${nout}; xv[na] = a; na++; } }`);
+    for (const [j0, w] of blocks(nout)) {
+      const q = range(w);
+      e(`  {`);
+      e(`    let ${q.map((t) => `s${t} = 0`).join(', ')};`);
+      e(`    for (let t = 0; t < na; t++) { const a = xv[t]; const o = ix[t] + ${j0}; ${q.map((t) => `s${t} += a * ${dy}[o + ${t}];`).join(' ')} }`);
+      e(`    ${q.map((t) => `g[go + ${j0 + t}] = s${t};`).join(' ')}`);
+      e(`  }`);
+    }
+    e(`}`);
+    if (l === 0) {
+      e(`}`);
+      continue;
+    }
+    // input gradient for the active units (x > 0), 4 at a time; relu step and dropout mask
+    const keep = l - 1 < dropoutLayers;
+    const scaled = (k: string, s: string) => (keep ? `${s} * m${l - 1}[xo + ${k}]` : s);
+    e(`for (let i = 0; i < b; i++) {`);
+    e(`  const xo = i * ${nin}; const yo = i * ${nout}; let na = 0;`);
+    e(`  for (let k = 0; k < ${nin}; k++) { if (${x}[xo + k] > 0) ix[na++] = k; else ${dx}[xo + k] = 0; }`);
+    e(`  let t = 0;`);
+    e(`  for (; t + 3 < na; t += 4) {`);
+    e(`    const k0 = ix[t], k1 = ix[t + 1], k2 = ix[t + 2], k3 = ix[t + 3];`);
+    e(`    const w0 = ${ko[l]} + k0 * ${nout}, w1 = ${ko[l]} + k1 * ${nout}, w2 = ${ko[l]} + k2 * ${nout}, w3 = ${ko[l]} + k3 * ${nout};`);
+    e(`    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;`);
+    e(`    for (let j = 0; j < ${nout}; j++) { const r = ${dy}[yo + j]; s0 += r * p[w0 + j]; s1 += r * p[w1 + j]; s2 += r * p[w2 + j]; s3 += r * p[w3 + j]; }`);
+    e(`    ${dx}[xo + k0] = ${scaled('k0', 's0')}; ${dx}[xo + k1] = ${scaled('k1', 's1')}; ${dx}[xo + k2] = ${scaled('k2', 's2')}; ${dx}[xo + k3] = ${scaled('k3', 's3')};`);
+    e(`  }`);
+    e(`  for (; t < na; t++) {`);
+    e(`    const k0 = ix[t]; const w0 = ${ko[l]} + k0 * ${nout}; let s0 = 0;`);
+    e(`    for (let j = 0; j < ${nout}; j++) s0 += ${dy}[yo + j] * p[w0 + j];`);
+    e(`    ${dx}[xo + k0] = ${scaled('k0', 's0')};`);
+    e(`  }`);
+    e(`}`);
+    e(`}`);
+  }
+  e(`function forward${args} {`);
+  for (let l = 0; l < L; l++) e(`forward${l}${args};`);
+  e(`}`);
+  e(`function step${args} {`);
+  e(`forward${args};`);
+  e(`const loss = lossGrad${args};`);
+  for (let l = L - 1; l >= 0; l--) e(`backward${l}${args};`);
+  e(`return loss;`);
+  e('}');
+  e('return { step, forward };');
+  e('})()');
+  return lines.join('\n');
+}
