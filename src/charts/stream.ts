@@ -29,7 +29,7 @@ export interface StreamWindow {
   medium: number;
   /** Anomalies of high severity. */
   high: number;
-  /** Highest ensemble score in the window. */
+  /** Highest ensemble score in the window (NaN for an empty window). */
   maxScore: number;
   /** Timestamp of the window's first and last rows, when given. */
   from?: string;
@@ -139,6 +139,9 @@ export class StreamHistory implements StreamState {
     const n = chunk.rows;
     const ts = info.timestamps;
     if (ts && ts.length !== n) throw new RangeError(`StreamHistory.add: ${ts.length} timestamps for a window of ${n} rows.`);
+    if (r.ensembleScore.length !== n || r.isAnomaly.length !== n || r.severity.length !== n) {
+      throw new RangeError(`StreamHistory.add: the result has ${r.ensembleScore.length} scores for a window of ${n} rows.`);
+    }
     const w: StreamWindow = { window: this.totals.windows + 1, start: chunk.start, rows: n, anomalies: 0, low: 0, medium: 0, high: 0, maxScore: -Infinity };
     for (let i = 0; i < n; i++) {
       const score = r.ensembleScore[i];
@@ -158,6 +161,7 @@ export class StreamHistory implements StreamState {
       w.to = ts[n - 1];
     }
     if (info.ms !== undefined) w.ms = info.ms;
+    if (n === 0) w.maxScore = NaN; // an empty window has no score
     if (this.points.length > this.maxRows) this.points.splice(0, this.points.length - this.maxRows);
     this.windows.push(w);
     if (this.windows.length > this.maxWindows) this.windows.splice(0, this.windows.length - this.maxWindows);

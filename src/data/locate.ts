@@ -147,7 +147,7 @@ export function datasetSearchPath(name: string, opts: LocateOptions = {}): { dir
  * ```
  */
 export function locateDataset(name: string, opts: LocateOptions = {}): DatasetLocation {
-  const source = DATASET_SOURCES[name];
+  const source = Object.hasOwn(DATASET_SOURCES, name) ? DATASET_SOURCES[name] : undefined;
   if (!source) throw new RangeError(`locateDataset: unknown dataset ${JSON.stringify(name)}; known: ${Object.keys(DATASET_SOURCES).join(', ')}.`);
   const env = opts.env ?? process.env;
   const fromEnv = (env[DATA_DIR_ENV] ?? '').trim() !== '';

@@ -92,6 +92,12 @@ function stratifiedTrainRows(labels: ArrayLike<number>, nTrain: number, rng: Ran
   });
   const counts = members.map((m) => m.length);
   const nTest = n - nTrain;
+  // scikit-learn's own refusals (StratifiedShuffleSplit), so that no split is returned that Python would not give
+  const least = Math.min(...counts);
+  if (least < 2) throw new RangeError(`splitTraffic: stratify needs at least 2 rows of every label; label ${classes[counts.indexOf(least)]} has ${least}.`);
+  if (nTrain < classes.length || nTest < classes.length) {
+    throw new RangeError(`splitTraffic: a stratified split needs at least ${classes.length} rows (one per label) in each part; got ${nTrain} training and ${nTest} test rows.`);
+  }
   const nI = approximateMode(counts, nTrain, rng);
   approximateMode(counts.map((c, i) => c - nI[i]), nTest, rng); // test counts: drawn for the RNG stream only
   const train: number[] = [];

@@ -115,7 +115,7 @@ export interface AutoencoderOptions extends BaseDetectorOptions {
    * a single plain-TypeScript forward + backward + Adam pass per step over preallocated float64
    * buffers, then the weights are loaded into the TF.js model, so scoring and saved files are
    * unchanged. It agrees with `'tfjs'` to float32 rounding (long runs drift apart to equally good
-   * models) and is about 5x faster on the wasm backend, where TF.js's per-op overhead dominates. `'auto'` picks `'tfjs'` on the native
+   * models) and is about 4x faster on the wasm backend, where TF.js's per-op overhead dominates. `'auto'` picks `'tfjs'` on the native
    * `@tensorflow/tfjs-node` backend (`tfBackendName() === 'tensorflow'`) and `'fused'` on wasm
    * and cpu.
    * @defaultValue 'auto'

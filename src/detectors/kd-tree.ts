@@ -5,8 +5,9 @@
  *
  * Layout (scikit-learn's): a complete binary tree stored implicitly (node `i` has children
  * `2i + 1` and `2i + 2`), each node a contiguous range of a permutation of the rows; a node is
- * split at its middle position on the feature of largest spread, so leaves hold between
- * `leafSize / 2` and `leafSize` rows. The rows are copied in tree order (leaf scans read memory
+ * split at its middle position on the feature of largest spread, with scikit-learn's number of
+ * levels, so leaves hold between `leafSize` and `2 · leafSize` rows (fewer when the whole index is
+ * smaller). The rows are copied in tree order (leaf scans read memory
  * sequentially) and every node keeps its tight bounding box.
  *
  * Exactness. A squared distance is summed feature by feature in the same order, from the same
@@ -40,7 +41,7 @@ export interface KdTree {
   hi: Float64Array;
 }
 
-/** Rows per leaf at most (scikit-learn's `leaf_size` default for LOF is 30; leaves hold 16-32 rows here). */
+/** Rows per leaf at most (scikit-learn's `leaf_size` default for LOF is 30; leaves hold 32-64 rows here). */
 export const KD_LEAF_SIZE = 32;
 
 /** Deepest tree: a query's stack holds at most one pending sibling per level plus the current node. */

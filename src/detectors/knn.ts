@@ -7,7 +7,7 @@
  * Brute force: every query is compared with every index row, with a kernel specialised for the
  * number of features (the feature loop unrolled and the query held in locals, two queries per pass
  * over the index), generated once per width and cached. kd-tree: scikit-learn's layout (leaves of
- * 16-32 rows, bounding boxes), nearer child first, a node skipped only when its box bound is
+ * 32-64 rows, bounding boxes), nearer child first, a node skipped only when its box bound is
  * strictly above the current k-th distance; its kernel is generated per width too. Which one runs
  * is decided from the data: a pilot search of 128 queries on the tree counts the rows it scans,
  * and the tree is used when that is below 40% of the index rows (see TREE_MAX_SCAN_FRACTION;
@@ -170,17 +170,29 @@ let lastPilotFraction = NaN;
 function methodSetting(): KnnMethod {
   if (forcedMethod) return forcedMethod;
   const env = typeof process !== 'undefined' ? process.env.NAL_KNN_METHOD : undefined;
-  return env === 'brute' || env === 'tree' ? env : 'auto';
+  if (env === undefined || env === '' || env === 'auto' || env === 'brute' || env === 'tree') return (env || 'auto') as KnnMethod;
+  throw new RangeError(`NAL_KNN_METHOD must be auto, brute or tree, got '${env}'.`);
 }
 
-/** Built trees, per index array (the library never changes an index after building it). */
-const trees = new WeakMap<Float64Array, KdTree>();
+/**
+ * Per index array (the library never changes an index after searching it): the pilot's verdict for
+ * each `k` and the tree, kept only while some verdict chose it (a rejected tree is not held in
+ * memory, and a rejected `k` is not piloted again for every scoring batch).
+ */
+interface TreeCacheEntry {
+  n: number;
+  d: number;
+  tree?: KdTree;
+  verdict: Map<number, boolean>;
+}
+const trees = new WeakMap<Float64Array, TreeCacheEntry>();
 
 /**
  * The kd-tree to search `queries` with for `k` neighbours, or undefined for the brute force: the
  * tree when the data are finite and a pilot search of a few queries says it scans a small part of
  * the index (low intrinsic dimension), which decides from the data, not from a timing, so the
- * choice is reproducible (and the result is the same either way).
+ * choice is reproducible (and the result is the same either way). The verdict is remembered per
+ * index and `k`.
  */
 function chooseTree(index: DenseMatrix, queries: DenseMatrix, k: number): KdTree | undefined {
   const method = methodSetting();
@@ -191,12 +203,16 @@ function chooseTree(index: DenseMatrix, queries: DenseMatrix, k: number): KdTree
   if (method === 'auto' && (n < TREE_MIN_ROWS || m * n < TREE_MIN_PAIRS)) return undefined;
   // non-finite values: the brute force's comparisons with NaN define the result, keep them
   if (!allFinite(index.data, n * d) || !allFinite(queries.data, m * d)) return undefined;
-  let tree = trees.get(index.data);
-  if (!tree || tree.n !== n || tree.d !== d) {
-    tree = buildKdTree(index, KD_LEAF_SIZE, (len) => sharedArray(Float64Array, len), (len) => sharedArray(Int32Array, len));
-    trees.set(index.data, tree);
+  let entry = trees.get(index.data);
+  if (!entry || entry.n !== n || entry.d !== d) {
+    entry = { n, d, verdict: new Map() };
+    trees.set(index.data, entry);
   }
-  if (method === 'tree') return tree;
+  const known = method === 'auto' ? entry.verdict.get(k) : undefined;
+  if (known === false) return undefined;
+  if (known === true && entry.tree) return entry.tree;
+  const tree = entry.tree ?? buildKdTree(index, KD_LEAF_SIZE, (len) => sharedArray(Float64Array, len), (len) => sharedArray(Int32Array, len));
+  if (method === 'tree') return (entry.tree = tree);
   const s = Math.min(m, TREE_PILOT_QUERIES);
   const Q = new Float64Array(s * d);
   for (let i = 0; i < s; i++) {
@@ -206,7 +222,10 @@ function chooseTree(index: DenseMatrix, queries: DenseMatrix, k: number): KdTree
   const work = new Float64Array(2);
   treeKernel(d)(tree.data, tree.perm, tree.start, tree.end, tree.lo, tree.hi, tree.firstLeaf, Q, s, d, k, new Float64Array(s * k), new Int32Array(s * k), insertNeighbour, work);
   lastPilotFraction = (work[0] + 2 * work[1]) / s / n;
-  return lastPilotFraction < TREE_MAX_SCAN_FRACTION ? tree : undefined;
+  const useTree = lastPilotFraction < TREE_MAX_SCAN_FRACTION;
+  entry.verdict.set(k, useTree);
+  if (useTree) entry.tree = tree;
+  return useTree ? tree : undefined;
 }
 
 function allFinite(a: Float64Array, len: number): boolean {
@@ -782,6 +801,7 @@ export function knnAutoMethod(index: DenseMatrix, queries: DenseMatrix, k: numbe
   const saved = forcedMethod;
   forcedMethod = 'auto';
   lastPilotFraction = NaN;
+  trees.delete(index.data); // a fresh pilot, not a remembered verdict
   try {
     const method = chooseTree(index, queries, k) ? 'tree' : 'brute';
     return { method, pilotFraction: lastPilotFraction };

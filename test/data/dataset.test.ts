@@ -214,6 +214,9 @@ describe('samples and splits', () => {
     expect(rowsOf(splitTraffic(tie, 0.7, 0, { stratify: true }).train)).toEqual([1, 2, 4, 5, 6, 8, 9]);
     expect(rowsOf(splitTraffic(tie, 0.7, 1, { stratify: true }).train)).toEqual([0, 1, 2, 4, 5, 7, 9]);
     expect(rowsOf(splitTraffic(tie, 0.7, 2, { stratify: true }).train)).toEqual([1, 3, 4, 6, 7, 8, 9]);
+    // where scikit-learn refuses (ValueError), so does the split
+    expect(() => splitTraffic(labelled([0, 0, 0, 0, 1]), 0.7, 0, { stratify: true })).toThrow(/label 1 has 1/);
+    expect(() => splitTraffic(labelled([0, 0, 1, 1]), 0.9, 0, { stratify: true })).toThrow(/one per label/);
   });
 
   it('a stratified split takes the share of each class (ADBench 70/30)', () => {

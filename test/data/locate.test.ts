@@ -128,10 +128,11 @@ describe('locateDataset', () => {
 
   it('rejects an unknown dataset name', () => {
     expect(() => locateDataset('kdd99')).toThrow(/unknown dataset "kdd99"; known: nsl-kdd/);
+    expect(() => locateDataset('constructor')).toThrow(/unknown dataset "constructor"/);
   });
 
   it('data/external/ is git-ignored', () => {
     const ignore = fs.readFileSync(path.join(PACKAGE_ROOT, '.gitignore'), 'utf8').split('\n');
-    expect(ignore).toContain('/data/external/');
+    expect(ignore).toContain('data/external/');
   });
 });

@@ -214,6 +214,21 @@ describe('knnSearch kd-tree', () => {
     expect(knnAutoMethod(gaussian(100, 2, 5), gaussian(100, 2, 6), 5).method).toBe('brute');
   });
 
+  it('remembers the verdict per index and k, and refuses an unknown NAL_KNN_METHOD', () => {
+    const X = clustered(4000, 3, 7);
+    const Q = clustered(2000, 3, 8);
+    const first = knnSearch(X, Q, 20);
+    expectSame(knnSearch(X, Q, 20), first); // second call: remembered verdict, same result
+    const saved = process.env.NAL_KNN_METHOD;
+    process.env.NAL_KNN_METHOD = 'kdtree';
+    try {
+      expect(() => knnSearch(X, Q, 20)).toThrow(/NAL_KNN_METHOD must be auto, brute or tree, got 'kdtree'/);
+    } finally {
+      if (saved === undefined) delete process.env.NAL_KNN_METHOD;
+      else process.env.NAL_KNN_METHOD = saved;
+    }
+  });
+
   it('property: the tree gives the naive search on small integer data (ties everywhere)', () => {
     fc.assert(
       fc.property(
