@@ -174,12 +174,13 @@ export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
  *
  * | power | seed sample, F1 (seeds 0-4) | NSL-KDD F1 / ROC-AUC (6 seeds) | http ROC-AUC | smtp ROC-AUC (3 / 10 seeds) |
  * |---|---|---|---|---|
- * | 8  | 0.961 | 0.9224 / 0.9695 | 0.9992 | 0.940 / 0.922 |
- * | 12 | 0.963 | 0.9220 / 0.9676 | 0.9999 | 0.941 / 0.926 |
- * | 16 | 0.966 | 0.9189 / 0.9664 | 0.9999 | 0.937 / 0.925 |
+ * | 8  | 0.961 (TF.js-trained autoencoder) | 0.9217 / 0.9699 | 0.9992 | 0.9365 / 0.9211 |
+ * | 12 | 0.963 | 0.9217 / 0.9681 | 0.9997 | 0.9401 / 0.9242 |
+ * | 16 | 0.966 | 0.9169 / 0.9671 | 0.9999 | 0.9377 / 0.9241 |
  *
  * 16 misses NSL-KDD's F1 target (0.92) on average, 8 drops http below ADBench's best detector
- * (0.9996); 12 is the only one that meets every target (results/REAL_DATA.md).
+ * (0.9996); 12 is the only one that meets every target (results/REAL_DATA.md, rows "agreement power 8 / 16";
+ * the seed sample: bench/seed-protocol-a.mjs).
  */
 export const AGREEMENT_POWER = 12;
 
