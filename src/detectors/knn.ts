@@ -95,16 +95,17 @@ export function knnSearch(index: DenseMatrix, queries: DenseMatrix, k: number, o
   if (excludeSelf && !sameRows(index, queries)) {
     throw new RangeError('knnSearch: excludeSelf needs the queries to be the index rows themselves.');
   }
-  const D = new Float64Array(m * k);
-  const I = new Int32Array(m * k);
-  if (k === 0 || m === 0) return { k, indices: I, distances: D };
+  if (k === 0 || m === 0) return { k, indices: new Int32Array(0), distances: new Float64Array(0) };
 
+  // Memory: the result (m x k) is allocated once; a search on worker threads writes into shared
+  // scratch arrays, copied out once (leave-one-out: reordered and the row itself dropped in the
+  // same copy), which matters for LOF's training rows (100,000 x 201 neighbours is 240 MB).
   const tree = chooseTree(index, queries, excludeSelf ? k + 1 : k);
   if (tree) {
     // leave-one-out: the rows in tree order are their own queries (neighbouring queries follow
     // each other, so the tree's rows stay in cache), k + 1 neighbours, then itself dropped
-    if (excludeSelf) return dropSelf(treeQuery(tree, tree.data, n, k + 1, tree.perm), k);
-    return treeQuery(tree, queries.data, m, k);
+    if (excludeSelf) return dropSelf(treeSearch(tree, tree.data, n, k + 1), k, tree.perm);
+    return owned(treeSearch(tree, queries.data, m, k));
   }
   if (excludeSelf && useQueryKernelForSelf(n, d)) {
     // each row searched as a query for k + 1 neighbours, then itself dropped: more distance
@@ -112,6 +113,8 @@ export function knnSearch(index: DenseMatrix, queries: DenseMatrix, k: number, o
     const all = parallelQuery(index, index, k + 1) ?? singleQuery(index, index, k + 1);
     return dropSelf(all, k);
   }
+  const D = new Float64Array(m * k);
+  const I = new Int32Array(m * k);
   if (excludeSelf) {
     const kernel = selfKernel(d);
     const counts = new Int32Array(n);
@@ -119,7 +122,7 @@ export function knnSearch(index: DenseMatrix, queries: DenseMatrix, k: number, o
     kernel(index.data, n, d, k, D, I, counts, worst, insertNeighbour);
   } else {
     const parallel = parallelQuery(index, queries, k);
-    if (parallel) return parallel;
+    if (parallel) return owned(parallel);
     queryKernel(d)(index.data, queries.data, n, m, d, k, D, I, insertNeighbour);
   }
   sortNeighbours(D, I, m, k);
@@ -244,30 +247,27 @@ function treeKernel(d: number): TreeKernel {
   return kern;
 }
 
-/**
- * The `k` nearest index rows of the `m` rows of `Q` by the tree, sorted and square-rooted. With
- * `order`, query row `r` is original row `order[r]` and its neighbours go to that row of the result.
- */
-function treeQuery(tree: KdTree, Q: Float64Array, m: number, k: number, order?: Int32Array): KnnResult {
-  const d = tree.d;
-  let result = parallelTree(tree, Q, m, k);
-  if (!result) {
-    const D = new Float64Array(m * k);
-    const I = new Int32Array(m * k);
-    treeKernel(d)(tree.data, tree.perm, tree.start, tree.end, tree.lo, tree.hi, tree.firstLeaf, Q, m, d, k, D, I, insertNeighbour, undefined);
-    sortNeighbours(D, I, m, k);
-    for (let i = 0; i < D.length; i++) D[i] = Math.sqrt(D[i]);
-    result = { k, indices: I, distances: D };
-  }
-  if (!order) return result;
-  const I = new Int32Array(m * k);
+/** A search result, possibly views of shared scratch arrays that the next search overwrites. */
+interface RawResult extends KnnResult {
+  /** The arrays are shared scratch: copy them before returning them to a caller. */
+  scratch: boolean;
+}
+
+/** The caller's own copy of a result (the arrays themselves when they are not scratch). */
+function owned(r: RawResult): KnnResult {
+  return r.scratch ? { k: r.k, indices: r.indices.slice(), distances: r.distances.slice() } : { k: r.k, indices: r.indices, distances: r.distances };
+}
+
+/** The `k` nearest index rows of the `m` rows of `Q` by the tree, sorted and square-rooted. */
+function treeSearch(tree: KdTree, Q: Float64Array, m: number, k: number): RawResult {
+  const parallel = parallelTree(tree, Q, m, k);
+  if (parallel) return parallel;
   const D = new Float64Array(m * k);
-  for (let r = 0; r < m; r++) {
-    const o = order[r] * k;
-    I.set(result.indices.subarray(r * k, r * k + k), o);
-    D.set(result.distances.subarray(r * k, r * k + k), o);
-  }
-  return { k, indices: I, distances: D };
+  const I = new Int32Array(m * k);
+  treeKernel(tree.d)(tree.data, tree.perm, tree.start, tree.end, tree.lo, tree.hi, tree.firstLeaf, Q, m, tree.d, k, D, I, insertNeighbour, undefined);
+  sortNeighbours(D, I, m, k);
+  for (let i = 0; i < D.length; i++) D[i] = Math.sqrt(D[i]);
+  return { k, indices: I, distances: D, scratch: false };
 }
 
 /** Queries per block of a parallel tree search. */
@@ -276,7 +276,7 @@ const TREE_BLOCK_ROWS = 256;
 const TREE_PARALLEL_MIN_QUERIES = 4096;
 
 /** The tree search on worker threads, like {@link parallelQuery}; undefined when it does not apply. */
-function parallelTree(tree: KdTree, Qin: Float64Array, m: number, k: number): KnnResult | undefined {
+function parallelTree(tree: KdTree, Qin: Float64Array, m: number, k: number): RawResult | undefined {
   const d = tree.d;
   if (!codegenAvailable || d > MAX_UNROLLED_WIDTH || m < TREE_PARALLEL_MIN_QUERIES) return undefined;
   const threads = threadCount();
@@ -300,7 +300,7 @@ function parallelTree(tree: KdTree, Qin: Float64Array, m: number, k: number): Kn
     threads,
   );
   if (!ok) return undefined;
-  return { k, indices: I.slice(), distances: D.slice() };
+  return { k, indices: I, distances: D, scratch: true };
 }
 
 /** Source of the block kernel of {@link parallelTree}: the tree kernel plus sort and sqrt. */
@@ -337,17 +337,19 @@ function useQueryKernelForSelf(n: number, d: number): boolean {
 /**
  * Leave-one-out neighbours from each row's k + 1 nearest rows (itself included, at distance 0):
  * drop the row itself when it is among them, else the (k+1)-th. Exactly the k nearest other rows
- * under the (distance, index) order.
+ * under the (distance, index) order. With `order`, result row `r` is original row `order[r]` and
+ * goes to that row of the output (the tree's row order). Always a fresh copy.
  */
-function dropSelf(r: KnnResult, k: number): KnnResult {
+function dropSelf(r: KnnResult, k: number, order?: Int32Array): KnnResult {
   const k1 = r.k;
   const m = r.indices.length / k1;
   const I = new Int32Array(m * k);
   const D = new Float64Array(m * k);
-  for (let q = 0; q < m; q++) {
+  for (let row = 0; row < m; row++) {
+    const q = order ? order[row] : row;
     let o = q * k;
     const end = o + k;
-    for (let j = q * k1, e = j + k1; j < e && o < end; j++) {
+    for (let j = row * k1, e = j + k1; j < e && o < end; j++) {
       if (r.indices[j] === q) continue;
       I[o] = r.indices[j];
       D[o] = r.distances[j];
@@ -450,7 +452,7 @@ const PARALLEL_BLOCK_ROWS = 128;
  * sorted and square-rooted by the same generated code as on one thread, so the result is the
  * same to the bit. Undefined when it does not apply (one thread, a small search, no code generation).
  */
-function parallelQuery(index: DenseMatrix, queries: DenseMatrix, k: number): KnnResult | undefined {
+function parallelQuery(index: DenseMatrix, queries: DenseMatrix, k: number): RawResult | undefined {
   const n = index.rows;
   const m = queries.rows;
   const d = index.cols;
@@ -474,7 +476,7 @@ function parallelQuery(index: DenseMatrix, queries: DenseMatrix, k: number): Knn
   );
   if (!ok) return undefined;
   // copied out of the reused scratch buffers
-  return { k, indices: I.slice(), distances: D.slice() };
+  return { k, indices: I, distances: D, scratch: true };
 }
 
 /** Source of the block kernel of {@link parallelQuery}: the unrolled query kernel plus sort and sqrt. */
