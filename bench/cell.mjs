@@ -108,7 +108,7 @@ async function main() {
       info.epochsRun = det.history?.loss?.length;
       // the default engine ('auto': 'fused' unless the native tfjs-node backend is active)
       const e = det.options.engine;
-      info.engine = e === 'auto' ? (lib.tfBackendName() === 'tensorflow' ? 'tfjs' : 'fused') : e;
+      info.engine = require('../dist/detectors/autoencoder.js').resolveEngine(e, lib.tfBackendName());
     }
     det.dispose();
   }
