@@ -305,18 +305,28 @@ function parallelTree(tree: KdTree, Qin: Float64Array, m: number, k: number): Ra
 
 /** Source of the block kernel of {@link parallelTree}: the tree kernel plus sort and sqrt. */
 function parallelTreeSource(d: number): string {
+  return neighbourBlockSource(
+    `function (${TREE_ARGS.join(', ')}) {\n${treeKernelSource(d)}\n  }`,
+    'kern(b.X, b.P, b.NS, b.NE, b.LO, b.HI, p.firstLeaf, Qb, end - start, d, k, D, I, insertNeighbour, undefined);',
+  );
+}
+
+/**
+ * A worker block function around a neighbour kernel (`kernel`, a function expression; `call` runs
+ * it on the block's queries `Qb` into `D` / `I`): the block's rows searched, sorted and square-rooted.
+ */
+function neighbourBlockSource(kernel: string, call: string): string {
   return `(function () {
   'use strict';
   ${siftDown.toString()}
   ${insertNeighbour.toString()}
   ${sortNeighbours.toString()}
-  const kern = function (${TREE_ARGS.join(', ')}) {
-${treeKernelSource(d)}
-  };
+  const kern = ${kernel};
   return function (b, p, start, end) {
     const d = p.d, k = p.k;
     const D = b.D.subarray(start * k, end * k), I = b.I.subarray(start * k, end * k);
-    kern(b.X, b.P, b.NS, b.NE, b.LO, b.HI, p.firstLeaf, b.Q.subarray(start * d, end * d), end - start, d, k, D, I, insertNeighbour, undefined);
+    const Qb = b.Q.subarray(start * d, end * d);
+    ${call}
     sortNeighbours(D, I, end - start, k);
     for (let i = 0; i < D.length; i++) D[i] = Math.sqrt(D[i]);
   };
@@ -475,28 +485,16 @@ function parallelQuery(index: DenseMatrix, queries: DenseMatrix, k: number): Raw
     threads,
   );
   if (!ok) return undefined;
-  // copied out of the reused scratch buffers
+  // views of the reused scratch buffers: callers copy them out
   return { k, indices: I, distances: D, scratch: true };
 }
 
 /** Source of the block kernel of {@link parallelQuery}: the unrolled query kernel plus sort and sqrt. */
 function parallelQuerySource(d: number): string {
-  return `(function () {
-  'use strict';
-  ${siftDown.toString()}
-  ${insertNeighbour.toString()}
-  ${sortNeighbours.toString()}
-  const kern = function (X, Q, n, m, d, k, D, I, insert) {
-${unrolledQuerySource(d)}
-  };
-  return function (b, p, start, end) {
-    const d = p.d, k = p.k;
-    const D = b.D.subarray(start * k, end * k), I = b.I.subarray(start * k, end * k);
-    kern(b.X, b.Q.subarray(start * d, end * d), p.n, end - start, d, k, D, I, insertNeighbour);
-    sortNeighbours(D, I, end - start, k);
-    for (let i = 0; i < D.length; i++) D[i] = Math.sqrt(D[i]);
-  };
-})()`;
+  return neighbourBlockSource(
+    `function (X, Q, n, m, d, k, D, I, insert) {\n${unrolledQuerySource(d)}\n  }`,
+    'kern(b.X, Qb, p.n, end - start, d, k, D, I, insertNeighbour);',
+  );
 }
 
 /** Index rows `X` (n x d) against queries `Q` (m x d); fills squared distances into `D`, rows into `I`. */
