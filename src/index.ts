@@ -8,7 +8,7 @@
 export { AnomalyLabError, NotFittedError, FeatureMismatchError, DataValidationError, ModelFormatError } from './core/errors';
 export { BaseDetector } from './core/detector';
 export type { DetectorName, BaseDetectorOptions, DetectorSnapshot } from './core/detector';
-export { Random, checkSeed } from './core/random';
+export { Random, checkSeed, type RandomState } from './core/random';
 export { calibrateThreshold, checkContamination, quantileSorted, AUTO_FENCE_IQR } from './core/threshold';
 export type { Contamination } from './core/threshold';
 export { toDense, denseMatrix, takeRows, column, toArrays, toMlMatrix } from './core/matrix';

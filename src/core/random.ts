@@ -26,6 +26,17 @@ export function checkSeed(seed: unknown, owner = 'seed'): number {
   return seed;
 }
 
+/** Exact state of a {@link Random} (see {@link Random.getState}). */
+export interface RandomState {
+  /** The 624 MT19937 words. */
+  mt: Uint32Array;
+  /** Index of the next word (624: twist before the next draw). */
+  mti: number;
+  /** Whether a second normal draw is cached, and its value. */
+  hasGauss: boolean;
+  gauss: number;
+}
+
 /**
  * MT19937 with numpy-legacy distributions.
  * @example
@@ -225,6 +236,28 @@ export class Random {
       p[j] = t;
     }
     return p.slice(0, k);
+  }
+
+  /**
+   * The generator's exact state (the MT19937 words, the position in them and the cached gaussian),
+   * as plain data that survives structured cloning (e.g. a `postMessage` to a worker thread):
+   * {@link Random.fromState} continues the stream exactly where this generator stands.
+   */
+  getState(): RandomState {
+    return { mt: this.mt.slice(), mti: this.mti, hasGauss: this.hasGauss, gauss: this.gauss };
+  }
+
+  /** A generator continuing exactly from a state taken with {@link Random.getState}. */
+  static fromState(state: RandomState): Random {
+    if (!state || !(state.mt instanceof Uint32Array) || state.mt.length !== N || !Number.isInteger(state.mti) || state.mti < 0 || state.mti > N + 1) {
+      throw new RangeError('Random.fromState: not a state from Random.getState().');
+    }
+    const r = new Random(0);
+    r.mt.set(state.mt);
+    r.mti = state.mti;
+    r.hasGauss = state.hasGauss === true;
+    r.gauss = state.gauss;
+    return r;
   }
 
   /** A new seed drawn from this generator, for a sub-component (a tree, a repeat, a fold). */

@@ -29,6 +29,9 @@
  * arithmetic in the same order, so its results are identical to theirs (tested). The generic
  * loops below are the fallback and the reference.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Random, type RandomState } from '../core/random';
 import { compileKernel } from './parallel';
 
 /** Layer shapes and dropout of a fused MLP. */
@@ -453,4 +456,241 @@ function stepSource(sizes: readonly number[], dropoutLayers: number, ko: readonl
   e('return { step, forward };');
   e('})()');
   return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The training loop, on plain data (runs on the calling thread or in a worker thread)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Everything the fused training loop needs, as plain data (typed arrays, numbers and generator
+ * states), so that it survives structured cloning to a worker thread unchanged.
+ */
+export interface FusedTrainInput {
+  /** Units per layer, input first: `[d, ...hiddenLayers, d]`. */
+  sizes: number[];
+  /** Initial parameters in {@link FusedMlp.params}' layout (the TF.js initialisers' float32 values). */
+  params: Float64Array;
+  /** Training rows as float32, n x d row-major (validation rows included). */
+  xf: Float32Array;
+  /** Training row indices, shuffled in place every epoch. */
+  order: Int32Array;
+  /** Validation rows, gathered (nVal x d). */
+  valX: Float32Array;
+  nVal: number;
+  /** States of the per-epoch shuffle and dropout-mask generators. */
+  shuffleState: RandomState;
+  dropoutState: RandomState;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  /** Dropout rate, and units of the hidden layers followed by dropout (empty when the rate is 0). */
+  dropout: number;
+  dropoutUnits: number[];
+  /** Early-stopping patience; 0 turns it off. */
+  patience: number;
+}
+
+/** What the loop reports after each epoch (the autoencoder's `onEpochEnd` info). */
+export interface FusedEpochInfo {
+  epoch: number;
+  epochs: number;
+  loss: number;
+  valLoss?: number;
+  seconds: number;
+}
+
+/** The trained parameters (the best epoch's with early stopping) and the per-epoch losses. */
+export interface FusedTrainResult {
+  params: Float64Array;
+  history: { loss: number[]; valLoss: number[] };
+}
+
+/** Early stopping on the monitored loss; `best` when the weights should be kept as the best. */
+export class EarlyStopping {
+  private best = Infinity;
+  private sinceBest = 0;
+
+  constructor(private readonly patience: number) {}
+
+  /** 'best' (keep these weights), 'stop' or 'go on'. */
+  update(monitored: number): 'best' | 'stop' | 'go on' {
+    if (this.patience <= 0) return 'go on';
+    if (monitored < this.best) {
+      this.best = monitored;
+      this.sinceBest = 0;
+      return 'best';
+    }
+    return ++this.sinceBest >= this.patience ? 'stop' : 'go on';
+  }
+}
+
+/**
+ * The fused engine's training loop: per epoch a seeded shuffle of `order`, batches with dropout
+ * masks drawn in bulk ({@link Random.fillRandom}, the TF.js loop's draws in its order), one
+ * {@link FusedMlp.trainStep} per batch, the validation loss with dropout off, `onEpoch`, then
+ * early stopping (restoring the best weights at the end). It depends only on `input`, so it gives
+ * the same bits on the calling thread and in a worker.
+ * @param between - awaited between epochs (the calling thread lets I/O and timers run)
+ */
+export async function trainFusedLoop(
+  input: FusedTrainInput,
+  onEpoch: (info: FusedEpochInfo) => void,
+  between?: () => Promise<void>,
+): Promise<FusedTrainResult> {
+  const { sizes, xf, order, valX, nVal, epochs, batchSize, dropout, dropoutUnits } = input;
+  const d = sizes[0];
+  const shuffleRng = Random.fromState(input.shuffleState);
+  const dropoutRng = Random.fromState(input.dropoutState);
+  const history = { loss: [] as number[], valLoss: [] as number[] };
+  const stopper = new EarlyStopping(input.patience);
+  const keepScale = Math.fround(1 / (1 - dropout)); // the TF.js loop's masks are float32
+  const net = new FusedMlp({
+    sizes,
+    maxBatch: batchSize,
+    dropoutLayers: dropoutUnits.length,
+    learningRate: input.learningRate,
+    beta1: 0.9,
+    beta2: 0.999,
+    epsilon: 1e-7,
+  });
+  if (input.params.length !== net.params.length) throw new Error('Autoencoder: the fused engine and the TF.js model disagree on the weights.');
+  net.params.set(input.params);
+  const x64 = Float64Array.from(xf);
+  const val64 = Float64Array.from(valX);
+  const batch = net.input;
+  let bestWeights: Float64Array | undefined;
+
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    const t0 = performance.now();
+    shuffleRng.shuffle(order);
+    let lossSum = 0;
+    for (let start = 0; start < order.length; start += batchSize) {
+      const b = Math.min(batchSize, order.length - start);
+      for (let i = 0; i < b; i++) {
+        const src = order[start + i] * d;
+        const dst = i * d;
+        for (let j = 0; j < d; j++) batch[dst + j] = x64[src + j];
+      }
+      for (let k = 0; k < dropoutUnits.length; k++) {
+        // the same draws as the TF.js loop's dropoutMask(), in bulk
+        const m = dropoutRng.fillRandom(net.masks[k], b * dropoutUnits[k]);
+        for (let q = 0; q < b * dropoutUnits[k]; q++) m[q] = m[q] < dropout ? 0 : keepScale;
+      }
+      lossSum += net.trainStep(b) * b;
+    }
+    const loss = lossSum / order.length;
+    history.loss.push(loss);
+    let valLoss: number | undefined;
+    if (nVal > 0) {
+      valLoss = net.sumRowMse(val64, nVal) / nVal;
+      history.valLoss.push(valLoss);
+    }
+    onEpoch({ epoch, epochs, loss, valLoss, seconds: (performance.now() - t0) / 1000 });
+
+    const verdict = stopper.update(valLoss ?? loss);
+    if (verdict === 'best') (bestWeights ??= new Float64Array(net.params.length)).set(net.params);
+    else if (verdict === 'stop') break;
+    if (between) await between();
+  }
+  if (bestWeights) net.params.set(bestWeights);
+  return { params: net.params, history };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The loop in a worker thread
+// ---------------------------------------------------------------------------------------------
+
+/** Messages from `autoencoder-worker.js`. */
+export type FusedWorkerMessage =
+  | { type: 'epoch'; info: FusedEpochInfo }
+  | { type: 'done'; result: FusedTrainResult }
+  | { type: 'error'; name: string; message: string; stack?: string };
+
+/**
+ * Counters of the trainings run in a worker thread since the process started (for tests).
+ * @internal
+ */
+export const fusedWorkerStats = { runs: 0 };
+
+/**
+ * The compiled worker script next to this module, or undefined where there is none (running from
+ * the TypeScript sources, e.g. under vitest): the caller then trains on its own thread, with the
+ * same results.
+ */
+export function fusedWorkerFile(): string | undefined {
+  if (!__filename.endsWith('.js')) return undefined;
+  const file = path.join(path.dirname(__filename), 'autoencoder-worker.js');
+  return fs.existsSync(file) ? file : undefined;
+}
+
+/** A training running in a worker thread. */
+export interface FusedWorkerRun {
+  /** Settles when the training is done (the worker is terminated by then). */
+  result: Promise<FusedTrainResult>;
+  /** Stop the worker now; `result` rejects with `reason` (no effect once settled). */
+  cancel(reason?: Error): void;
+}
+
+/**
+ * Start {@link trainFusedLoop} on `input` in a worker thread; `onEpoch` is called on this thread,
+ * in order, as the worker's epoch messages arrive (an exception thrown by it stops the worker and
+ * rejects the result). An error in the worker rejects the result with the same message. The
+ * worker is terminated as soon as the result settles.
+ * @returns undefined when no worker can be started here (no compiled worker script, or
+ *   `worker_threads` unavailable): train on the calling thread instead
+ */
+export function startFusedWorker(input: FusedTrainInput, onEpoch: (info: FusedEpochInfo) => void): FusedWorkerRun | undefined {
+  const file = fusedWorkerFile();
+  if (!file) return undefined;
+  let worker: import('node:worker_threads').Worker;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
+    worker = new Worker(file, { workerData: input });
+  } catch {
+    return undefined;
+  }
+  fusedWorkerStats.runs++;
+  let settled = false;
+  let resolveRun!: (r: FusedTrainResult) => void;
+  let rejectRun!: (e: Error) => void;
+  const result = new Promise<FusedTrainResult>((res, rej) => {
+    resolveRun = res;
+    rejectRun = rej;
+  });
+  const finish = (err: Error | undefined, value?: FusedTrainResult): void => {
+    if (settled) return;
+    settled = true;
+    worker.removeAllListeners('message');
+    void worker.terminate().catch(() => {});
+    if (err) rejectRun(err);
+    else resolveRun(value!);
+  };
+  worker.on('message', (msg: FusedWorkerMessage) => {
+    if (settled) return;
+    if (msg.type === 'epoch') {
+      try {
+        onEpoch(msg.info);
+      } catch (e) {
+        finish(e instanceof Error ? e : new Error(String(e)));
+      }
+    } else if (msg.type === 'done') {
+      finish(undefined, msg.result);
+    } else if (msg.type === 'error') {
+      finish(rebuildError(msg));
+    }
+  });
+  worker.on('error', (e) => finish(e instanceof Error ? e : new Error(String(e))));
+  worker.on('exit', (code) => finish(new Error(`Autoencoder: the training worker exited (code ${code}) before finishing.`)));
+  return { result, cancel: (reason) => finish(reason ?? new Error('Autoencoder: training cancelled.')) };
+}
+
+/** An error with the worker's error's class (when a standard one), message and stack. */
+function rebuildError(msg: { name: string; message: string; stack?: string }): Error {
+  const Ctors: Record<string, ErrorConstructor> = { RangeError, TypeError, Error };
+  const e = new (Ctors[msg.name] ?? Error)(msg.message);
+  if (!(msg.name in Ctors)) e.name = msg.name;
+  if (msg.stack) e.stack = msg.stack;
+  return e;
 }

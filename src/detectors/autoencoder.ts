@@ -20,6 +20,10 @@
  * 0.971 ± 0.014 tfjs over 20 seeds). The default `auto` uses `tfjs` on the native
  * `@tensorflow/tfjs-node` backend and `fused` otherwise. After training, the fused weights are
  * copied into the TF.js model: scoring and the saved model files are TF.js's either way.
+ *
+ * The fused loop ({@link trainFusedLoop}) depends only on plain data (initial weights, rows,
+ * order, the generators' exact states), so it can also run in a worker thread with bit-identical
+ * results: {@link AnomalyEnsemble} does so to overlap it with the other detectors' fits.
  */
 import type * as TF from '@tensorflow/tfjs';
 import {
@@ -35,7 +39,7 @@ import { denseMatrix, toDense, type DenseMatrix, type MatrixLike } from '../core
 import { Random } from '../core/random';
 import { loadTf, tfBackendName } from '../core/tf';
 import { assertFinite } from '../core/validation';
-import { FusedMlp } from './autoencoder-fused';
+import { EarlyStopping, startFusedWorker, trainFusedLoop, type FusedTrainInput, type FusedWorkerRun } from './autoencoder-fused';
 
 type Tf = typeof TF;
 
@@ -123,6 +127,16 @@ export interface AutoencoderOptions extends BaseDetectorOptions {
   engine?: AutoencoderEngine;
 }
 
+/**
+ * Set by {@link AnomalyEnsemble} to train the fused engine in a worker thread (see
+ * {@link Autoencoder.workerHooks}).
+ * @internal
+ */
+export interface AutoencoderWorkerHooks {
+  /** Called once the training runs in the worker (not called when it runs on the calling thread). */
+  started?: (run: FusedWorkerRun) => void;
+}
+
 /** Training engines of {@link AutoencoderOptions.engine}. */
 export type AutoencoderEngine = 'auto' | 'fused' | 'tfjs';
 
@@ -194,6 +208,14 @@ interface AutoencoderState {
  */
 export class Autoencoder extends BaseDetector<AutoencoderOptions, AutoencoderState> {
   readonly name: DetectorName = 'autoencoder';
+
+  /**
+   * When set, `fit` trains the fused engine in a worker thread where the compiled worker script
+   * exists (results bit-identical to training on the calling thread), so the caller's thread is
+   * free meanwhile; `started` is called once training runs there. Not an option: not saved.
+   * @internal
+   */
+  workerHooks?: AutoencoderWorkerHooks;
 
   /**
    * @throws RangeError for an invalid option, in scikit-learn's message shape
@@ -309,7 +331,7 @@ export class Autoencoder extends BaseDetector<AutoencoderOptions, AutoencoderSta
       const loop: TrainLoop = { xf, d, order, valX, nVal, shuffleRng, dropoutRng, options: o };
       const history =
         resolveEngine(o.engine, tfBackendName()) === 'fused'
-          ? await trainFused(tf, dense, vars, loop)
+          ? await trainFused(tf, dense, vars, loop, this.workerHooks)
           : await trainTfjs(tf, dense, vars, optimizer, loop);
 
       const { modelJson, weightsBin } = await saveModel(tf, model);
@@ -428,25 +450,6 @@ export function resolveEngine(engine: AutoencoderEngine, backend: string): 'fuse
   return engine;
 }
 
-/** Early stopping on the monitored loss; `improved` when the weights should be kept as the best. */
-class EarlyStopping {
-  private best = Infinity;
-  private sinceBest = 0;
-
-  constructor(private readonly patience: number) {}
-
-  /** 'best' (keep these weights), 'stop' or 'go on'. */
-  update(monitored: number): 'best' | 'stop' | 'go on' {
-    if (this.patience <= 0) return 'go on';
-    if (monitored < this.best) {
-      this.best = monitored;
-      this.sinceBest = 0;
-      return 'best';
-    }
-    return ++this.sinceBest >= this.patience ? 'stop' : 'go on';
-  }
-}
-
 /** The TF.js engine: one `optimizer.minimize` per batch. */
 async function trainTfjs(tf: Tf, dense: DenseVars[], vars: TF.Variable[], optimizer: TF.Optimizer, loop: TrainLoop): Promise<AutoencoderHistory> {
   const { xf, d, order, valX, nVal, shuffleRng, dropoutRng, options: o } = loop;
@@ -499,71 +502,47 @@ async function trainTfjs(tf: Tf, dense: DenseVars[], vars: TF.Variable[], optimi
 }
 
 /**
- * The fused engine ({@link FusedMlp}): the same draws in the same order as {@link trainTfjs}, the
+ * The fused engine ({@link trainFusedLoop}): the same draws in the same order as {@link trainTfjs}, the
  * TF.js model's initial weights, and the final (or best) weights written back into the model.
+ * With `worker`, the loop runs in a worker thread ({@link startFusedWorker}) where one can be
+ * started, with bit-identical results; `worker.started` is called once it runs there.
  */
-async function trainFused(tf: Tf, dense: DenseVars[], vars: TF.Variable[], loop: TrainLoop): Promise<AutoencoderHistory> {
+async function trainFused(tf: Tf, dense: DenseVars[], vars: TF.Variable[], loop: TrainLoop, worker?: AutoencoderWorkerHooks): Promise<AutoencoderHistory> {
   const { xf, d, order, valX, nVal, shuffleRng, dropoutRng, options: o } = loop;
-  const history: AutoencoderHistory = { loss: [], valLoss: [] };
-  const stopper = new EarlyStopping(o.earlyStoppingPatience);
-  const dropoutUnits = o.hiddenLayers.slice(0, o.dropout > 0 ? DROPOUT_LAYERS : 0);
-  const keepScale = Math.fround(1 / (1 - o.dropout)); // the TF.js loop's masks are float32
-  const net = new FusedMlp({
-    sizes: [d, ...dense.map((l) => l.kernel.shape[1] as number)],
-    maxBatch: o.batchSize,
-    dropoutLayers: dropoutUnits.length,
-    learningRate: o.learningRate,
-    beta1: 0.9,
-    beta2: 0.999,
-    epsilon: 1e-7,
-  });
   // the seeded glorot-uniform kernels and zero biases the TF.js initialisers drew
+  const params = new Float64Array(vars.reduce((s, v) => s + v.size, 0));
   let offset = 0;
   for (const v of vars) {
     const w = v.dataSync();
-    net.params.set(w, offset);
+    params.set(w, offset);
     offset += w.length;
   }
-  if (offset !== net.params.length) throw new Error('Autoencoder: the fused engine and the TF.js model disagree on the weights.');
-  const x64 = Float64Array.from(xf);
-  const val64 = Float64Array.from(valX);
-  const input = net.input;
-  let bestWeights: Float64Array | undefined;
-
-  for (let epoch = 1; epoch <= o.epochs; epoch++) {
-    const t0 = performance.now();
-    shuffleRng.shuffle(order);
-    let lossSum = 0;
-    for (let start = 0; start < order.length; start += o.batchSize) {
-      const b = Math.min(o.batchSize, order.length - start);
-      for (let i = 0; i < b; i++) {
-        const src = order[start + i] * d;
-        const dst = i * d;
-        for (let j = 0; j < d; j++) input[dst + j] = x64[src + j];
-      }
-      for (let k = 0; k < dropoutUnits.length; k++) {
-        // the same draws as the TF.js loop's dropoutMask(), in bulk
-        const m = dropoutRng.fillRandom(net.masks[k], b * dropoutUnits[k]);
-        for (let q = 0; q < b * dropoutUnits[k]; q++) m[q] = m[q] < o.dropout ? 0 : keepScale;
-      }
-      lossSum += net.trainStep(b) * b;
-    }
-    const loss = lossSum / order.length;
-    history.loss.push(loss);
-    let valLoss: number | undefined;
-    if (nVal > 0) {
-      valLoss = net.sumRowMse(val64, nVal) / nVal;
-      history.valLoss.push(valLoss);
-    }
-    o.onEpochEnd({ epoch, epochs: o.epochs, loss, valLoss, seconds: (performance.now() - t0) / 1000 });
-
-    const verdict = stopper.update(valLoss ?? loss);
-    if (verdict === 'best') (bestWeights ??= new Float64Array(net.params.length)).set(net.params);
-    else if (verdict === 'stop') break;
-    await new Promise<void>((resolve) => setImmediate(resolve)); // let I/O and timers run between epochs
+  const input: FusedTrainInput = {
+    sizes: [d, ...dense.map((l) => l.kernel.shape[1] as number)],
+    params,
+    xf,
+    order,
+    valX,
+    nVal,
+    shuffleState: shuffleRng.getState(),
+    dropoutState: dropoutRng.getState(),
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    learningRate: o.learningRate,
+    dropout: o.dropout,
+    dropoutUnits: o.hiddenLayers.slice(0, o.dropout > 0 ? DROPOUT_LAYERS : 0),
+    patience: o.earlyStoppingPatience,
+  };
+  const run = worker ? startFusedWorker(input, o.onEpochEnd) : undefined;
+  let result;
+  if (run) {
+    worker!.started?.(run);
+    result = await run.result;
+  } else {
+    // let I/O and timers run between epochs
+    result = await trainFusedLoop(input, o.onEpochEnd, () => new Promise<void>((resolve) => setImmediate(resolve)));
   }
-  if (bestWeights) net.params.set(bestWeights);
-  const weights = Float32Array.from(net.params);
+  const weights = Float32Array.from(result.params);
   tf.tidy(() => {
     let at = 0;
     for (const v of vars) {
@@ -571,7 +550,7 @@ async function trainFused(tf: Tf, dense: DenseVars[], vars: TF.Variable[], loop:
       at += v.size;
     }
   });
-  return history;
+  return result.history;
 }
 
 // ---------------------------------------------------------------------------------------------

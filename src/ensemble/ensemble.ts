@@ -22,10 +22,12 @@ import { assertFinite } from '../core/validation';
 import { encodeTraffic, type TrafficData } from '../data/csv';
 import { TrafficEncoder, type TrafficEncoderState } from '../data/encoder';
 import { checkDatasetSchema, type DatasetSchema } from '../data/schema';
-import { Autoencoder, type AutoencoderOptions } from '../detectors/autoencoder';
+import { Autoencoder, type AutoencoderEpochInfo, type AutoencoderOptions } from '../detectors/autoencoder';
+import { fusedWorkerFile, type FusedWorkerRun } from '../detectors/autoencoder-fused';
 import { IsolationForest, type IsolationForestOptions } from '../detectors/isolation-forest';
 import { LocalOutlierFactor, type LocalOutlierFactorOptions } from '../detectors/local-outlier-factor';
 import { OneClassSvm, type OneClassSvmOptions } from '../detectors/one-class-svm';
+import { threadCount } from '../detectors/parallel';
 import { StandardScaler, type StandardScalerState } from '../preprocess/standard-scaler';
 import {
   agreementWeights,
@@ -58,7 +60,15 @@ export type Decision = 'vote' | 'score';
 /** Named configurations. */
 export type Preset = 'default' | 'seed';
 
-/** Progress events during {@link AnomalyEnsemble.fit}. */
+/**
+ * Progress events during {@link AnomalyEnsemble.fit}, always in the sequential order: for each
+ * detector `detector-start`, (the autoencoder's `epoch` events,) `detector-end`. When the
+ * autoencoder's fused engine trains in a worker thread concurrently with the other detectors
+ * (running from `dist/` with more than one thread; `NAL_THREADS=1` turns it off), its epochs are
+ * held back until its `detector-start`, and its `detector-end` seconds are the wall-clock time of
+ * its whole training, which overlapped the other detectors' fits (so the seconds of the four
+ * detectors can add up to more than the fit's).
+ */
 export type FitProgress =
   | { stage: 'detector-start'; detector: DetectorName; index: number; total: number }
   | { stage: 'detector-end'; detector: DetectorName; index: number; total: number; seconds: number }
@@ -271,7 +281,9 @@ export class AnomalyEnsemble {
 
   /**
    * Fit the scaler and every detector on the same rows, then calibrate each detector's threshold
-   * and the ensemble-score threshold on the training rows.
+   * and the ensemble-score threshold on the training rows. Running from `dist/` with more than
+   * one thread, the autoencoder's fused training runs in a worker thread while the other detectors
+   * fit (same results as a fit on this thread; see {@link FitProgress} for the events).
    * @param data - traffic from {@link loadTraffic} / {@link generateTraffic}, or a numeric matrix
    * @param featureNames - names of the matrix columns when `data` is a plain matrix
    */
@@ -283,17 +295,14 @@ export class AnomalyEnsemble {
     const subSeeds = Object.fromEntries(DETECTOR_NAMES.map((d) => [d, rng.nextSeed()])) as Record<DetectorName, number>;
     const scaler = new StandardScaler().fit(X);
     const Xs = scaler.transform(X);
+    const fittedDetectors = await this.fitDetectors(Xs, subSeeds, X.rows);
+    // maps in the ensemble's detector order, whatever order the fits finished in
     const detectors = new Map<DetectorName, BaseDetector<any, any>>();
     const stats = new Map<DetectorName, ScoreStats>();
-    const total = this.options.detectors.length;
-    for (const [index, name] of this.options.detectors.entries()) {
-      this.onProgress?.({ stage: 'detector-start', detector: name, index, total });
-      const t0 = performance.now();
-      const det = this.makeDetector(name, subSeeds[name], X.rows);
-      await det.fit(Xs);
+    for (const name of this.options.detectors) {
+      const det = fittedDetectors.get(name)!;
       detectors.set(name, det);
       stats.set(name, scoreStats(det.trainingScores, det.threshold));
-      this.onProgress?.({ stage: 'detector-end', detector: name, index, total, seconds: (performance.now() - t0) / 1000 });
     }
     const trainScores = new Map<DetectorName, Float64Array>();
     for (const [name, det] of detectors) trainScores.set(name, det.trainingScores);
@@ -314,6 +323,76 @@ export class AnomalyEnsemble {
     partial.training = this.combine(partial, trainScores, fusedTrain);
     this.fitted = partial;
     return this;
+  }
+
+  /**
+   * Fit every detector on the scaled rows. With more than one thread ({@link threadCount}; the
+   * environment variable `NAL_THREADS=1` turns this off) and the compiled worker script present
+   * (running from `dist/`), the autoencoder's fused engine trains in a worker thread while the
+   * other detectors fit on this one; its results are bit-identical to a fit on this thread.
+   * Progress events keep the sequential order (the autoencoder's epochs are held back until its
+   * `detector-start`, which follows the other detectors'); its `detector-end` seconds are the
+   * wall-clock time of its whole training, which overlapped the others.
+   */
+  private async fitDetectors(Xs: DenseMatrix, subSeeds: Record<DetectorName, number>, nRows: number): Promise<Map<DetectorName, BaseDetector<any, any>>> {
+    const names = this.options.detectors;
+    const total = names.length;
+    const fitted = new Map<DetectorName, BaseDetector<any, any>>();
+    // epochs wait here while the autoencoder trains ahead of its turn (undefined: relay at once)
+    let held: AutoencoderEpochInfo[] | undefined;
+    const relay = (info: AutoencoderEpochInfo): void => {
+      if (held) held.push(info);
+      else this.emitEpoch(info);
+    };
+    let ahead: { det: BaseDetector<any, any>; t0: number; done: Promise<unknown>; run?: FusedWorkerRun } | undefined;
+    if (names.includes('autoencoder') && names.length > 1 && threadCount() > 1 && fusedWorkerFile() !== undefined) {
+      const det = this.makeDetector('autoencoder', subSeeds.autoencoder, nRows, relay) as Autoencoder;
+      let onStarted!: () => void;
+      const started = new Promise<void>((resolve) => (onStarted = resolve));
+      const job = { det, t0: performance.now(), done: Promise.resolve() as Promise<unknown>, run: undefined as FusedWorkerRun | undefined };
+      det.workerHooks = {
+        started: (run) => {
+          job.run = run;
+          onStarted();
+        },
+      };
+      held = [];
+      job.done = det.fit(Xs);
+      job.done.catch(() => {}); // handled when awaited below
+      // wait until the training runs in the worker (or, when it cannot, has run here)
+      await Promise.race([started, job.done.then(() => {}, () => {})]);
+      ahead = job;
+    }
+    try {
+      for (const [index, name] of names.entries()) {
+        this.onProgress?.({ stage: 'detector-start', detector: name, index, total });
+        if (ahead && name === 'autoencoder') {
+          const pending = held!;
+          held = undefined;
+          for (const info of pending) this.emitEpoch(info);
+          await ahead.done;
+          fitted.set(name, ahead.det);
+          const seconds = (performance.now() - ahead.t0) / 1000;
+          ahead = undefined;
+          this.onProgress?.({ stage: 'detector-end', detector: name, index, total, seconds });
+          continue;
+        }
+        const t0 = performance.now();
+        const det = this.makeDetector(name, subSeeds[name], nRows, relay);
+        await det.fit(Xs);
+        fitted.set(name, det);
+        this.onProgress?.({ stage: 'detector-end', detector: name, index, total, seconds: (performance.now() - t0) / 1000 });
+      }
+    } finally {
+      // another detector failed (or a progress callback threw): stop the worker
+      ahead?.run?.cancel();
+    }
+    return fitted;
+  }
+
+  private emitEpoch(info: AutoencoderEpochInfo): void {
+    this.options.autoencoder.onEpochEnd?.(info);
+    this.onProgress?.({ stage: 'epoch', detector: 'autoencoder', ...info });
   }
 
   /** Whether the ensemble is fitted (or loaded). */
@@ -484,7 +563,7 @@ export class AnomalyEnsemble {
     return Object.fromEntries(this.require().weights);
   }
 
-  private makeDetector(name: DetectorName, seed: number, nRows: number): BaseDetector<any, any> {
+  private makeDetector(name: DetectorName, seed: number, nRows: number, onEpochEnd: (info: AutoencoderEpochInfo) => void): BaseDetector<any, any> {
     const c = this.options.contamination;
     switch (name) {
       case 'isolationForest':
@@ -498,11 +577,6 @@ export class AnomalyEnsemble {
         return new LocalOutlierFactor({ ...this.options.localOutlierFactor, nNeighbors, contamination: c, seed });
       }
       case 'autoencoder': {
-        const user = this.options.autoencoder.onEpochEnd;
-        const onEpochEnd: AutoencoderOptions['onEpochEnd'] = (info) => {
-          user?.(info);
-          this.onProgress?.({ stage: 'epoch', detector: 'autoencoder', ...info });
-        };
         return new Autoencoder({ ...this.options.autoencoder, contamination: c, seed, onEpochEnd });
       }
     }

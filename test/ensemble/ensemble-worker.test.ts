@@ -1,0 +1,121 @@
+/**
+ * The ensemble trains the autoencoder's fused engine in a worker thread, concurrently with the
+ * other detectors, only when running from the compiled `dist/` (the worker script is JavaScript
+ * next to the compiled module). These tests run small scripts with `node` against `dist/` and
+ * compare a concurrent fit (NAL_THREADS=2) with a sequential one (NAL_THREADS=1): the weights,
+ * training scores, history and progress events must be bit-identical. Without `dist/` they skip
+ * with a printed reason, except in CI (CI set), where `npm run build` must have run first.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const DIST = path.join(ROOT, 'dist');
+const distMissing = !fs.existsSync(path.join(DIST, 'index.js'));
+const skipReason = distMissing && !process.env.CI ? 'dist/ is absent (run `npm run build` to test the worker-thread fit)' : null;
+if (skipReason) console.log(`ensemble-worker tests skipped: ${skipReason}`);
+
+/** Run `source` with node (cwd: the repository) and parse its last stdout line as JSON. */
+function runNode(source: string, env: Record<string, string>): any {
+  const r = spawnSync(process.execPath, ['-e', source], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  if (r.status !== 0) throw new Error(`node exited with ${r.status} (${r.signal ?? ''}):\n${r.stderr}\n${r.stdout}`);
+  const lines = r.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+/** Fit two small ensembles (plain, and with early stopping) and print hashes of everything fitted. */
+const FIT_SCRIPT = `
+const lib = require('./dist/index.js');
+const fused = require('./dist/detectors/autoencoder-fused.js');
+const crypto = require('node:crypto');
+const hash = (a) => crypto.createHash('sha256').update(Buffer.from(a.buffer, a.byteOffset, a.byteLength)).digest('hex');
+(async () => {
+  const data = lib.generateTraffic({ rows: 1200, anomalyRatio: 0.1, seed: 3 });
+  const out = [];
+  let fitEnd = 0;
+  for (const autoencoder of [{ epochs: 5 }, { epochs: 12, earlyStoppingPatience: 1, learningRate: 0.01 }]) {
+    const events = [];
+    const epochs = [];
+    const ens = await new lib.AnomalyEnsemble({
+      seed: 11,
+      autoencoder: { ...autoencoder, onEpochEnd: (i) => epochs.push(i.epoch) },
+      onProgress: (p) => events.push(p.stage === 'epoch' ? 'epoch ' + p.epoch + ' ' + p.loss + ' ' + p.valLoss : p.stage + ' ' + p.detector + ' ' + p.index),
+    }).fit(data);
+    fitEnd = Date.now();
+    const ae = ens.detector('autoencoder');
+    out.push({
+      weights: ae.model.getWeights().map((t) => hash(t.dataSync())),
+      aeScores: hash(ae.trainingScores),
+      aeThreshold: ae.threshold,
+      history: ae.history,
+      scores: Object.fromEntries(ens.options.detectors.map((n) => [n, hash(ens.detector(n).trainingScores)])),
+      ensembleScore: hash(ens.trainingResult.ensembleScore),
+      ensembleThreshold: ens.ensembleThreshold,
+      events,
+      epochs,
+    });
+  }
+  process.on('exit', () => console.log(JSON.stringify({ workerRuns: fused.fusedWorkerStats.runs, exitMs: Date.now() - fitEnd, out })));
+})().catch((e) => { console.error(e); process.exit(1); });
+`;
+
+describe.skipIf(skipReason !== null)('AnomalyEnsemble.fit with the autoencoder in a worker thread (dist/)', () => {
+  it('gives bit-identical results to the sequential fit, fires every epoch in order, and lets node exit', () => {
+    if (!fs.existsSync(path.join(DIST, 'detectors', 'autoencoder-worker.js'))) {
+      throw new Error('dist/ has no detectors/autoencoder-worker.js: it is stale, run `npm run build`.');
+    }
+    const concurrent = runNode(FIT_SCRIPT, { NAL_THREADS: '2' });
+    const sequential = runNode(FIT_SCRIPT, { NAL_THREADS: '1' });
+    expect(concurrent.workerRuns).toBe(2);
+    expect(sequential.workerRuns).toBe(0);
+    expect(concurrent.out).toEqual(sequential.out);
+    const [plain, early] = concurrent.out;
+    expect(plain.epochs).toEqual([1, 2, 3, 4, 5]);
+    expect(plain.history.loss).toHaveLength(5);
+    // the events keep the sequential order: three detectors, then the autoencoder's start, epochs, end
+    expect(plain.events[6]).toBe('detector-start autoencoder 3');
+    expect(plain.events.slice(7, 12).every((e: string) => e.startsWith('epoch '))).toBe(true);
+    expect(plain.events[12]).toBe('detector-end autoencoder 3');
+    // early stopping stopped before the last epoch (and restored the best weights, compared above)
+    expect(early.history.loss.length).toBe(early.epochs.length);
+    expect(early.epochs.length).toBeLessThan(12);
+    // no handle left behind: the process exits right after the fit
+    expect(concurrent.exitMs).toBeLessThan(2000);
+  });
+
+  it('rejects with the same error as the in-thread loop (worker error, and a throwing onEpochEnd)', () => {
+    const script = `
+const lib = require('./dist/index.js');
+const fused = require('./dist/detectors/autoencoder-fused.js');
+const { Random } = require('./dist/core/random.js');
+(async () => {
+  const r = new Random(1);
+  const input = {
+    sizes: [4, 3, 4], params: new Float64Array(5), xf: new Float32Array(40), order: Int32Array.from({ length: 10 }, (_, i) => i),
+    valX: new Float32Array(0), nVal: 0, shuffleState: r.getState(), dropoutState: r.getState(),
+    epochs: 2, batchSize: 4, learningRate: 1e-3, dropout: 0, dropoutUnits: [], patience: 0,
+  };
+  const msg = async (p) => { try { await p; return 'no error'; } catch (e) { return e.constructor.name + ': ' + e.message; } };
+  const inThread = await msg(fused.trainFusedLoop(input, () => {}));
+  const run = fused.startFusedWorker(input, () => {});
+  const inWorker = run ? await msg(run.result) : 'no worker';
+  const data = lib.generateTraffic({ rows: 600, anomalyRatio: 0.1, seed: 3 });
+  const boom = (i) => { if (i.epoch === 2) throw new RangeError('stop at epoch 2'); };
+  const ensemble = await msg(new lib.AnomalyEnsemble({ seed: 1, autoencoder: { epochs: 4, onEpochEnd: boom } }).fit(data));
+  console.log(JSON.stringify({ inThread, inWorker, ensemble, workerRuns: fused.fusedWorkerStats.runs }));
+})();
+`;
+    const got = runNode(script, { NAL_THREADS: '2' });
+    expect(got.inThread).toBe('Error: Autoencoder: the fused engine and the TF.js model disagree on the weights.');
+    expect(got.inWorker).toBe(got.inThread);
+    expect(got.ensemble).toBe('RangeError: stop at epoch 2');
+    expect(got.workerRuns).toBe(2);
+  });
+});
