@@ -24,7 +24,7 @@
  */
 import type { DenseMatrix } from '../core/matrix';
 import { buildKdTree, genericTreeKernel, KD_LEAF_SIZE, TREE_ARGS, treeKernelSource, type KdTree, type TreeKernel } from './kd-tree';
-import { runBlocks, sharedArray, sharedCopyCached, sharedScratch, threadCount } from './parallel';
+import { runBlocks, sharedArray, sharedCopyCached, sharedScratch, threadCount, type SharedArray } from './parallel';
 
 /** Options of {@link knnSearch}. */
 export interface KnnSearchOptions {
@@ -281,6 +281,35 @@ function parallelTree(tree: KdTree, Qin: Float64Array, m: number, k: number): Ra
   if (!codegenAvailable || d > MAX_UNROLLED_WIDTH || m < TREE_PARALLEL_MIN_QUERIES) return undefined;
   const threads = threadCount();
   if (threads < 2) return undefined;
+  return runNeighbourBlocks(
+    `knn-tree-${d}`,
+    () => parallelTreeSource(d),
+    { X: tree.data, P: tree.perm, NS: tree.start, NE: tree.end, LO: tree.lo, HI: tree.hi },
+    { d, k, firstLeaf: tree.firstLeaf },
+    Qin,
+    m,
+    TREE_BLOCK_ROWS,
+    threads,
+  );
+}
+
+/**
+ * Run a neighbour block kernel on worker threads over `m` queries `Qin` (copied into shared
+ * scratch unless already shared), `k` neighbours each, into the shared scratch result arrays.
+ * @returns views of the reused scratch buffers (callers copy them out), or undefined when the
+ *   workers could not run the job
+ */
+function runNeighbourBlocks(
+  key: string,
+  source: () => string,
+  bufs: Record<string, SharedArray>,
+  params: { d: number; k: number } & Record<string, number>,
+  Qin: Float64Array,
+  m: number,
+  blockRows: number,
+  threads: number,
+): RawResult | undefined {
+  const { d, k } = params;
   const D = sharedScratch('knn-D', Float64Array, m * k);
   const I = sharedScratch('knn-I', Int32Array, m * k);
   let Q = Qin;
@@ -288,19 +317,8 @@ function parallelTree(tree: KdTree, Qin: Float64Array, m: number, k: number): Ra
     Q = sharedScratch('knn-Q', Float64Array, m * d);
     Q.set(Qin.subarray(0, m * d));
   }
-  const ok = runBlocks(
-    {
-      key: `knn-tree-${d}`,
-      source: () => parallelTreeSource(d),
-      bufs: { X: tree.data, P: tree.perm, NS: tree.start, NE: tree.end, LO: tree.lo, HI: tree.hi, Q, D, I },
-      params: { d, k, firstLeaf: tree.firstLeaf },
-      rows: m,
-      blockRows: TREE_BLOCK_ROWS,
-    },
-    threads,
-  );
-  if (!ok) return undefined;
-  return { k, indices: I, distances: D, scratch: true };
+  const ok = runBlocks({ key, source, bufs: { ...bufs, Q, D, I }, params, rows: m, blockRows }, threads);
+  return ok ? { k, indices: I, distances: D, scratch: true } : undefined;
 }
 
 /** Source of the block kernel of {@link parallelTree}: the tree kernel plus sort and sqrt. */
@@ -469,24 +487,16 @@ function parallelQuery(index: DenseMatrix, queries: DenseMatrix, k: number): Raw
   if (!codegenAvailable || d > MAX_UNROLLED_WIDTH || m < 2 * PARALLEL_BLOCK_ROWS || m * n * d < PARALLEL_MIN_WORK) return undefined;
   const threads = threadCount();
   if (threads < 2) return undefined;
-  const D = sharedScratch('knn-D', Float64Array, m * k);
-  const I = sharedScratch('knn-I', Int32Array, m * k);
-  const Q = sharedScratch('knn-Q', Float64Array, m * d);
-  Q.set(queries.data.subarray(0, m * d));
-  const ok = runBlocks(
-    {
-      key: `knn-query-${d}`,
-      source: () => parallelQuerySource(d),
-      bufs: { X: sharedCopyCached(index.data), Q, D, I },
-      params: { n, d, k },
-      rows: m,
-      blockRows: PARALLEL_BLOCK_ROWS,
-    },
+  return runNeighbourBlocks(
+    `knn-query-${d}`,
+    () => parallelQuerySource(d),
+    { X: sharedCopyCached(index.data) },
+    { n, d, k },
+    queries.data,
+    m,
+    PARALLEL_BLOCK_ROWS,
     threads,
   );
-  if (!ok) return undefined;
-  // views of the reused scratch buffers: callers copy them out
-  return { k, indices: I, distances: D, scratch: true };
 }
 
 /** Source of the block kernel of {@link parallelQuery}: the unrolled query kernel plus sort and sqrt. */
