@@ -168,24 +168,76 @@ export type TreeKernel = (
   I: Int32Array,
   insert: (D: Float64Array, I: Int32Array, base: number, k: number, count: number, dist: number, j: number) => number,
   work: Float64Array | undefined,
+  warm: WarmStart | null,
 ) => void;
 
-export const TREE_ARGS = ['X', 'P', 'NS', 'NE', 'LO', 'HI', 'firstLeaf', 'Q', 'm', 'd', 'k', 'D', 'I', 'insert', 'work'];
+/**
+ * What a query's search may start from (see {@link treeKernelSource}): `G` holds `h` neighbours
+ * of every index row (original row numbers, row-major, the row itself not among them), `XO` the
+ * index rows in their original order, and `ST` one stamp per index row, all below `stamp`; query
+ * `q` writes the stamp `stamp + q`, so the caller advances `stamp` by the queries searched.
+ */
+export interface WarmStart {
+  G: Int32Array;
+  h: number;
+  XO: Float64Array;
+  ST: Int32Array;
+  stamp: number;
+}
+
+export const TREE_ARGS = ['X', 'P', 'NS', 'NE', 'LO', 'HI', 'firstLeaf', 'Q', 'm', 'd', 'k', 'D', 'I', 'insert', 'work', 'warm'];
 
 /**
  * Source of the tree query kernel for width `d` (the body of a {@link TreeKernel} with
  * {@link TREE_ARGS}): the query held in locals, the distance and box-bound sums unrolled. Built
  * only from the integer `d`.
+ *
+ * Warm start (`warm` given): before the tree walk, the query descends to the leaf whose box is
+ * nearest, takes that leaf's nearest row `o` and offers `o` and its `h` listed neighbours to the
+ * list. They lie around the query, so the list starts full with a k-th distance close to the
+ * final one, and the walk then offers few rows (k = 200 on the seed traffic: 74 heap updates per
+ * query instead of 608). Rows offered there are stamped and not offered again by the walk. The
+ * result does not change: the final list holds the k smallest `(distance, index)` pairs of every
+ * row offered, and the walk still offers every row that can belong to it (a node is skipped only
+ * when its bound is above a k-th distance of rows actually offered).
  */
 export function treeKernelSource(d: number): string {
   const L: string[] = [];
   const sq = (acc: string, f: number) => (f === 0 ? `${acc} = t * t;` : `${acc} += t * t;`);
   L.push(`const stN = new Int32Array(${KD_STACK_SIZE}), stB = new Float64Array(${KD_STACK_SIZE});`);
+  L.push('const G = warm === null ? null : warm.G, h = warm === null ? 0 : warm.h, XO = warm === null ? X : warm.XO;');
+  L.push('const ST = warm === null ? new Int32Array(0) : warm.ST, stamp = warm === null ? 0 : warm.stamp;');
   L.push('let scanned = 0, opened = 0;');
   L.push('for (let q = 0; q < m; q++) {');
   L.push('  const qa = q * d, base = q * k;');
   for (let f = 0; f < d; f++) L.push(`  const a${f} = Q[qa + ${f}];`);
   L.push('  let c = 0, w = Infinity, sp = 1;');
+  L.push('  const st = warm === null ? -1 : stamp + q;');
+  L.push('  if (warm !== null) {');
+  L.push('    let node = 0;');
+  L.push('    while (node < firstLeaf) {');
+  L.push('      const l = 2 * node + 1, lb = l * d, rb = lb + d;');
+  L.push('      let t, bl, br;');
+  boxBounds(L, d, '      ');
+  L.push('      node = bl <= br ? l : l + 1;');
+  L.push('    }');
+  L.push('    let best = Infinity, o = -1;');
+  L.push('    for (let p = NS[node], e = NE[node], xb = p * d; p < e; p++, xb += d) {');
+  L.push('      let t, s;');
+  for (let f = 0; f < d; f++) L.push(`      t = X[xb + ${f}] - a${f}; ${sq('s', f)}`);
+  L.push('      if (s < best) { best = s; o = P[p]; }');
+  L.push('    }');
+  L.push('    ST[o] = st; c = insert(D, I, base, k, c, best, o); if (c === k) w = D[base];');
+  L.push('    for (let j = o * h, je = j + h; j < je; j++) {');
+  L.push('      const r = G[j];');
+  L.push('      if (ST[r] === st) continue;');
+  L.push('      ST[r] = st;');
+  L.push('      const xb = r * d;');
+  L.push('      let t, s;');
+  for (let f = 0; f < d; f++) L.push(`      t = XO[xb + ${f}] - a${f}; ${sq('s', f)}`);
+  L.push('      if (s <= w) { c = insert(D, I, base, k, c, s, r); if (c === k) w = D[base]; }');
+  L.push('    }');
+  L.push('  }');
   L.push('  stN[0] = 0; stB[0] = 0;');
   L.push('  while (sp > 0) {');
   L.push('    sp--;');
@@ -198,19 +250,14 @@ export function treeKernelSource(d: number): string {
   L.push('      for (let xb = p * d; p < e; p++, xb += d) {');
   L.push('        let t, s;');
   for (let f = 0; f < d; f++) L.push(`        t = X[xb + ${f}] - a${f}; ${sq('s', f)}`);
-  L.push('        if (s <= w) { c = insert(D, I, base, k, c, s, P[p]); if (c === k) w = D[base]; }');
+  L.push('        if (s <= w && (st < 0 || ST[P[p]] !== st)) { c = insert(D, I, base, k, c, s, P[p]); if (c === k) w = D[base]; }');
   L.push('      }');
   L.push('      continue;');
   L.push('    }');
   L.push('    opened++;');
   L.push('    const l = 2 * node + 1, lb = l * d, rb = lb + d;');
   L.push('    let t, bl, br;');
-  for (let f = 0; f < d; f++) {
-    L.push(`    t = LO[lb + ${f}] - a${f}; if (!(t > 0)) { t = a${f} - HI[lb + ${f}]; if (!(t > 0)) t = 0; } ${sq('bl', f)}`);
-  }
-  for (let f = 0; f < d; f++) {
-    L.push(`    t = LO[rb + ${f}] - a${f}; if (!(t > 0)) { t = a${f} - HI[rb + ${f}]; if (!(t > 0)) t = 0; } ${sq('br', f)}`);
-  }
+  boxBounds(L, d, '    ');
   // the nearer child is pushed last, so it is searched first
   L.push('    if (bl <= br) {');
   L.push('      if (br <= w) { stN[sp] = l + 1; stB[sp] = br; sp++; }');
@@ -225,11 +272,21 @@ export function treeKernelSource(d: number): string {
   return L.join('\n');
 }
 
+/** Unrolled box bounds `bl` / `br` of the children whose boxes start at `lb` / `rb` (see {@link boxBound}). */
+function boxBounds(L: string[], d: number, indent: string): void {
+  const sq = (acc: string, f: number) => (f === 0 ? `${acc} = t * t;` : `${acc} += t * t;`);
+  for (const [acc, nb] of [['bl', 'lb'], ['br', 'rb']]) {
+    for (let f = 0; f < d; f++) {
+      L.push(`${indent}t = LO[${nb} + ${f}] - a${f}; if (!(t > 0)) { t = a${f} - HI[${nb} + ${f}]; if (!(t > 0)) t = 0; } ${sq(acc, f)}`);
+    }
+  }
+}
+
 /**
  * The tree query kernel as a plain loop over the features (any width; where code generation is
  * not allowed): the same arithmetic in the same order as {@link treeKernelSource}'s.
  */
-export const genericTreeKernel: TreeKernel = (X, P, NS, NE, LO, HI, firstLeaf, Q, m, d, k, D, I, insert, work) => {
+export const genericTreeKernel: TreeKernel = (X, P, NS, NE, LO, HI, firstLeaf, Q, m, d, k, D, I, insert, work, warm) => {
   const stN = new Int32Array(KD_STACK_SIZE);
   const stB = new Float64Array(KD_STACK_SIZE);
   let scanned = 0;
@@ -240,6 +297,37 @@ export const genericTreeKernel: TreeKernel = (X, P, NS, NE, LO, HI, firstLeaf, Q
     let c = 0;
     let w = Infinity;
     let sp = 1;
+    const st = warm === null ? -1 : warm.stamp + q;
+    if (warm !== null) {
+      const { G, h, XO, ST } = warm;
+      let node = 0;
+      while (node < firstLeaf) {
+        const l = 2 * node + 1;
+        node = boxBound(LO, HI, l * d, Q, qa, d) <= boxBound(LO, HI, (l + 1) * d, Q, qa, d) ? l : l + 1;
+      }
+      let best = Infinity;
+      let o = -1;
+      for (let p = NS[node], e = NE[node]; p < e; p++) {
+        const s = rowDistance(X, p * d, Q, qa, d);
+        if (s < best) {
+          best = s;
+          o = P[p];
+        }
+      }
+      ST[o] = st;
+      c = insert(D, I, base, k, c, best, o);
+      if (c === k) w = D[base];
+      for (let j = o * h, je = j + h; j < je; j++) {
+        const r = G[j];
+        if (ST[r] === st) continue;
+        ST[r] = st;
+        const s = rowDistance(XO, r * d, Q, qa, d);
+        if (s <= w) {
+          c = insert(D, I, base, k, c, s, r);
+          if (c === k) w = D[base];
+        }
+      }
+    }
     stN[0] = 0;
     stB[0] = 0;
     while (sp > 0) {
@@ -251,13 +339,8 @@ export const genericTreeKernel: TreeKernel = (X, P, NS, NE, LO, HI, firstLeaf, Q
         let p = NS[node];
         scanned += e - p;
         for (let xb = p * d; p < e; p++, xb += d) {
-          let t = X[xb] - Q[qa];
-          let s = t * t;
-          for (let f = 1; f < d; f++) {
-            t = X[xb + f] - Q[qa + f];
-            s += t * t;
-          }
-          if (s <= w) {
+          const s = rowDistance(X, xb, Q, qa, d);
+          if (s <= w && (st < 0 || warm!.ST[P[p]] !== st)) {
             c = insert(D, I, base, k, c, s, P[p]);
             if (c === k) w = D[base];
           }
@@ -294,6 +377,17 @@ export const genericTreeKernel: TreeKernel = (X, P, NS, NE, LO, HI, firstLeaf, Q
     work[1] += opened;
   }
 };
+
+/** Squared distance between row `X[xb..]` and query `Q[qa..]`, summed as the brute force does. */
+function rowDistance(X: Float64Array, xb: number, Q: Float64Array, qa: number, d: number): number {
+  let t = X[xb] - Q[qa];
+  let s = t * t;
+  for (let f = 1; f < d; f++) {
+    t = X[xb + f] - Q[qa + f];
+    s += t * t;
+  }
+  return s;
+}
 
 /** Lower bound of the squared distance from query `Q[qa..]` to the box at `LO/HI[nb..]`, summed as a distance is. */
 function boxBound(LO: Float64Array, HI: Float64Array, nb: number, Q: Float64Array, qa: number, d: number): number {

@@ -8,7 +8,7 @@ import { BaseDetector, type BaseDetectorOptions, type DetectorSnapshot, type Fit
 import { ModelFormatError, optionError } from '../core/errors';
 import { takeRows, type DenseMatrix } from '../core/matrix';
 import { Random } from '../core/random';
-import { knnSearch } from './knn';
+import { knnSearch, knnUsesTree, type KnnSearchOptions } from './knn';
 
 /** Options of {@link LocalOutlierFactor}. */
 export interface LocalOutlierFactorOptions extends BaseDetectorOptions {
@@ -38,6 +38,13 @@ export interface LocalOutlierFactorState {
   kDistance: Float64Array;
   /** Local reachability density of each training row. */
   lrd: Float64Array;
+  /**
+   * The training rows' own k nearest other rows (`nTrain x k`), kept from `fit` to start each
+   * scored row's neighbour search near its answer (see {@link KnnSearchOptions.indexNeighbours}),
+   * when that search uses the kd-tree. Not saved: a loaded detector rebuilds them on its first
+   * scoring call of at least `nTrain` rows. Scores are the same with or without them.
+   */
+  neighbours?: Int32Array;
 }
 
 const DEFAULTS = {
@@ -72,7 +79,9 @@ const SCORE_BATCH_ROWS = 8192;
  *
  * Cost: fit O(n² · d) and O(n · k) memory; scoring O(rows · n · d), on worker threads for large
  * batches; on low-dimensional data a kd-tree cuts both to a fraction (see {@link knnSearch}). The training rows are kept, so the model is
- * as large as its training set; `maxTrainRows` caps n with a seeded subsample.
+ * as large as its training set, and in memory (not in a saved model) so are their neighbour lists
+ * when the kd-tree applies (n · k 4-byte integers: 8 MB for 10,000 rows at k = 200), which speed
+ * up scoring; `maxTrainRows` caps n with a seeded subsample.
  *
  * @example
  * ```ts
@@ -150,16 +159,21 @@ export class LocalOutlierFactor extends BaseDetector<LocalOutlierFactorOptions, 
     for (let i = 0; i < n; i++) kDistance[i] = distances[i * k + k - 1];
     const lrd = reachabilityDensity(indices, distances, k, kDistance);
     const state: LocalOutlierFactorState = { k, train, kDistance, lrd };
+    if (knnUsesTree(train, train, k)) state.neighbours = indices;
     return { state, trainScores: outlierFactor(indices, k, lrd, lrd) };
   }
 
   protected scoreCore(state: LocalOutlierFactorState, X: DenseMatrix): Float64Array {
     const out = new Float64Array(X.rows);
     const { k, train, kDistance, lrd } = state;
+    // a loaded detector: its training rows' neighbour lists pay for themselves on a large call
+    if (!state.neighbours && X.rows >= train.rows && knnUsesTree(train, X, k)) {
+      state.neighbours = knnSearch(train, train, k, { excludeSelf: true }).indices;
+    }
     for (let start = 0; start < X.rows; start += SCORE_BATCH_ROWS) {
       const end = Math.min(X.rows, start + SCORE_BATCH_ROWS);
       const batch: DenseMatrix = { rows: end - start, cols: X.cols, data: X.data.subarray(start * X.cols, end * X.cols) };
-      const { indices, distances } = knnSearch(train, batch, k);
+      const { indices, distances } = knnSearch(train, batch, k, { indexNeighbours: state.neighbours });
       const queryLrd = reachabilityDensity(indices, distances, k, kDistance);
       out.set(outlierFactor(indices, k, queryLrd, lrd), start);
     }

@@ -197,6 +197,52 @@ describe('knnSearch kd-tree', () => {
     expectSame(withEnv('NAL_THREADS', '2', () => knnSearchWith('tree', X, X, 10, { excludeSelf: true })), loo);
   });
 
+  it('gives the same result started from the index rows\' neighbour lists (indexNeighbours), whatever they hold', () => {
+    const cases = [gaussian(300, 5, 31), grid(300, 3, 32), clustered(300, 4, 33)];
+    for (const index of cases) {
+      const d = index.cols;
+      const queries = (d === 3 ? grid : d === 4 ? clustered : gaussian)(61, d, 40 + d);
+      const n = index.rows;
+      const rng = new Random(d);
+      // the true lists, shorter and longer ones, and arbitrary rows (repeats, the row itself)
+      const hints = [5, 40, 299].map((h) => knnSearch(index, index, h, { excludeSelf: true }).indices);
+      hints.push(Int32Array.from({ length: n * 12 }, () => rng.int(n)));
+      for (const k of [1, 7, 40, 300]) {
+        const want = naive(index, queries, k);
+        for (const indexNeighbours of hints) {
+          expectSame(knnSearchWith('tree', index, queries, k, { indexNeighbours }), want);
+          expectSame(knnSearchWith('tree', index, queries, k, { indexNeighbours, generic: true }), want);
+          expectSame(knnSearchWith('brute', index, queries, k, { indexNeighbours }), want);
+        }
+      }
+    }
+  });
+
+  it('gives the same result with indexNeighbours on worker threads, call after call', () => {
+    const X = clustered(3000, 3, 23);
+    const Q = clustered(6000, 3, 24);
+    const k = 50;
+    const want = withEnv('NAL_THREADS', '1', () => knnSearchWith('brute', X, Q, k));
+    const indexNeighbours = knnSearch(X, X, k, { excludeSelf: true }).indices;
+    for (let call = 0; call < 3; call++) {
+      const before = parallelStats.jobs;
+      expectSame(withEnv('NAL_THREADS', '2', () => knnSearchWith('tree', X, Q, k, { indexNeighbours })), want);
+      expect(parallelStats.jobs).toBeGreaterThan(before);
+    }
+    expectSame(withEnv('NAL_THREADS', '1', () => knnSearchWith('tree', X, Q, k, { indexNeighbours })), want);
+  });
+
+  it('refuses neighbour lists that do not fit the index, naming the bad entry', () => {
+    const X = gaussian(200, 2, 3);
+    const Q = gaussian(10, 2, 4);
+    expect(() => knnSearch(X, Q, 3, { indexNeighbours: new Int32Array(201) })).toThrow(/indexNeighbours must be an Int32Array of 200 rows x h neighbours \(got length 201\)/);
+    const bad = new Int32Array(400);
+    bad[77] = 200;
+    expect(() => knnSearch(X, Q, 3, { indexNeighbours: bad })).toThrow(/indexNeighbours\[77\] = 200 is not a row of the 200-row index/);
+    bad[77] = -1;
+    expect(() => knnSearch(X, Q, 3, { indexNeighbours: bad })).toThrow(/indexNeighbours\[77\] = -1/);
+  });
+
   it('keeps the brute force for non-finite values', () => {
     const X = gaussian(300, 2, 1);
     X.data[5] = NaN;

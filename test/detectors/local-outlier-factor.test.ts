@@ -142,4 +142,33 @@ describe('LocalOutlierFactor neighbour search', () => {
     };
     expect(await run('tree')).toEqual(await run('brute'));
   });
+
+  it('scores the same with its training rows\' neighbour lists (kept from fit, rebuilt after a load) and without', async () => {
+    const r = new Random(12);
+    const train = blob(3000, 3, r);
+    const test = stack(blob(5000, 3, r), blob(200, 3, r, 5, 2));
+    const lof = await new LocalOutlierFactor({ nNeighbors: 60 }).fit(train);
+    const state = (lof as unknown as { state: { neighbours?: Int32Array } }).state;
+    expect(state.neighbours?.length).toBe(3000 * 60); // the kd-tree applies: kept
+    const withLists = lof.anomalyScore(test);
+    const saved = state.neighbours;
+    state.neighbours = undefined;
+    const small = lof.anomalyScore({ rows: 10, cols: 3, data: test.data.subarray(0, 30) });
+    expect(state.neighbours).toBeUndefined(); // a small call does not rebuild them
+    expect(Array.from(small)).toEqual(Array.from(withLists.subarray(0, 10)));
+    state.neighbours = saved;
+    const loaded = await LocalOutlierFactor.load(lof.exportSnapshot());
+    const loadedState = (loaded as unknown as { state: { neighbours?: Int32Array } }).state;
+    expect(loadedState.neighbours).toBeUndefined(); // not saved
+    expect(Array.from(loaded.anomalyScore(test))).toEqual(Array.from(withLists));
+    expect(Array.from(loadedState.neighbours ?? [])).toEqual(Array.from(saved!)); // rebuilt by the large call
+    const saved2 = process.env.NAL_KNN_METHOD;
+    process.env.NAL_KNN_METHOD = 'brute';
+    try {
+      expect(Array.from(lof.anomalyScore(test))).toEqual(Array.from(withLists));
+    } finally {
+      if (saved2 === undefined) delete process.env.NAL_KNN_METHOD;
+      else process.env.NAL_KNN_METHOD = saved2;
+    }
+  });
 });
