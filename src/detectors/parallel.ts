@@ -39,8 +39,15 @@ const MAX_THREADS = 8;
 /** A block not finished after this long is recomputed by the calling thread (a stuck or dead worker). */
 const STALL_MS = 30_000;
 
-/** Threads used for parallel kernels (the calling thread included). */
+/** Threads held by other work of the library (see {@link reserveThreads}). */
+let reservedThreads = 0;
+
+/** Threads used for parallel kernels (the calling thread included), less those reserved. */
 export function threadCount(): number {
+  return Math.max(1, configuredThreads() - reservedThreads);
+}
+
+function configuredThreads(): number {
   const env = process.env.NAL_THREADS;
   if (env !== undefined && env.trim() !== '') {
     const n = Number(env);
@@ -48,6 +55,22 @@ export function threadCount(): number {
   }
   const avail = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   return Math.max(1, Math.min(MAX_THREADS, avail));
+}
+
+/**
+ * Hold `n` threads for work running beside the kernels (the ensemble's autoencoder training in its
+ * own worker): until the returned function is called, {@link threadCount} is that many lower, so
+ * parallel kernels do not take the cores it runs on. Results never depend on the thread count.
+ */
+export function reserveThreads(n: number): () => void {
+  reservedThreads += n;
+  let held = true;
+  return () => {
+    if (held) {
+      held = false;
+      reservedThreads -= n;
+    }
+  };
 }
 
 /** A copy of `a` in shared memory (or `a` itself when it already is). */

@@ -27,7 +27,7 @@ import { fusedWorkerFile, type FusedWorkerRun } from '../detectors/autoencoder-f
 import { IsolationForest, type IsolationForestOptions } from '../detectors/isolation-forest';
 import { LocalOutlierFactor, type LocalOutlierFactorOptions } from '../detectors/local-outlier-factor';
 import { OneClassSvm, type OneClassSvmOptions } from '../detectors/one-class-svm';
-import { threadCount } from '../detectors/parallel';
+import { reserveThreads, threadCount } from '../detectors/parallel';
 import { StandardScaler, type StandardScalerState } from '../preprocess/standard-scaler';
 import {
   agreementWeights,
@@ -329,7 +329,8 @@ export class AnomalyEnsemble {
    * Fit every detector on the scaled rows. With more than one thread ({@link threadCount}; the
    * environment variable `NAL_THREADS=1` turns this off) and the compiled worker script present
    * (running from `dist/`), the autoencoder's fused engine trains in a worker thread while the
-   * other detectors fit on this one; its results are bit-identical to a fit on this thread.
+   * other detectors fit on this one (their parallel kernels use one thread fewer meanwhile, see
+   * {@link reserveThreads}); its results are bit-identical to a fit on this thread.
    * Progress events keep the sequential order (the autoencoder's epochs are held back until its
    * `detector-start`, which follows the other detectors'); its `detector-end` seconds are the
    * wall-clock time of its whole training, which overlapped the others.
@@ -345,6 +346,8 @@ export class AnomalyEnsemble {
       else this.emitEpoch(info);
     };
     let ahead: { det: BaseDetector<any, any>; t0: number; done: Promise<unknown>; run?: FusedWorkerRun } | undefined;
+    // while the autoencoder trains in its worker, the other detectors' kernels leave it its core
+    let release = (): void => {};
     if (names.includes('autoencoder') && names.length > 1 && threadCount() > 1 && fusedWorkerFile() !== undefined) {
       const det = this.makeDetector('autoencoder', subSeeds.autoencoder, nRows, relay) as Autoencoder;
       let onStarted!: () => void;
@@ -362,11 +365,13 @@ export class AnomalyEnsemble {
       // wait until the training runs in the worker (or, when it cannot, has run here)
       await Promise.race([started, job.done.then(() => {}, () => {})]);
       ahead = job;
+      if (job.run) release = reserveThreads(1);
     }
     try {
       for (const [index, name] of names.entries()) {
         this.onProgress?.({ stage: 'detector-start', detector: name, index, total });
         if (ahead && name === 'autoencoder') {
+          release();
           const pending = held!;
           held = undefined;
           for (const info of pending) this.emitEpoch(info);
@@ -384,6 +389,7 @@ export class AnomalyEnsemble {
         this.onProgress?.({ stage: 'detector-end', detector: name, index, total, seconds: (performance.now() - t0) / 1000 });
       }
     } finally {
+      release();
       // another detector failed (or a progress callback threw): stop the worker
       ahead?.run?.cancel();
     }

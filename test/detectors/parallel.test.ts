@@ -8,7 +8,7 @@ import { Random } from '../../src/core/random';
 import { knnSearch } from '../../src/detectors/knn';
 import { LocalOutlierFactor } from '../../src/detectors/local-outlier-factor';
 import { OneClassSvm } from '../../src/detectors/one-class-svm';
-import { threadCount } from '../../src/detectors/parallel';
+import { reserveThreads, threadCount } from '../../src/detectors/parallel';
 
 function gaussian(n: number, d: number, seed: number, levels = 0): DenseMatrix {
   const rng = new Random(seed);
@@ -47,6 +47,20 @@ describe('parallel kernels', () => {
   it('NAL_THREADS sets the thread count', () => {
     expect(withThreads(3, threadCount)).toBe(3);
     expect(withThreads(1, threadCount)).toBe(1);
+  });
+
+  it('reserveThreads lowers the count until released (once), never below 1', () => {
+    withThreads(3, () => {
+      const release = reserveThreads(1);
+      expect(threadCount()).toBe(2);
+      const release2 = reserveThreads(5);
+      expect(threadCount()).toBe(1);
+      release2();
+      release2(); // a second call releases nothing more
+      expect(threadCount()).toBe(2);
+      release();
+      expect(threadCount()).toBe(3);
+    });
   });
 
   it('knnSearch on worker threads equals the naive definition (ties included) and the one-thread search', () => {

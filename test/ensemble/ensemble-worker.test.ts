@@ -40,13 +40,18 @@ const hash = (a) => crypto.createHash('sha256').update(Buffer.from(a.buffer, a.b
   const data = lib.generateTraffic({ rows: 1200, anomalyRatio: 0.1, seed: 3 });
   const out = [];
   let fitEnd = 0;
+  const parallel = require('./dist/detectors/parallel.js');
+  const threadsSeen = new Set();
   for (const autoencoder of [{ epochs: 5 }, { epochs: 12, earlyStoppingPatience: 1, learningRate: 0.01 }]) {
     const events = [];
     const epochs = [];
     const ens = await new lib.AnomalyEnsemble({
       seed: 11,
       autoencoder: { ...autoencoder, onEpochEnd: (i) => epochs.push(i.epoch) },
-      onProgress: (p) => events.push(p.stage === 'epoch' ? 'epoch ' + p.epoch + ' ' + p.loss + ' ' + p.valLoss : p.stage + ' ' + p.detector + ' ' + p.index),
+      onProgress: (p) => {
+        if (p.stage === 'detector-start') threadsSeen.add(p.detector + ' ' + parallel.threadCount());
+        events.push(p.stage === 'epoch' ? 'epoch ' + p.epoch + ' ' + p.loss + ' ' + p.valLoss : p.stage + ' ' + p.detector + ' ' + p.index);
+      },
     }).fit(data);
     fitEnd = Date.now();
     const ae = ens.detector('autoencoder');
@@ -62,7 +67,8 @@ const hash = (a) => crypto.createHash('sha256').update(Buffer.from(a.buffer, a.b
       epochs,
     });
   }
-  process.on('exit', () => console.log(JSON.stringify({ workerRuns: fused.fusedWorkerStats.runs, exitMs: Date.now() - fitEnd, out })));
+  const threadsAfter = parallel.threadCount();
+  process.on('exit', () => console.log(JSON.stringify({ workerRuns: fused.fusedWorkerStats.runs, exitMs: Date.now() - fitEnd, threadsSeen: [...threadsSeen], threadsAfter, out })));
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
 
@@ -75,6 +81,9 @@ describe.skipIf(skipReason !== null)('AnomalyEnsemble.fit with the autoencoder i
     const sequential = runNode(FIT_SCRIPT, { NAL_THREADS: '1' });
     expect(concurrent.workerRuns).toBe(2);
     expect(sequential.workerRuns).toBe(0);
+    // while the autoencoder trains (beside the others), kernels leave its core free; released after
+    expect(concurrent.threadsSeen).toEqual(['isolationForest 1', 'oneClassSvm 1', 'localOutlierFactor 1', 'autoencoder 1']);
+    expect(concurrent.threadsAfter).toBe(2);
     expect(concurrent.out).toEqual(sequential.out);
     const [plain, early] = concurrent.out;
     expect(plain.epochs).toEqual([1, 2, 3, 4, 5]);
