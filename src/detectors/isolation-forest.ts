@@ -7,6 +7,7 @@ import { BaseDetector, type BaseDetectorOptions, type DetectorSnapshot, type Fit
 import { ModelFormatError, optionError } from '../core/errors';
 import type { DenseMatrix } from '../core/matrix';
 import { Random } from '../core/random';
+import { runBlocks, sharedCopyCached, sharedScratch, threadCount } from './parallel';
 
 /** Options of {@link IsolationForest}. */
 export interface IsolationForestOptions extends BaseDetectorOptions {
@@ -414,14 +415,59 @@ function growTree(
   return nNodes;
 }
 
-/** s(x) = 2^(−E[h(x)] / c(ψ)) per row: trees walked row by row, leaves adding depth + c(size). */
+/** Below this many tree walks (rows x trees) scoring stays on one thread. */
+const PARALLEL_MIN_WALKS = 2_000_000;
+/** Rows per block of a parallel scoring job. */
+const PARALLEL_BLOCK_ROWS = 1024;
+
+/**
+ * s(x) = 2^(−E[h(x)] / c(ψ)) per row: trees walked row by row, leaves adding depth + c(size). Large
+ * batches are split over worker threads ({@link runBlocks}), each row scored by the same function,
+ * so the scores do not depend on the number of threads.
+ */
 function scoreForest(state: IsolationForestState, X: DenseMatrix): Float64Array {
   const { feature, split, left, pathLength, treeOffsets, nTrees } = state;
-  const data = X.data;
   const d = X.cols;
-  const out = new Float64Array(X.rows);
+  const n = X.rows;
   const norm = nTrees * averagePathLength(state.psi);
-  for (let r = 0, xb = 0; r < X.rows; r++, xb += d) {
+  const threads = threadCount();
+  if (threads > 1 && n >= 2 * PARALLEL_BLOCK_ROWS && n * nTrees >= PARALLEL_MIN_WALKS) {
+    const x = sharedScratch('iforest-X', Float64Array, n * d);
+    x.set(X.data.subarray(0, n * d));
+    const out = sharedScratch('iforest-out', Float64Array, n);
+    const bufs = {
+      x,
+      out,
+      feature: sharedCopyCached(feature),
+      split: sharedCopyCached(split),
+      left: sharedCopyCached(left),
+      pathLength: sharedCopyCached(pathLength),
+      treeOffsets: sharedCopyCached(treeOffsets),
+    };
+    const job = { key: 'iforest-score', source: scoreKernelSource, bufs, params: { nTrees, norm, d }, rows: n, blockRows: PARALLEL_BLOCK_ROWS };
+    if (runBlocks(job, threads)) return out.slice();
+  }
+  const out = new Float64Array(n);
+  scoreRows(feature, split, left, pathLength, treeOffsets, nTrees, norm, X.data, d, out, 0, n);
+  return out;
+}
+
+/** Scores of rows [start, end) of `data` (`d` columns) into `out` (see {@link scoreForest}). */
+function scoreRows(
+  feature: Int32Array,
+  split: Float64Array,
+  left: Int32Array,
+  pathLength: Float64Array,
+  treeOffsets: Int32Array,
+  nTrees: number,
+  norm: number,
+  data: Float64Array,
+  d: number,
+  out: Float64Array,
+  start: number,
+  end: number,
+): void {
+  for (let r = start, xb = start * d; r < end; r++, xb += d) {
     let sum = 0;
     for (let t = 0; t < nTrees; t++) {
       let v = treeOffsets[t];
@@ -435,5 +481,15 @@ function scoreForest(state: IsolationForestState, X: DenseMatrix): Float64Array 
     }
     out[r] = Math.pow(2, -sum / norm);
   }
-  return out;
+}
+
+/** Source of the worker kernel of {@link scoreForest}: {@link scoreRows} itself. */
+function scoreKernelSource(): string {
+  return `(function () {
+  'use strict';
+  const scoreRows = ${scoreRows.toString()};
+  return function (b, p, start, end) {
+    scoreRows(b.feature, b.split, b.left, b.pathLength, b.treeOffsets, p.nTrees, p.norm, b.x, p.d, b.out, start, end);
+  };
+})()`;
 }

@@ -7,7 +7,9 @@ import type { DenseMatrix } from '../../src/core/matrix';
 import { Random } from '../../src/core/random';
 import { knnSearch } from '../../src/detectors/knn';
 import { LocalOutlierFactor } from '../../src/detectors/local-outlier-factor';
+import { IsolationForest } from '../../src/detectors/isolation-forest';
 import { OneClassSvm } from '../../src/detectors/one-class-svm';
+import { parallelStats } from '../../src/detectors/parallel';
 import { reserveThreads, threadCount } from '../../src/detectors/parallel';
 
 function gaussian(n: number, d: number, seed: number, levels = 0): DenseMatrix {
@@ -111,6 +113,17 @@ describe('parallel kernels', () => {
     const one = withThreads(1, () => lof.anomalyScore(test));
     const many = withThreads(4, () => lof.anomalyScore(test));
     expect(Array.from(many)).toEqual(Array.from(one));
+  });
+
+  it('Isolation Forest scores do not depend on the number of threads (large batches on workers)', async () => {
+    const forest = await new IsolationForest({ seed: 3 }).fit(gaussian(2000, 6, 9));
+    const test = gaussian(25_001, 6, 10); // 25,001 rows x 100 trees: the parallel path, odd last block
+    const one = withThreads(1, () => forest.anomalyScore(test));
+    const before = parallelStats.jobs;
+    const many = withThreads(3, () => forest.anomalyScore(test));
+    expect(parallelStats.jobs).toBeGreaterThan(before);
+    expect(Array.from(many)).toEqual(Array.from(one));
+    expect(Array.from(withThreads(2, () => forest.anomalyScore(test)))).toEqual(Array.from(one));
   });
 
   it('One-Class SVM scores (generated kernel, any thread count) equal the plain decision function', async () => {
