@@ -73,6 +73,8 @@ export class FusedMlp {
   readonly masks: Float64Array[];
   /** Adam steps taken. */
   steps = 0;
+  /** Steps split with a helper thread (see {@link FusedMlp.share}). */
+  splitSteps = 0;
   /** Whether the specialised (generated) kernel is in use. */
   readonly specialised: boolean;
 
@@ -94,7 +96,15 @@ export class FusedMlp {
   private accBeta1: number;
   private accBeta2: number;
 
-  constructor(spec: FusedMlpSpec, options: { specialise?: boolean } = {}) {
+  /** Shared control block of a two-thread step (see {@link FusedMlp.share}); undefined when not shared. */
+  private ctl?: Int32Array;
+  /** Shared per-step Adam factors `[lr / (1 - b1^t), 1 / sqrt(1 - b2^t)]` for the helper. */
+  private adamFactors?: Float64Array;
+  private readonly special?: Specialised;
+  /** Layers whose weight gradients and Adam update the helper thread takes (see {@link helperLayers}). */
+  private readonly helperSet: boolean[];
+
+  constructor(spec: FusedMlpSpec, options: { specialise?: boolean; buffers?: FusedBuffers } = {}) {
     const sizes = spec.sizes.slice();
     if (sizes.length < 2 || !sizes.every((s) => Number.isInteger(s) && s >= 1)) throw new RangeError('FusedMlp: invalid layer sizes.');
     this.sizes = sizes;
@@ -108,14 +118,21 @@ export class FusedMlp {
       this.biasOffset.push(off);
       off += sizes[l + 1];
     }
-    this.params = new Float64Array(off);
-    this.grads = new Float64Array(off);
-    this.m = new Float64Array(off);
-    this.v = new Float64Array(off);
-    this.act = sizes.map((u) => new Float64Array(spec.maxBatch * u));
-    this.delta = sizes.map((u) => new Float64Array(spec.maxBatch * u));
+    const buf = options.buffers;
+    const f64 = (len: number) => new Float64Array(len);
+    this.params = buf?.params ?? f64(off);
+    this.grads = buf?.grads ?? f64(off);
+    this.m = buf?.m ?? f64(off);
+    this.v = buf?.v ?? f64(off);
+    this.act = buf?.act ?? sizes.map((u) => f64(spec.maxBatch * u));
+    this.delta = buf?.delta ?? sizes.map((u) => f64(spec.maxBatch * u));
     this.input = this.act[0];
-    this.masks = Array.from({ length: this.dropoutLayers }, (_, k) => new Float64Array(spec.maxBatch * sizes[k + 1]));
+    this.masks = buf?.masks ?? Array.from({ length: this.dropoutLayers }, (_, k) => f64(spec.maxBatch * sizes[k + 1]));
+    if (buf) {
+      this.ctl = buf.ctl;
+      this.adamFactors = buf.adamFactors;
+    }
+    this.helperSet = helperLayers(sizes);
     this.lr = spec.learningRate;
     this.beta1 = spec.beta1 ?? 0.9;
     this.beta2 = spec.beta2 ?? 0.999;
@@ -126,6 +143,7 @@ export class FusedMlp {
     this.xv = new Float64Array(Math.max(spec.maxBatch, ...sizes));
     const special = options.specialise === false ? undefined : specialisedKernel(sizes, this.dropoutLayers, this.kernelOffset, this.biasOffset);
     this.specialised = special !== undefined;
+    this.special = special;
     this.kernel = special?.step ?? ((p, g, act, delta, masks, b) => genericStep(this, p, g, act, delta, masks, b));
     if (special) {
       // dropout off = masks of ones (z * 1 is z exactly)
@@ -151,9 +169,114 @@ export class FusedMlp {
    * @returns the batch's loss before the update (mean squared error over its rows and features)
    */
   trainStep(b: number): number {
+    const ctl = this.ctl;
+    if (ctl && this.special && Atomics.load(ctl, CTL_HELPER) === HELPER_READY) return this.stepWithHelper(b, ctl, this.special);
     const loss = this.kernel(this.params, this.grads, this.act, this.delta, this.masks, b, this.ix, this.xv);
     this.adam();
     return loss;
+  }
+
+  /**
+   * Move the buffers a training step touches into shared memory, so that a helper thread can
+   * take part in the steps ({@link runFusedHelper}); returns them (post them to the helper). From
+   * then on every {@link trainStep} checks whether a helper is ready and, if so, splits the step
+   * with it: the batch's rows for the forward and input-gradient passes (each row's values do not
+   * depend on the split), the layers for the weight gradients and Adam (each weight summed over
+   * the rows in the same order). The results are bit-identical to a step on one thread.
+   */
+  share(): FusedBuffers {
+    if (!this.special) throw new Error('FusedMlp.share needs the specialised kernel.');
+    const sh = (a: Float64Array): Float64Array => {
+      const c = new Float64Array(new SharedArrayBuffer(a.length * 8));
+      c.set(a);
+      return c;
+    };
+    const self = this as unknown as Record<string, unknown>;
+    for (const key of ['params', 'grads', 'm', 'v'] as const) self[key] = sh(this[key]);
+    self.act = this.act.map(sh);
+    self.delta = this.delta.map(sh);
+    self.masks = this.masks.map(sh);
+    self.input = this.act[0];
+    this.ctl = new Int32Array(new SharedArrayBuffer(4 * CTL_SIZE));
+    this.adamFactors = new Float64Array(new SharedArrayBuffer(16));
+    return this.buffers()!;
+  }
+
+  /** The shared buffers (after {@link share}), else undefined. */
+  buffers(): FusedBuffers | undefined {
+    if (!this.ctl || !this.adamFactors) return undefined;
+    return { params: this.params, grads: this.grads, m: this.m, v: this.v, act: this.act, delta: this.delta, masks: this.masks, ctl: this.ctl, adamFactors: this.adamFactors };
+  }
+
+  /** One step split with the ready helper thread (see {@link share}). */
+  private stepWithHelper(b: number, ctl: Int32Array, k: Specialised): number {
+    const { params: p, grads: g, act, delta, masks, ix, xv } = this;
+    const h = b >> 1;
+    ctl[CTL_B] = b;
+    ctl[CTL_H] = h;
+    const [lrc, isc] = this.adamStepFactors();
+    this.adamFactors![0] = lrc;
+    this.adamFactors![1] = isc;
+    // phase 1: the helper takes rows [0, h), this thread [h, b)
+    const seq1 = Atomics.add(ctl, CTL_GO1, 1) + 1;
+    Atomics.notify(ctl, CTL_GO1);
+    k.rows(p, g, act, delta, masks, b, ix, xv, h, b);
+    awaitCounter(ctl, CTL_DONE1, seq1);
+    // phase 2: the weight gradients and Adam, split by layer
+    const seq3 = Atomics.add(ctl, CTL_GO3, 1) + 1;
+    Atomics.notify(ctl, CTL_GO3);
+    for (let l = 0; l < this.helperSet.length; l++) {
+      if (this.helperSet[l]) continue;
+      k.wgrad[l](p, g, act, delta, masks, b, ix, xv, 0, b);
+      this.adamRange(this.kernelOffset[l], this.biasOffset[l] + this.sizes[l + 1], lrc, isc);
+    }
+    const loss = k.loss(p, g, act, delta, masks, b, ix, xv, 0, b);
+    awaitCounter(ctl, CTL_DONE3, seq3);
+    this.advanceAdam();
+    this.splitSteps++;
+    return loss;
+  }
+
+  /**
+   * The helper's side of the steps: wait for each phase the stepping thread starts, do this
+   * thread's share, signal it done; returns when {@link stopHelper} is called.
+   */
+  serveAsHelper(): void {
+    const ctl = this.ctl;
+    const k = this.special;
+    if (!ctl || !k) throw new Error('FusedMlp.serveAsHelper needs shared buffers and the specialised kernel.');
+    const { params: p, grads: g, act, delta, masks, ix, xv } = this;
+    let seen1 = Atomics.load(ctl, CTL_GO1);
+    let seen3 = Atomics.load(ctl, CTL_GO3);
+    Atomics.store(ctl, CTL_HELPER, HELPER_READY);
+    for (;;) {
+      if (!awaitChange(ctl, CTL_GO1, seen1)) return;
+      seen1++;
+      const b = ctl[CTL_B];
+      k.rows(p, g, act, delta, masks, b, ix, xv, 0, ctl[CTL_H]);
+      Atomics.store(ctl, CTL_DONE1, seen1);
+      Atomics.notify(ctl, CTL_DONE1);
+      if (!awaitChange(ctl, CTL_GO3, seen3)) return;
+      seen3++;
+      const lrc = this.adamFactors![0];
+      const isc = this.adamFactors![1];
+      for (let l = 0; l < this.helperSet.length; l++) {
+        if (!this.helperSet[l]) continue;
+        k.wgrad[l](p, g, act, delta, masks, b, ix, xv, 0, b);
+        this.adamRange(this.kernelOffset[l], this.biasOffset[l] + this.sizes[l + 1], lrc, isc);
+      }
+      Atomics.store(ctl, CTL_DONE3, seen3);
+      Atomics.notify(ctl, CTL_DONE3);
+    }
+  }
+
+  /** Tell a helper serving these buffers to return (after its current step). */
+  stopHelper(): void {
+    const ctl = this.ctl;
+    if (!ctl) return;
+    Atomics.store(ctl, CTL_STOP, 1);
+    Atomics.notify(ctl, CTL_GO1);
+    Atomics.notify(ctl, CTL_GO3);
   }
 
   /** The gradient of the loss w.r.t. every parameter for the first `b` rows of {@link input}, without updating (for tests). */
@@ -189,14 +312,23 @@ export class FusedMlp {
   }
 
   private adam(): void {
+    const [lrc, isc] = this.adamStepFactors();
+    this.adamRange(0, this.params.length, lrc, isc);
+    this.advanceAdam();
+  }
+
+  /** This step's factors: lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps) with them hoisted. */
+  private adamStepFactors(): [number, number] {
+    return [this.lr / (1 - this.accBeta1), 1 / Math.sqrt(1 - this.accBeta2)];
+  }
+
+  /** Adam's update of parameters [lo, hi) (element by element, so any split gives the same values). */
+  private adamRange(lo: number, hi: number, lrc: number, isc: number): void {
     const { params: p, grads: g, m, v, beta1, beta2 } = this;
     const c1 = 1 - beta1;
     const c2 = 1 - beta2;
-    // lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps), with the per-step factors hoisted
-    const lrc = this.lr / (1 - this.accBeta1);
-    const isc = 1 / Math.sqrt(1 - this.accBeta2);
     const eps = this.epsilon;
-    for (let k = 0; k < p.length; k++) {
+    for (let k = lo; k < hi; k++) {
       const gk = g[k];
       const mk = m[k] * beta1 + gk * c1;
       const vk = v[k] * beta2 + gk * gk * c2;
@@ -204,10 +336,88 @@ export class FusedMlp {
       v[k] = vk;
       p[k] -= (lrc * mk) / (Math.sqrt(vk) * isc + eps);
     }
-    this.accBeta1 *= beta1;
-    this.accBeta2 *= beta2;
+  }
+
+  private advanceAdam(): void {
+    this.accBeta1 *= this.beta1;
+    this.accBeta2 *= this.beta2;
     this.steps++;
   }
+}
+
+/** The buffers of a {@link FusedMlp} shared with a helper thread (see {@link FusedMlp.share}). */
+export interface FusedBuffers {
+  params: Float64Array;
+  grads: Float64Array;
+  m: Float64Array;
+  v: Float64Array;
+  act: Float64Array[];
+  delta: Float64Array[];
+  masks: Float64Array[];
+  ctl: Int32Array;
+  adamFactors: Float64Array;
+}
+
+// control block of a two-thread step: helper state, batch rows and split, phase counters, stop
+const CTL_HELPER = 0;
+const CTL_B = 1;
+const CTL_H = 2;
+const CTL_GO1 = 3;
+const CTL_DONE1 = 4;
+const CTL_GO3 = 5;
+const CTL_DONE3 = 6;
+const CTL_STOP = 7;
+const CTL_SIZE = 8;
+const HELPER_READY = 1;
+const HELPER_GONE = 2;
+/** Busy-wait iterations before sleeping on the counter (a phase takes ~0.1 ms; a sleep's wake-up costs tens of microseconds). */
+const SPINS = 200_000;
+
+/**
+ * Layers whose weight gradients (and Adam update) the helper takes: about half the weights,
+ * largest layers first to the less loaded thread (the stepping thread also sums the loss).
+ */
+export function helperLayers(sizes: readonly number[]): boolean[] {
+  const L = sizes.length - 1;
+  const byCost = Array.from({ length: L }, (_, l) => l).sort((a, b) => sizes[b] * sizes[b + 1] - sizes[a] * sizes[a + 1] || a - b);
+  const mine = new Array<boolean>(L).fill(false);
+  let helper = 0;
+  let self = sizes[0] * 2; // the loss sum
+  for (const l of byCost) {
+    const cost = sizes[l] * sizes[l + 1] + sizes[l + 1];
+    if (helper < self) {
+      mine[l] = true;
+      helper += cost;
+    } else self += cost;
+  }
+  return mine;
+}
+
+/** Wait until `ctl[i]` reaches `value` (the helper's phase done). Throws if the helper is gone. */
+function awaitCounter(ctl: Int32Array, i: number, value: number): void {
+  for (let spin = 0; ; spin++) {
+    const now = Atomics.load(ctl, i);
+    if (now === value) return;
+    if (Atomics.load(ctl, CTL_HELPER) === HELPER_GONE) throw new Error('Autoencoder: the helper training thread stopped before finishing its share of a step.');
+    if (spin > SPINS) Atomics.wait(ctl, i, now, 5);
+  }
+}
+
+/** Wait until `ctl[i]` moves past `seen` (the next phase); false when told to stop. */
+function awaitChange(ctl: Int32Array, i: number, seen: number): boolean {
+  for (let spin = 0; ; spin++) {
+    const now = Atomics.load(ctl, i);
+    if (now !== seen) return true;
+    if (Atomics.load(ctl, CTL_STOP) === 1) return false;
+    if (spin > SPINS) Atomics.wait(ctl, i, now, 50);
+  }
+}
+
+/** Mark the helper as gone (its thread died), so that a step waiting on it throws instead of hanging. */
+export function markHelperGone(ctl: Int32Array): void {
+  Atomics.store(ctl, CTL_HELPER, HELPER_GONE);
+  Atomics.notify(ctl, CTL_DONE1);
+  Atomics.notify(ctl, CTL_DONE3);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -310,11 +520,17 @@ function genericStep(net: FusedMlp, p: Float64Array, g: Float64Array, act: Float
 interface Specialised {
   step: StepKernel;
   forward: (...args: Parameters<StepKernel>) => void;
+  /** Rows [r0, r1): forward, output gradient, every layer's input gradient. */
+  rows: (...args: [...Parameters<StepKernel>, number, number]) => void;
+  /** Per layer: its bias and kernel gradients over every row. */
+  wgrad: ((...args: [...Parameters<StepKernel>, number, number]) => void)[];
+  /** The batch loss (every row, in order). */
+  loss: (...args: [...Parameters<StepKernel>, number, number]) => number;
 }
 
 /** Compiled kernels for these sizes, or undefined where code generation is not allowed. */
 function specialisedKernel(sizes: readonly number[], dropoutLayers: number, ko: readonly number[], bo: readonly number[]): Specialised | undefined {
-  const key = `ae-fused-step-v5:${sizes.join(',')}:${dropoutLayers}`;
+  const key = `ae-fused-step-v6:${sizes.join(',')}:${dropoutLayers}`;
   // compileKernel evaluates the source as an expression: here an object of functions, not a block kernel
   const k = compileKernel(key, () => stepSource(sizes, dropoutLayers, ko, bo));
   return k as unknown as Specialised | undefined;
@@ -345,8 +561,9 @@ function stepSource(sizes: readonly number[], dropoutLayers: number, ko: readonl
   const d = sizes[0];
   const lines: string[] = [];
   const e = (s: string) => lines.push(s);
-  // one small function per layer and pass (V8 does not optimise very large functions), then the driver
-  const args = '(p, g, act, delta, masks, b, ix, xv)';
+  // one small function per layer and pass (V8 does not optimise very large functions), then the
+  // drivers; the row passes take the row range [r0, r1), the weight gradients every row [0, b)
+  const args = '(p, g, act, delta, masks, b, ix, xv, r0, r1)';
   const head = (name: string, l: number): void => {
     e(`function ${name}${args} {`);
     e(`const a${l} = act[${l}]; const a${l + 1} = act[${l + 1}]; const d${l} = delta[${l}]; const d${l + 1} = delta[${l + 1}];`);
@@ -361,7 +578,7 @@ function stepSource(sizes: readonly number[], dropoutLayers: number, ko: readonl
     const x = `a${l}`;
     const y = `a${l + 1}`;
     head(`forward${l}`, l);
-    e(`for (let i = 0; i < b; i++) {`);
+    e(`for (let i = r0; i < r1; i++) {`);
     e(`  const xo = i * ${nin}; const yo = i * ${nout}; let na = 0;`);
     e(`  for (let k = 0; k < ${nin}; k++) { const a = ${x}[xo + k]; if (a !== 0) { ix[na] = ${ko[l]} + k * ${nout}; xv[na] = a; na++; } }`);
     for (const [j0, w] of blocks(nout)) {
@@ -380,21 +597,26 @@ function stepSource(sizes: readonly number[], dropoutLayers: number, ko: readonl
     e(`}`);
     e(`}`);
   }
-  // loss and the output's gradient
-  e(`function lossGrad${args} {`);
+  // the output's gradient (rows r0..r1), and the loss (every row, in order)
+  e(`function outGrad${args} {`);
   e(`const a0 = act[0]; const a${L} = act[${L}]; const d${L} = delta[${L}];`);
-  e(`const n = b * ${d}; const sc = 2 / n; let loss = 0;`);
-  e(`for (let k = 0; k < n; k++) { const r = a${L}[k] - a0[k]; loss += r * r; d${L}[k] = sc * r; }`);
+  e(`const sc = 2 / (b * ${d});`);
+  e(`for (let k = r0 * ${d}, e = r1 * ${d}; k < e; k++) { const r = a${L}[k] - a0[k]; d${L}[k] = sc * r; }`);
+  e(`}`);
+  e(`function lossOf${args} {`);
+  e(`const a0 = act[0]; const a${L} = act[${L}];`);
+  e(`const n = b * ${d}; let loss = 0;`);
+  e(`for (let k = 0; k < n; k++) { const r = a${L}[k] - a0[k]; loss += r * r; }`);
   e(`return loss / n;`);
   e(`}`);
-  // backward
   for (let l = L - 1; l >= 0; l--) {
     const nin = sizes[l];
     const nout = sizes[l + 1];
     const x = `a${l}`;
     const dy = `d${l + 1}`;
     const dx = `d${l}`;
-    head(`backward${l}`, l);
+    // weight gradients of layer l over every row
+    head(`wgrad${l}`, l);
     // bias gradient: column sums of dy
     for (const [j0, w] of blocks(nout)) {
       const q = range(w);
@@ -418,14 +640,13 @@ function stepSource(sizes: readonly number[], dropoutLayers: number, ko: readonl
       e(`  }`);
     }
     e(`}`);
-    if (l === 0) {
-      e(`}`);
-      continue;
-    }
-    // input gradient for the active units (x > 0), 4 at a time; relu step and dropout mask
+    e(`}`);
+    if (l === 0) continue;
+    // input gradient of layer l (rows r0..r1) for the active units (x > 0), 4 at a time; relu step and dropout mask
+    head(`dgrad${l}`, l);
     const keep = l - 1 < dropoutLayers;
     const scaled = (k: string, s: string) => (keep ? `${s} * m${l - 1}[xo + ${k}]` : s);
-    e(`for (let i = 0; i < b; i++) {`);
+    e(`for (let i = r0; i < r1; i++) {`);
     e(`  const xo = i * ${nin}; const yo = i * ${nout}; let na = 0;`);
     e(`  for (let k = 0; k < ${nin}; k++) { if (${x}[xo + k] > 0) ix[na++] = k; else ${dx}[xo + k] = 0; }`);
     e(`  let t = 0;`);
@@ -444,16 +665,24 @@ function stepSource(sizes: readonly number[], dropoutLayers: number, ko: readonl
     e(`}`);
     e(`}`);
   }
-  e(`function forward${args} {`);
+  // rows [r0, r1): forward, the output's gradient and every layer's input gradient (row by row
+  // independent, so any split of the rows gives the same values)
+  e(`function rows${args} {`);
   for (let l = 0; l < L; l++) e(`forward${l}${args};`);
+  e(`outGrad${args};`);
+  for (let l = L - 1; l >= 1; l--) e(`dgrad${l}${args};`);
   e(`}`);
-  e(`function step${args} {`);
-  e(`forward${args};`);
-  e(`const loss = lossGrad${args};`);
-  for (let l = L - 1; l >= 0; l--) e(`backward${l}${args};`);
-  e(`return loss;`);
+  // the weight gradients of one layer (each weight summed over the rows in order)
+  e(`const wgrad = [${range(L).map((l) => `wgrad${l}`).join(', ')}];`);
+  e(`function forward(p, g, act, delta, masks, b, ix, xv) {`);
+  for (let l = 0; l < L; l++) e(`forward${l}(p, g, act, delta, masks, b, ix, xv, 0, b);`);
+  e(`}`);
+  e(`function step(p, g, act, delta, masks, b, ix, xv) {`);
+  e(`rows(p, g, act, delta, masks, b, ix, xv, 0, b);`);
+  for (let l = L - 1; l >= 0; l--) e(`wgrad${l}(p, g, act, delta, masks, b, ix, xv, 0, b);`);
+  e(`return lossOf(p, g, act, delta, masks, b, ix, xv, 0, b);`);
   e('}');
-  e('return { step, forward };');
+  e('return { step, forward, rows, wgrad, loss: lossOf };');
   e('})()');
   return lines.join('\n');
 }
@@ -489,6 +718,24 @@ export interface FusedTrainInput {
   dropoutUnits: number[];
   /** Early-stopping patience; 0 turns it off. */
   patience: number;
+  /**
+   * Put the network's buffers in shared memory and report them (the `shared` callback of
+   * {@link trainFusedLoop}), so that a helper thread can join the steps (a worker run).
+   */
+  share?: boolean;
+}
+
+/** The {@link FusedMlpSpec} of a training input (the helper thread builds the same network). */
+export function fusedSpec(input: Pick<FusedTrainInput, 'sizes' | 'batchSize' | 'dropoutUnits' | 'learningRate'>): FusedMlpSpec {
+  return {
+    sizes: input.sizes,
+    maxBatch: input.batchSize,
+    dropoutLayers: input.dropoutUnits.length,
+    learningRate: input.learningRate,
+    beta1: 0.9,
+    beta2: 0.999,
+    epsilon: 1e-7,
+  };
 }
 
 /** What the loop reports after each epoch (the autoencoder's `onEpochEnd` info). */
@@ -504,6 +751,8 @@ export interface FusedEpochInfo {
 export interface FusedTrainResult {
   params: Float64Array;
   history: { loss: number[]; valLoss: number[] };
+  /** Steps shared with a helper thread (0 on one thread). */
+  splitSteps: number;
 }
 
 /** Early stopping on the monitored loss; `best` when the weights should be kept as the best. */
@@ -537,25 +786,32 @@ export async function trainFusedLoop(
   input: FusedTrainInput,
   onEpoch: (info: FusedEpochInfo) => void,
   between?: () => Promise<void>,
+  shared?: (buffers: FusedBuffers) => void,
 ): Promise<FusedTrainResult> {
-  const { sizes, xf, order, valX, nVal, epochs, batchSize, dropout, dropoutUnits } = input;
-  const d = sizes[0];
+  const net = new FusedMlp(fusedSpec(input));
+  if (input.params.length !== net.params.length) throw new Error('Autoencoder: the fused engine and the TF.js model disagree on the weights.');
+  net.params.set(input.params);
+  if (input.share && net.specialised) shared?.(net.share());
+  try {
+    return await fusedEpochs(input, net, onEpoch, between);
+  } finally {
+    net.stopHelper();
+  }
+}
+
+async function fusedEpochs(
+  input: FusedTrainInput,
+  net: FusedMlp,
+  onEpoch: (info: FusedEpochInfo) => void,
+  between: (() => Promise<void>) | undefined,
+): Promise<FusedTrainResult> {
+  const { xf, order, valX, nVal, epochs, batchSize, dropout, dropoutUnits } = input;
+  const d = input.sizes[0];
   const shuffleRng = Random.fromState(input.shuffleState);
   const dropoutRng = Random.fromState(input.dropoutState);
   const history = { loss: [] as number[], valLoss: [] as number[] };
   const stopper = new EarlyStopping(input.patience);
   const keepScale = Math.fround(1 / (1 - dropout)); // the TF.js loop's masks are float32
-  const net = new FusedMlp({
-    sizes,
-    maxBatch: batchSize,
-    dropoutLayers: dropoutUnits.length,
-    learningRate: input.learningRate,
-    beta1: 0.9,
-    beta2: 0.999,
-    epsilon: 1e-7,
-  });
-  if (input.params.length !== net.params.length) throw new Error('Autoencoder: the fused engine and the TF.js model disagree on the weights.');
-  net.params.set(input.params);
   const x64 = Float64Array.from(xf);
   const val64 = Float64Array.from(valX);
   const batch = net.input;
@@ -594,7 +850,7 @@ export async function trainFusedLoop(
     if (between) await between();
   }
   if (bestWeights) net.params.set(bestWeights);
-  return { params: net.params, history };
+  return { params: net.params.slice(), history, splitSteps: net.splitSteps };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -604,14 +860,22 @@ export async function trainFusedLoop(
 /** Messages from `autoencoder-worker.js`. */
 export type FusedWorkerMessage =
   | { type: 'epoch'; info: FusedEpochInfo }
+  | { type: 'shared'; buffers: FusedBuffers }
   | { type: 'done'; result: FusedTrainResult }
+  | { type: 'helper-done' }
   | { type: 'error'; name: string; message: string; stack?: string };
+
+/** What a helper worker gets: the network's shape and the training's shared buffers. */
+export interface FusedHelperData {
+  spec: FusedMlpSpec;
+  buffers: FusedBuffers;
+}
 
 /**
  * Counters of the trainings run in a worker thread since the process started (for tests).
  * @internal
  */
-export const fusedWorkerStats = { runs: 0 };
+export const fusedWorkerStats = { runs: 0, helpers: 0, splitSteps: 0 };
 
 /**
  * The compiled worker script next to this module, or undefined where there is none (running from
@@ -630,6 +894,12 @@ export interface FusedWorkerRun {
   result: Promise<FusedTrainResult>;
   /** Stop the worker now; `result` rejects with `reason` (no effect once settled). */
   cancel(reason?: Error): void;
+  /**
+   * Start a second worker that takes part in every following step (each step split between the
+   * two, with bit-identical results; see {@link FusedMlp.share}): call it when a core is free.
+   * Does nothing once the training is done, a helper runs, or the network cannot be shared.
+   */
+  addHelper(): void;
 }
 
 /**
@@ -647,12 +917,41 @@ export function startFusedWorker(input: FusedTrainInput, onEpoch: (info: FusedEp
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
-    worker = new Worker(file, { workerData: input });
+    worker = new Worker(file, { workerData: { ...input, share: true } });
   } catch {
     return undefined;
   }
   fusedWorkerStats.runs++;
   let settled = false;
+  let buffers: FusedBuffers | undefined;
+  let wantHelper = false;
+  let helper: import('node:worker_threads').Worker | undefined;
+  const startHelper = (): void => {
+    if (settled || helper || !buffers || !wantHelper) return;
+    const ctl = buffers.ctl;
+    try {
+      const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
+      const data: FusedHelperData = { spec: fusedSpec(input), buffers };
+      helper = new Worker(file, { workerData: { helper: data } });
+    } catch {
+      return; // the training goes on alone
+    }
+    fusedWorkerStats.helpers++;
+    // a helper that dies is marked gone: a step waiting on it fails instead of hanging
+    helper.on('message', (msg: FusedWorkerMessage) => {
+      if (msg.type === 'error') {
+        markHelperGone(ctl);
+        finish(rebuildError(msg));
+      }
+    });
+    helper.on('error', (e) => {
+      markHelperGone(ctl);
+      finish(e instanceof Error ? e : new Error(String(e)));
+    });
+    helper.on('exit', () => {
+      if (!settled) markHelperGone(ctl);
+    });
+  };
   let resolveRun!: (r: FusedTrainResult) => void;
   let rejectRun!: (e: Error) => void;
   const result = new Promise<FusedTrainResult>((res, rej) => {
@@ -664,6 +963,11 @@ export function startFusedWorker(input: FusedTrainInput, onEpoch: (info: FusedEp
     settled = true;
     worker.removeAllListeners('message');
     void worker.terminate().catch(() => {});
+    if (helper) {
+      helper.removeAllListeners();
+      helper.on('error', () => {});
+      void helper.terminate().catch(() => {});
+    }
     if (err) rejectRun(err);
     else resolveRun(value!);
   };
@@ -675,7 +979,11 @@ export function startFusedWorker(input: FusedTrainInput, onEpoch: (info: FusedEp
       } catch (e) {
         finish(e instanceof Error ? e : new Error(String(e)));
       }
+    } else if (msg.type === 'shared') {
+      buffers = msg.buffers;
+      startHelper();
     } else if (msg.type === 'done') {
+      fusedWorkerStats.splitSteps += msg.result.splitSteps;
       finish(undefined, msg.result);
     } else if (msg.type === 'error') {
       finish(rebuildError(msg));
@@ -683,7 +991,14 @@ export function startFusedWorker(input: FusedTrainInput, onEpoch: (info: FusedEp
   });
   worker.on('error', (e) => finish(e instanceof Error ? e : new Error(String(e))));
   worker.on('exit', (code) => finish(new Error(`Autoencoder: the training worker exited (code ${code}) before finishing.`)));
-  return { result, cancel: (reason) => finish(reason ?? new Error('Autoencoder: training cancelled.')) };
+  return {
+    result,
+    cancel: (reason) => finish(reason ?? new Error('Autoencoder: training cancelled.')),
+    addHelper: () => {
+      wantHelper = true;
+      startHelper();
+    },
+  };
 }
 
 /** An error with the worker's error's class (when a standard one), message and stack. */

@@ -40,6 +40,7 @@ import { Random } from '../core/random';
 import { loadTf, tfBackendName } from '../core/tf';
 import { assertFinite } from '../core/validation';
 import { EarlyStopping, startFusedWorker, trainFusedLoop, type FusedTrainInput, type FusedWorkerRun } from './autoencoder-fused';
+import { threadCount } from './parallel';
 
 type Tf = typeof TF;
 
@@ -502,10 +503,18 @@ async function trainTfjs(tf: Tf, dense: DenseVars[], vars: TF.Variable[], optimi
 }
 
 /**
+ * Training rows x epochs from which a standalone fit trains on two worker threads (below, the
+ * threads' start-up, tens of milliseconds, is not worth it).
+ */
+const HELPER_MIN_ROW_EPOCHS = 100_000;
+
+/**
  * The fused engine ({@link trainFusedLoop}): the same draws in the same order as {@link trainTfjs}, the
  * TF.js model's initial weights, and the final (or best) weights written back into the model.
  * With `worker`, the loop runs in a worker thread ({@link startFusedWorker}) where one can be
- * started, with bit-identical results; `worker.started` is called once it runs there.
+ * started, with bit-identical results; `worker.started` is called once it runs there. Without it,
+ * a long training with two or more threads runs in a worker with a helper worker sharing every
+ * step ({@link FusedWorkerRun.addHelper}), with the same results too.
  */
 async function trainFused(tf: Tf, dense: DenseVars[], vars: TF.Variable[], loop: TrainLoop, worker?: AutoencoderWorkerHooks): Promise<AutoencoderHistory> {
   const { xf, d, order, valX, nVal, shuffleRng, dropoutRng, options: o } = loop;
@@ -533,10 +542,14 @@ async function trainFused(tf: Tf, dense: DenseVars[], vars: TF.Variable[], loop:
     dropoutUnits: o.hiddenLayers.slice(0, o.dropout > 0 ? DROPOUT_LAYERS : 0),
     patience: o.earlyStoppingPatience,
   };
-  const run = worker ? startFusedWorker(input, o.onEpochEnd) : undefined;
+  // alone (not beside an ensemble's other detectors), a long training takes two threads: the
+  // loop in a worker and a helper worker sharing its steps (same results as on this thread)
+  const alone = !worker && order.length * o.epochs >= HELPER_MIN_ROW_EPOCHS && threadCount() > 1;
+  const run = worker || alone ? startFusedWorker(input, o.onEpochEnd) : undefined;
   let result;
   if (run) {
-    worker!.started?.(run);
+    if (alone) run.addHelper();
+    else worker!.started?.(run);
     result = await run.result;
   } else {
     // let I/O and timers run between epochs

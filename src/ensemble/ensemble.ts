@@ -372,6 +372,8 @@ export class AnomalyEnsemble {
         this.onProgress?.({ stage: 'detector-start', detector: name, index, total });
         if (ahead && name === 'autoencoder') {
           release();
+          // this thread only waits from here on: a helper worker takes its core for the rest of the training
+          if (threadCount() > 1) ahead.run?.addHelper();
           const pending = held!;
           held = undefined;
           for (const info of pending) this.emitEpoch(info);

@@ -99,6 +99,36 @@ describe.skipIf(skipReason !== null)('AnomalyEnsemble.fit with the autoencoder i
     expect(concurrent.exitMs).toBeLessThan(2000);
   });
 
+  it('trains a standalone autoencoder on two threads (a helper sharing every step) to the same bits as on one', () => {
+    const script = `
+const lib = require('./dist/index.js');
+const fused = require('./dist/detectors/autoencoder-fused.js');
+const crypto = require('node:crypto');
+const hash = (a) => crypto.createHash('sha256').update(Buffer.from(a.buffer, a.byteOffset, a.byteLength)).digest('hex');
+(async () => {
+  const data = lib.generateTraffic({ rows: 3000, anomalyRatio: 0.1, seed: 4 });
+  const X = new lib.StandardScaler().fit(data.X).transform(data.X);
+  const out = [];
+  // 2,700 training rows x 40 epochs: above the threshold for two threads; the second with an odd batch size
+  for (const opts of [{ epochs: 40 }, { epochs: 40, batchSize: 33, dropout: 0 }]) {
+    const epochs = [];
+    const ae = await new lib.Autoencoder({ seed: 5, ...opts, onEpochEnd: (i) => epochs.push(i.epoch) }).fit(X);
+    out.push({ weights: ae.model.getWeights().map((t) => hash(t.dataSync())), scores: hash(ae.trainingScores), history: ae.history, epochs });
+    ae.dispose();
+  }
+  console.log(JSON.stringify({ stats: fused.fusedWorkerStats, out }));
+})().catch((e) => { console.error(e); process.exit(1); });
+`;
+    const two = runNode(script, { NAL_THREADS: '2' });
+    const one = runNode(script, { NAL_THREADS: '1' });
+    expect(two.stats.runs).toBe(2);
+    expect(two.stats.helpers).toBe(2);
+    expect(two.stats.splitSteps).toBeGreaterThan(2 * 40 * 40); // most of the 2 x 40 x 82-85 steps were shared
+    expect(one.stats).toEqual({ runs: 0, helpers: 0, splitSteps: 0 });
+    expect(two.out).toEqual(one.out);
+    expect(two.out[0].epochs).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+  });
+
   it('rejects with the same error as the in-thread loop (worker error, and a throwing onEpochEnd)', () => {
     const script = `
 const lib = require('./dist/index.js');
