@@ -28,6 +28,16 @@
  * over the nonzero inputs, 4 units at a time in the input gradient), with the generic loops'
  * arithmetic in the same order, so its results are identical to theirs (tested). The generic
  * loops below are the fallback and the reference.
+ *
+ * Two threads. A step is a row pass (forward, output gradient, each layer's input gradient: row by
+ * row independent) then a weight pass (each weight's gradient summed over the rows in order, and
+ * its Adam update). In a worker run the network's buffers live in shared memory
+ * ({@link FusedMlp.share}) and a helper worker can join at any step boundary
+ * ({@link FusedWorkerRun.addHelper}): the helper takes half the rows of the row pass and about half
+ * the layers of the weight pass, the two meeting at atomic counters (busy-waiting, as a phase
+ * lasts ~0.1 ms). Every value is computed by the same code from the same inputs whichever thread
+ * runs it, so the weights are bit-identical to a one-thread run (tested). Measured (10,000 rows x
+ * 30 epochs, 2 cores): 2.9 s -> 2.0 s.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
