@@ -95,6 +95,77 @@ export interface KnnResult {
 export function knnSearch(index: DenseMatrix, queries: DenseMatrix, k: number, opts: KnnSearchOptions = {}): KnnResult {
   const excludeSelf = opts.excludeSelf === true;
   const n = index.rows;
+  const m = queries.rows;
+  checkSearch(index, queries, k, opts);
+  const hint = opts.indexNeighbours;
+  if (k === 0 || m === 0) return { k, indices: new Int32Array(0), distances: new Float64Array(0) };
+
+  // Memory: the result (m x k) is allocated once; a search on worker threads writes into shared
+  // scratch arrays, copied out once (leave-one-out: reordered and the row itself dropped in the
+  // same copy), which matters for LOF's training rows (100,000 x 201 neighbours is 240 MB).
+  const tree = chooseTree(index, queries, excludeSelf ? k + 1 : k);
+  if (tree) {
+    // leave-one-out: the rows in tree order are their own queries (neighbouring queries follow
+    // each other, so the tree's rows stay in cache), k + 1 neighbours, then itself dropped
+    if (excludeSelf) return dropSelf(treeSearch(tree, tree.data, n, k + 1), k, tree.perm);
+    return owned(treeSearch(tree, queries.data, m, k, hint && { G: hint, XO: index.data }));
+  }
+  return bruteSearch(index, queries, k, excludeSelf);
+}
+
+/**
+ * A reduction of each query's neighbour list to one number (see {@link knnReduce}): `fn` gets the
+ * sorted list at `D/I[base .. base + k)` (distances, index rows) and the two arrays `a`, `b`. It
+ * must be self-contained (no variables from outside its body): it is also compiled from its
+ * source text in the worker threads.
+ */
+export interface NeighbourReducer {
+  /** Names the function in the worker kernels' cache: one name, one function. */
+  name: string;
+  fn: (D: Float64Array, I: Int32Array, base: number, k: number, a: Float64Array, b: Float64Array) => number;
+  a: Float64Array;
+  b: Float64Array;
+}
+
+/** Queries searched per batch by {@link knnReduce} when the neighbour lists come back to this thread. */
+const REDUCE_BATCH_ROWS = 8192;
+
+/**
+ * `reducer.fn` of every query's sorted `k` neighbours (what {@link knnSearch} returns), without
+ * returning the lists: a kd-tree search on worker threads reduces each block of queries where it
+ * was searched, so no `m x k` lists are copied or kept (LOF scores of 100,000 rows at k = 200:
+ * 240 MB of lists never leave the workers). The same values to the bit as reducing
+ * {@link knnSearch}'s result. Options and errors as {@link knnSearch}'s (`excludeSelf` included).
+ */
+export function knnReduce(index: DenseMatrix, queries: DenseMatrix, k: number, reducer: NeighbourReducer, opts: KnnSearchOptions = {}): Float64Array {
+  checkSearch(index, queries, k, opts);
+  const m = queries.rows;
+  const out = new Float64Array(m);
+  if (m === 0) return out;
+  if (k > 0 && opts.excludeSelf !== true) {
+    const tree = chooseTree(index, queries, k);
+    const hint = opts.indexNeighbours;
+    const done = tree && parallelTreeReduce(tree, queries.data, m, k, reducer, hint && { G: hint, XO: index.data });
+    if (done) {
+      out.set(done);
+      return out;
+    }
+  }
+  const d = queries.cols;
+  const step = opts.excludeSelf ? m : REDUCE_BATCH_ROWS;
+  for (let start = 0; start < m; start += step) {
+    const end = Math.min(m, start + step);
+    const batch: DenseMatrix = start === 0 && end === m ? queries : { rows: end - start, cols: d, data: queries.data.subarray(start * d, end * d) };
+    const { indices, distances } = knnSearch(index, batch, k, opts);
+    for (let q = 0; q < end - start; q++) out[start + q] = reducer.fn(distances, indices, q * k, k, reducer.a, reducer.b);
+  }
+  return out;
+}
+
+/** The argument checks of {@link knnSearch}. */
+function checkSearch(index: DenseMatrix, queries: DenseMatrix, k: number, opts: KnnSearchOptions): void {
+  const excludeSelf = opts.excludeSelf === true;
+  const n = index.rows;
   const d = index.cols;
   const m = queries.rows;
   if (queries.cols !== d && m > 0) {
@@ -112,18 +183,13 @@ export function knnSearch(index: DenseMatrix, queries: DenseMatrix, k: number, o
   }
   const hint = opts.indexNeighbours;
   if (hint !== undefined) checkIndexNeighbours(hint, n);
-  if (k === 0 || m === 0) return { k, indices: new Int32Array(0), distances: new Float64Array(0) };
+}
 
-  // Memory: the result (m x k) is allocated once; a search on worker threads writes into shared
-  // scratch arrays, copied out once (leave-one-out: reordered and the row itself dropped in the
-  // same copy), which matters for LOF's training rows (100,000 x 201 neighbours is 240 MB).
-  const tree = chooseTree(index, queries, excludeSelf ? k + 1 : k);
-  if (tree) {
-    // leave-one-out: the rows in tree order are their own queries (neighbouring queries follow
-    // each other, so the tree's rows stay in cache), k + 1 neighbours, then itself dropped
-    if (excludeSelf) return dropSelf(treeSearch(tree, tree.data, n, k + 1), k, tree.perm);
-    return owned(treeSearch(tree, queries.data, m, k, hint && { G: hint, XO: index.data }));
-  }
+/** The brute-force search (see {@link knnSearch}), sorted and square-rooted. */
+function bruteSearch(index: DenseMatrix, queries: DenseMatrix, k: number, excludeSelf: boolean): KnnResult {
+  const n = index.rows;
+  const d = index.cols;
+  const m = queries.rows;
   if (excludeSelf && useQueryKernelForSelf(n, d)) {
     // each row searched as a query for k + 1 neighbours, then itself dropped: more distance
     // computations than the pairwise kernel, but cache-friendly and split over threads
@@ -347,6 +413,31 @@ function parallelTree(tree: KdTree, Qin: Float64Array, m: number, k: number, hin
   );
 }
 
+/** {@link parallelTree} reducing each query's list in the workers (see {@link knnReduce}); undefined when it does not apply. */
+function parallelTreeReduce(tree: KdTree, Qin: Float64Array, m: number, k: number, reducer: NeighbourReducer, hint?: NeighbourHint): Float64Array | undefined {
+  const d = tree.d;
+  if (!codegenAvailable || d > MAX_UNROLLED_WIDTH || m < TREE_PARALLEL_MIN_QUERIES) return undefined;
+  const threads = threadCount();
+  if (threads < 2) return undefined;
+  const bufs: Record<string, SharedArray> = { X: tree.data, P: tree.perm, NS: tree.start, NE: tree.end, LO: tree.lo, HI: tree.hi };
+  if (hint) {
+    bufs.G = sharedCopyCached(hint.G);
+    bufs.XO = sharedCopyCached(hint.XO);
+  }
+  bufs.A = sharedCopyCached(reducer.a);
+  bufs.B = sharedCopyCached(reducer.b);
+  bufs.OUT = sharedScratch('knn-reduced', Float64Array, m);
+  let Q = Qin;
+  if (!(Qin.buffer instanceof SharedArrayBuffer)) {
+    Q = sharedScratch('knn-Q', Float64Array, m * d);
+    Q.set(Qin.subarray(0, m * d));
+  }
+  bufs.Q = Q;
+  const params = { d, k, firstLeaf: tree.firstLeaf, n: tree.n, h: hint ? hint.G.length / tree.n : 0 };
+  const ok = runBlocks({ key: `knn-tree-${d}-${reducer.name}`, source: () => parallelTreeSource(d, reducer.fn.toString()), bufs, params, rows: m, blockRows: TREE_BLOCK_ROWS }, threads);
+  return ok ? bufs.OUT.slice() as Float64Array : undefined;
+}
+
 /**
  * Run a neighbour block kernel on worker threads over `m` queries `Qin` (copied into shared
  * scratch unless already shared), `k` neighbours each, into the shared scratch result arrays.
@@ -379,7 +470,7 @@ function runNeighbourBlocks(
  * Source of the block kernel of {@link parallelTree}: the tree kernel plus sort and sqrt. A worker
  * keeps one stamp array for warm starts, its stamps increasing over the blocks it runs.
  */
-function parallelTreeSource(d: number): string {
+function parallelTreeSource(d: number, reduce?: string): string {
   return neighbourBlockSource(
     `function (${TREE_ARGS.join(', ')}) {\n${treeKernelSource(d)}\n  }`,
     `let warm = null;
@@ -389,28 +480,39 @@ function parallelTreeSource(d: number): string {
       stamps.next += end - start;
     }
     kern(b.X, b.P, b.NS, b.NE, b.LO, b.HI, p.firstLeaf, Qb, end - start, d, k, D, I, insertNeighbour, undefined, warm);`,
+    reduce,
   );
 }
 
 /**
  * A worker block function around a neighbour kernel (`kernel`, a function expression; `call` runs
- * it on the block's queries `Qb` into `D` / `I`): the block's rows searched, sorted and square-rooted.
+ * it on the block's queries `Qb` into `D` / `I`): the block's rows searched, sorted and
+ * square-rooted, into `b.D` / `b.I`; with `reduce` (a {@link NeighbourReducer}'s function source)
+ * into the worker's own scratch lists instead, each reduced into `b.OUT`.
  */
-function neighbourBlockSource(kernel: string, call: string): string {
+function neighbourBlockSource(kernel: string, call: string, reduce?: string): string {
+  const lists = reduce
+    ? `const rows = end - start;
+    if (!lists || lists.D.length < rows * k) lists = { D: new Float64Array(rows * k), I: new Int32Array(rows * k) };
+    const D = lists.D.subarray(0, rows * k), I = lists.I.subarray(0, rows * k);`
+    : 'const D = b.D.subarray(start * k, end * k), I = b.I.subarray(start * k, end * k);';
+  const out = reduce ? 'for (let q = start, base = 0; q < end; q++, base += k) b.OUT[q] = reduce(D, I, base, k, b.A, b.B);' : '';
   return `(function () {
   'use strict';
   ${siftDown.toString()}
   ${insertNeighbour.toString()}
   ${sortNeighbours.toString()}
   const kern = ${kernel};
-  let stamps = null;
+  const reduce = ${reduce ?? 'null'};
+  let stamps = null, lists = null;
   return function (b, p, start, end) {
     const d = p.d, k = p.k;
-    const D = b.D.subarray(start * k, end * k), I = b.I.subarray(start * k, end * k);
+    ${lists}
     const Qb = b.Q.subarray(start * d, end * d);
     ${call}
     sortNeighbours(D, I, end - start, k);
     for (let i = 0; i < D.length; i++) D[i] = Math.sqrt(D[i]);
+    ${out}
   };
 })()`;
 }

@@ -8,7 +8,7 @@ import { BaseDetector, type BaseDetectorOptions, type DetectorSnapshot, type Fit
 import { ModelFormatError, optionError } from '../core/errors';
 import { takeRows, type DenseMatrix } from '../core/matrix';
 import { Random } from '../core/random';
-import { knnSearch, knnUsesTree, type KnnSearchOptions } from './knn';
+import { knnReduce, knnSearch, knnUsesTree, type KnnSearchOptions } from './knn';
 
 /** Options of {@link LocalOutlierFactor}. */
 export interface LocalOutlierFactorOptions extends BaseDetectorOptions {
@@ -55,9 +55,6 @@ const DEFAULTS = {
 
 /** Added to the mean reachability distance so duplicated rows get a finite density (scikit-learn's 1e-10). */
 const LRD_EPSILON = 1e-10;
-
-/** Queries searched per batch when scoring, to bound the neighbour arrays' memory. */
-const SCORE_BATCH_ROWS = 8192;
 
 /**
  * Local Outlier Factor anomaly detector (novelty mode: fit on training rows, score new ones).
@@ -164,20 +161,13 @@ export class LocalOutlierFactor extends BaseDetector<LocalOutlierFactorOptions, 
   }
 
   protected scoreCore(state: LocalOutlierFactorState, X: DenseMatrix): Float64Array {
-    const out = new Float64Array(X.rows);
     const { k, train, kDistance, lrd } = state;
     // a loaded detector: its training rows' neighbour lists pay for themselves on a large call
     if (!state.neighbours && X.rows >= train.rows && knnUsesTree(train, X, k)) {
       state.neighbours = knnSearch(train, train, k, { excludeSelf: true }).indices;
     }
-    for (let start = 0; start < X.rows; start += SCORE_BATCH_ROWS) {
-      const end = Math.min(X.rows, start + SCORE_BATCH_ROWS);
-      const batch: DenseMatrix = { rows: end - start, cols: X.cols, data: X.data.subarray(start * X.cols, end * X.cols) };
-      const { indices, distances } = knnSearch(train, batch, k, { indexNeighbours: state.neighbours });
-      const queryLrd = reachabilityDensity(indices, distances, k, kDistance);
-      out.set(outlierFactor(indices, k, queryLrd, lrd), start);
-    }
-    return out;
+    // each row's LOF from its neighbours where they are found (on the worker threads for large batches)
+    return knnReduce(train, X, k, { name: 'lof', fn: lofOfNeighbours, a: kDistance, b: lrd }, { indexNeighbours: state.neighbours });
   }
 
   protected exportCore(state: LocalOutlierFactorState): Omit<DetectorSnapshot, 'className' | 'options'> {
@@ -218,6 +208,25 @@ export class LocalOutlierFactor extends BaseDetector<LocalOutlierFactorOptions, 
       lrd: lrd.slice(),
     };
   }
+}
+
+/**
+ * LOF of one scored row from its sorted neighbours at `D/I[base .. base + k)`: its lrd (as
+ * {@link reachabilityDensity}), then the mean of the neighbours' lrd over it (as
+ * {@link outlierFactor}), in the same order of operations. Self-contained: it also runs, compiled
+ * from its source, in the neighbour search's worker threads.
+ */
+function lofOfNeighbours(D: Float64Array, I: Int32Array, base: number, k: number, kDistance: Float64Array, lrd: Float64Array): number {
+  let s = 0;
+  for (let j = 0; j < k; j++) {
+    const dist = D[base + j];
+    const kd = kDistance[I[base + j]];
+    s += dist > kd ? dist : kd;
+  }
+  const own = 1 / (s / k + 1e-10); // LRD_EPSILON
+  let t = 0;
+  for (let j = 0; j < k; j++) t += lrd[I[base + j]] / own;
+  return t / k;
 }
 
 /**

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DenseMatrix } from '../../src/core/matrix';
 import { Random } from '../../src/core/random';
-import { knnAutoMethod, knnSearch, knnSearchGeneric, knnSearchWith, type KnnResult } from '../../src/detectors/knn';
+import { knnAutoMethod, knnReduce, knnSearch, knnSearchGeneric, knnSearchWith, type KnnResult, type NeighbourReducer } from '../../src/detectors/knn';
 import { parallelStats } from '../../src/detectors/parallel';
 
 function gaussian(n: number, d: number, seed: number): DenseMatrix {
@@ -230,6 +230,37 @@ describe('knnSearch kd-tree', () => {
       expect(parallelStats.jobs).toBeGreaterThan(before);
     }
     expectSame(withEnv('NAL_THREADS', '1', () => knnSearchWith('tree', X, Q, k, { indexNeighbours })), want);
+  });
+
+  it('knnReduce gives the reducer of knnSearch\'s lists, to the bit, on worker threads or not', () => {
+    const X = clustered(3000, 3, 25);
+    const Q = clustered(6001, 3, 26);
+    const weight = Float64Array.from({ length: 3000 }, (_, i) => 1 + (i % 7) / 3);
+    const reducer: NeighbourReducer = {
+      name: 'test-weighted-mean',
+      fn: (D, I, base, k, a, b) => {
+        let s = 0;
+        for (let j = 0; j < k; j++) s += D[base + j] * a[I[base + j]] + b[0];
+        return s / k;
+      },
+      a: weight,
+      b: Float64Array.of(0.25),
+    };
+    const byHand = (r: KnnResult, m: number) => Array.from({ length: m }, (_, q) => reducer.fn(r.distances, r.indices, q * r.k, r.k, reducer.a, reducer.b));
+    for (const k of [1, 40]) {
+      const want = byHand(withEnv('NAL_THREADS', '1', () => knnSearchWith('brute', X, Q, k)), Q.rows);
+      const indexNeighbours = knnSearch(X, X, 30, { excludeSelf: true }).indices;
+      const before = parallelStats.jobs;
+      expect(Array.from(withEnv('NAL_THREADS', '2', () => knnReduce(X, Q, k, reducer, { indexNeighbours })))).toEqual(want);
+      expect(parallelStats.jobs).toBeGreaterThan(before);
+      expect(Array.from(withEnv('NAL_THREADS', '2', () => knnReduce(X, Q, k, reducer)))).toEqual(want);
+      expect(Array.from(withEnv('NAL_THREADS', '1', () => knnReduce(X, Q, k, reducer, { indexNeighbours })))).toEqual(want);
+    }
+    // leave-one-out and an empty query set go through the same checks as knnSearch
+    const loo = byHand(knnSearch(X, X, 5, { excludeSelf: true }), X.rows);
+    expect(Array.from(knnReduce(X, X, 5, reducer, { excludeSelf: true }))).toEqual(loo);
+    expect(knnReduce(X, { rows: 0, cols: 3, data: new Float64Array(0) }, 5, reducer)).toHaveLength(0);
+    expect(() => knnReduce(X, Q, 3001, reducer)).toThrow(/k must be an integer in \[0, 3000\]/);
   });
 
   it('refuses neighbour lists that do not fit the index, naming the bad entry', () => {
