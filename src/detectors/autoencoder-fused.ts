@@ -221,7 +221,8 @@ export class FusedMlp {
   /** One step split with the ready helper thread (see {@link share}). */
   private stepWithHelper(b: number, ctl: Int32Array, k: Specialised): number {
     const { params: p, grads: g, act, delta, masks, ix, xv } = this;
-    const h = b >> 1;
+    // the helper reads the batch the stepping thread wrote (cache misses): it takes fewer rows
+    const h = Math.round(b * HELPER_ROW_SHARE);
     ctl[CTL_B] = b;
     ctl[CTL_H] = h;
     const [lrc, isc] = this.adamStepFactors();
@@ -379,6 +380,8 @@ const CTL_DONE3 = 6;
 const CTL_STOP = 7;
 const CTL_SIZE = 8;
 const HELPER_READY = 1;
+/** The helper's share of a batch's rows (below half: it reads the rows and masks from the other core's cache). */
+const HELPER_ROW_SHARE = Number(process.env.NAL_HSHARE ?? 0.44);
 const HELPER_GONE = 2;
 /** Busy-wait iterations before sleeping on the counter (a phase takes ~0.1 ms; a sleep's wake-up costs tens of microseconds). */
 const SPINS = 200_000;
@@ -389,16 +392,18 @@ const SPINS = 200_000;
  */
 export function helperLayers(sizes: readonly number[]): boolean[] {
   const L = sizes.length - 1;
-  const byCost = Array.from({ length: L }, (_, l) => l).sort((a, b) => sizes[b] * sizes[b + 1] - sizes[a] * sizes[a + 1] || a - b);
+  // per step: the kernel gradient runs over the nonzero inputs (the data are dense, a relu
+  // layer's output about half zeros) for each of 32 rows; Adam costs about 3 multiply-adds a weight
+  const cost = (l: number) => 32 * (l === 0 ? sizes[0] : sizes[l] / 2) * sizes[l + 1] + 3 * (sizes[l] + 1) * sizes[l + 1];
+  const byCost = Array.from({ length: L }, (_, l) => l).sort((a, b) => cost(b) - cost(a) || a - b);
   const mine = new Array<boolean>(L).fill(false);
   let helper = 0;
-  let self = sizes[0] * 2; // the loss sum
+  let self = 2 * 32 * sizes[0]; // the loss sum
   for (const l of byCost) {
-    const cost = sizes[l] * sizes[l + 1] + sizes[l + 1];
     if (helper < self) {
       mine[l] = true;
-      helper += cost;
-    } else self += cost;
+      helper += cost(l);
+    } else self += cost(l);
   }
   return mine;
 }
