@@ -211,10 +211,11 @@ export class LocalOutlierFactor extends BaseDetector<LocalOutlierFactorOptions, 
 }
 
 /**
- * LOF of one scored row from its sorted neighbours at `D/I[base .. base + k)`: its lrd (as
- * {@link reachabilityDensity}), then the mean of the neighbours' lrd over it (as
- * {@link outlierFactor}), in the same order of operations. Self-contained: it also runs, compiled
- * from its source, in the neighbour search's worker threads.
+ * LOF of one scored row from its neighbours at `D/I[base .. base + k)` (in ascending row order,
+ * see {@link knnReduce}): its lrd (as {@link reachabilityDensity}), then the mean of the
+ * neighbours' lrd over it (as {@link outlierFactor}). Summing in row order (the training scores
+ * sum in distance order, as scikit-learn) only changes the last bits, and is the same whatever the
+ * search. Self-contained: it also runs, compiled from its source, in the search's worker threads.
  */
 function lofOfNeighbours(D: Float64Array, I: Int32Array, base: number, k: number, kDistance: Float64Array, lrd: Float64Array): number {
   let s = 0;

@@ -232,7 +232,7 @@ describe('knnSearch kd-tree', () => {
     expectSame(withEnv('NAL_THREADS', '1', () => knnSearchWith('tree', X, Q, k, { indexNeighbours })), want);
   });
 
-  it('knnReduce gives the reducer of knnSearch\'s lists, to the bit, on worker threads or not', () => {
+  it('knnReduce gives the reducer of knnSearch\'s lists in index order, to the bit, on worker threads or not', () => {
     const X = clustered(3000, 3, 25);
     const Q = clustered(6001, 3, 26);
     const weight = Float64Array.from({ length: 3000 }, (_, i) => 1 + (i % 7) / 3);
@@ -246,7 +246,12 @@ describe('knnSearch kd-tree', () => {
       a: weight,
       b: Float64Array.of(0.25),
     };
-    const byHand = (r: KnnResult, m: number) => Array.from({ length: m }, (_, q) => reducer.fn(r.distances, r.indices, q * r.k, r.k, reducer.a, reducer.b));
+    // the reducer sees each list in ascending index order
+    const byHand = (r: KnnResult, m: number) =>
+      Array.from({ length: m }, (_, q) => {
+        const order = Array.from({ length: r.k }, (_, j) => q * r.k + j).sort((x, y) => r.indices[x] - r.indices[y]);
+        return reducer.fn(Float64Array.from(order, (j) => r.distances[j]), Int32Array.from(order, (j) => r.indices[j]), 0, r.k, reducer.a, reducer.b);
+      });
     for (const k of [1, 40]) {
       const want = byHand(withEnv('NAL_THREADS', '1', () => knnSearchWith('brute', X, Q, k)), Q.rows);
       const indexNeighbours = knnSearch(X, X, 30, { excludeSelf: true }).indices;
