@@ -8,7 +8,7 @@ import { BaseDetector, type BaseDetectorOptions, type DetectorSnapshot, type Fit
 import { ModelFormatError, optionError } from '../core/errors';
 import { takeRows, type DenseMatrix } from '../core/matrix';
 import { Random } from '../core/random';
-import { knnReduce, knnSearch, knnUsesTree, type KnnSearchOptions } from './knn';
+import { knnReduce, knnSearch, knnUsesIndexNeighbours, type KnnSearchOptions } from './knn';
 
 /** Options of {@link LocalOutlierFactor}. */
 export interface LocalOutlierFactorOptions extends BaseDetectorOptions {
@@ -41,7 +41,7 @@ export interface LocalOutlierFactorState {
   /**
    * The training rows' own k nearest other rows (`nTrain x k`), kept from `fit` to start each
    * scored row's neighbour search near its answer (see {@link KnnSearchOptions.indexNeighbours}),
-   * when that search uses the kd-tree. Not saved: a loaded detector rebuilds them on its first
+   * when that search uses them (the kd-tree, k >= 64). Not saved: a loaded detector rebuilds them on its first
    * scoring call of at least `nTrain` rows. Scores are the same with or without them.
    */
   neighbours?: Int32Array;
@@ -77,8 +77,8 @@ const LRD_EPSILON = 1e-10;
  * Cost: fit O(n² · d) and O(n · k) memory; scoring O(rows · n · d), on worker threads for large
  * batches; on low-dimensional data a kd-tree cuts both to a fraction (see {@link knnSearch}). The training rows are kept, so the model is
  * as large as its training set, and in memory (not in a saved model) so are their neighbour lists
- * when the kd-tree applies (n · k 4-byte integers: 8 MB for 10,000 rows at k = 200), which speed
- * up scoring; `maxTrainRows` caps n with a seeded subsample.
+ * when the kd-tree applies and k >= 64 (n · k 4-byte integers: 8 MB for 10,000 rows at k = 200),
+ * which speed up scoring; `maxTrainRows` caps n with a seeded subsample.
  *
  * @example
  * ```ts
@@ -156,14 +156,14 @@ export class LocalOutlierFactor extends BaseDetector<LocalOutlierFactorOptions, 
     for (let i = 0; i < n; i++) kDistance[i] = distances[i * k + k - 1];
     const lrd = reachabilityDensity(indices, distances, k, kDistance);
     const state: LocalOutlierFactorState = { k, train, kDistance, lrd };
-    if (knnUsesTree(train, train, k)) state.neighbours = indices;
+    if (knnUsesIndexNeighbours(train, train, k)) state.neighbours = indices;
     return { state, trainScores: outlierFactor(indices, k, lrd, lrd) };
   }
 
   protected scoreCore(state: LocalOutlierFactorState, X: DenseMatrix): Float64Array {
     const { k, train, kDistance, lrd } = state;
     // a loaded detector: its training rows' neighbour lists pay for themselves on a large call
-    if (!state.neighbours && X.rows >= train.rows && knnUsesTree(train, X, k)) {
+    if (!state.neighbours && X.rows >= train.rows && knnUsesIndexNeighbours(train, X, k)) {
       state.neighbours = knnSearch(train, train, k, { excludeSelf: true }).indices;
     }
     // each row's LOF from its neighbours where they are found (on the worker threads for large batches)

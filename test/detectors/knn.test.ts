@@ -193,8 +193,12 @@ describe('knnSearch kd-tree', () => {
       expectSame(got, want);
       expectSame(withEnv('NAL_THREADS', '1', () => knnSearchWith('tree', X, Q, k)), want);
     }
-    const loo = withEnv('NAL_THREADS', '1', () => knnSearchWith('brute', X, X, 10, { excludeSelf: true }));
-    expectSame(withEnv('NAL_THREADS', '2', () => knnSearchWith('tree', X, X, 10, { excludeSelf: true })), loo);
+    for (const k of [10, 90]) {
+      // from k + 1 = 64 each row (in tree order) starts from the previous row's list
+      const loo = withEnv('NAL_THREADS', '1', () => knnSearchWith('brute', X, X, k, { excludeSelf: true }));
+      expectSame(withEnv('NAL_THREADS', '2', () => knnSearchWith('tree', X, X, k, { excludeSelf: true })), loo);
+      expectSame(withEnv('NAL_THREADS', '1', () => knnSearchWith('tree', X, X, k, { excludeSelf: true })), loo);
+    }
   });
 
   it('gives the same result started from the index rows\' neighbour lists (indexNeighbours), whatever they hold', () => {
@@ -207,7 +211,7 @@ describe('knnSearch kd-tree', () => {
       // the true lists, shorter and longer ones, and arbitrary rows (repeats, the row itself)
       const hints = [5, 40, 299].map((h) => knnSearch(index, index, h, { excludeSelf: true }).indices);
       hints.push(Int32Array.from({ length: n * 12 }, () => rng.int(n)));
-      for (const k of [1, 7, 40, 300]) {
+      for (const k of [1, 7, 40, 100, 300]) {
         const want = naive(index, queries, k);
         for (const indexNeighbours of hints) {
           expectSame(knnSearchWith('tree', index, queries, k, { indexNeighbours }), want);
@@ -221,7 +225,7 @@ describe('knnSearch kd-tree', () => {
   it('gives the same result with indexNeighbours on worker threads, call after call', () => {
     const X = clustered(3000, 3, 23);
     const Q = clustered(6000, 3, 24);
-    const k = 50;
+    const k = 80; // lists are used from k = 64
     const want = withEnv('NAL_THREADS', '1', () => knnSearchWith('brute', X, Q, k));
     const indexNeighbours = knnSearch(X, X, k, { excludeSelf: true }).indices;
     for (let call = 0; call < 3; call++) {
@@ -252,7 +256,7 @@ describe('knnSearch kd-tree', () => {
         const order = Array.from({ length: r.k }, (_, j) => q * r.k + j).sort((x, y) => r.indices[x] - r.indices[y]);
         return reducer.fn(Float64Array.from(order, (j) => r.distances[j]), Int32Array.from(order, (j) => r.indices[j]), 0, r.k, reducer.a, reducer.b);
       });
-    for (const k of [1, 40]) {
+    for (const k of [1, 40, 100]) {
       const want = byHand(withEnv('NAL_THREADS', '1', () => knnSearchWith('brute', X, Q, k)), Q.rows);
       const indexNeighbours = knnSearch(X, X, 30, { excludeSelf: true }).indices;
       const before = parallelStats.jobs;
