@@ -1004,17 +1004,12 @@ export function startFusedWorker(input: FusedTrainInput, onEpoch: (info: FusedEp
       return; // the training goes on alone
     }
     fusedWorkerStats.helpers++;
-    // a helper that dies is marked gone: a step waiting on it fails instead of hanging
+    // A helper that fails or dies is marked gone: the training goes on alone from the next step,
+    // and a step waiting on the helper's share fails (that share may be half done) instead of hanging.
     helper.on('message', (msg: FusedWorkerMessage) => {
-      if (msg.type === 'error') {
-        markHelperGone(ctl);
-        finish(rebuildError(msg));
-      }
+      if (msg.type === 'error') markHelperGone(ctl);
     });
-    helper.on('error', (e) => {
-      markHelperGone(ctl);
-      finish(e instanceof Error ? e : new Error(String(e)));
-    });
+    helper.on('error', () => markHelperGone(ctl));
     helper.on('exit', () => {
       if (!settled) markHelperGone(ctl);
     });

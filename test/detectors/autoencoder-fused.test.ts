@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Autoencoder, resolveEngine, type AutoencoderOptions } from '../../src/detectors/autoencoder';
-import { FusedMlp } from '../../src/detectors/autoencoder-fused';
+import { FusedMlp, helperLayers } from '../../src/detectors/autoencoder-fused';
 import { type DenseMatrix } from '../../src/core/matrix';
 import { Random } from '../../src/core/random';
 
@@ -166,6 +166,52 @@ describe('FusedMlp', () => {
       const x = Float64Array.from({ length: 13 * sizes[0] }, () => r.standardNormal());
       expect(a.sumRowMse(x, 13)).toBe(b.sumRowMse(x, 13));
     }
+  });
+
+  it.each([true, false])('trains the same with the next batch written during each step (prepareNext; specialised: %s)', (specialise) => {
+    const sizes = [4, 6, 3, 6, 4];
+    const make = () => {
+      const net = new FusedMlp({ sizes, maxBatch: 5, dropoutLayers: 2, learningRate: 1e-2 }, { specialise });
+      const r = new Random(8);
+      for (let k = 0; k < net.params.length; k++) net.params[k] = r.normal(0, 0.5);
+      return net;
+    };
+    // batches of 5, 5, 3 rows with their masks, drawn up front
+    const r = new Random(9);
+    const batches = [5, 5, 3, 5].map((rows) => ({
+      rows,
+      input: Float64Array.from({ length: 5 * sizes[0] }, () => r.standardNormal()),
+      masks: [6, 3].map((u) => Float64Array.from({ length: 5 * u }, () => (r.random() < 0.3 ? 0 : 1 / 0.7))),
+    }));
+    const put = (t: number, input: Float64Array, masks: Float64Array[]) => {
+      input.set(batches[t].input);
+      masks.forEach((m, k) => m.set(batches[t].masks[k]));
+    };
+    const plain = make();
+    const ahead = make();
+    const lossPlain: number[] = [];
+    const lossAhead: number[] = [];
+    for (let t = 0; t < batches.length; t++) {
+      put(t, plain.input, plain.masks);
+      lossPlain.push(plain.trainStep(batches[t].rows));
+    }
+    put(0, ahead.input, ahead.masks);
+    for (let t = 0; t < batches.length; t++) {
+      const next = t + 1 < batches.length ? (input: Float64Array, masks: Float64Array[]) => put(t + 1, input, masks) : undefined;
+      lossAhead.push(ahead.trainStep(batches[t].rows, next));
+      if (next) expect(Array.from(ahead.input)).toEqual(Array.from(batches[t + 1].input)); // now current
+    }
+    expect(lossAhead).toEqual(lossPlain);
+    expect(ahead.params).toEqual(plain.params);
+  });
+
+  it('splits the weight pass between the threads by about half the cost', () => {
+    const helper = helperLayers([10, 64, 32, 16, 8, 16, 32, 64, 10]);
+    expect(helper).toHaveLength(8);
+    expect(helper.filter(Boolean).length).toBeGreaterThan(0);
+    expect(helper.filter((h) => !h).length).toBeGreaterThan(0);
+    // the two 2,048-weight layers go one to each thread
+    expect(helper[1]).not.toBe(helper[6]);
   });
 
   it('takes Adam steps with bias correction as tf.train.adam', () => {
