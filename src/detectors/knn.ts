@@ -121,8 +121,6 @@ export function knnSearch(index: DenseMatrix, queries: DenseMatrix, k: number, o
  * compiled from its source text in the worker threads.
  */
 export interface NeighbourReducer {
-  /** Names the function in the worker kernels' cache: one name, one function. */
-  name: string;
   fn: (D: Float64Array, I: Int32Array, base: number, k: number, a: Float64Array, b: Float64Array) => number;
   a: Float64Array;
   b: Float64Array;
@@ -460,50 +458,62 @@ const TREE_PARALLEL_MIN_QUERIES = 4096;
 
 /** The tree search on worker threads, like {@link parallelQuery}; undefined when it does not apply. */
 function parallelTree(tree: KdTree, Qin: Float64Array, m: number, k: number, hint?: NeighbourHint): RawResult | undefined {
+  const threads = treeThreads(tree, m);
+  if (!threads) return undefined;
   const d = tree.d;
-  if (!codegenAvailable || d > MAX_UNROLLED_WIDTH || m < TREE_PARALLEL_MIN_QUERIES) return undefined;
-  const threads = threadCount();
-  if (threads < 2) return undefined;
-  const bufs: Record<string, SharedArray> = { X: tree.data, P: tree.perm, NS: tree.start, NE: tree.end, LO: tree.lo, HI: tree.hi };
-  if (hint) {
-    if (hint.G) bufs.G = sharedCopyCached(hint.G);
-    bufs.XO = sharedCopyCached(hint.XO);
-  }
-  return runNeighbourBlocks(
-    `knn-tree-${d}`,
-    () => parallelTreeSource(d),
-    bufs,
-    { d, k, firstLeaf: tree.firstLeaf, n: tree.n, h: hint?.G ? hint.G.length / tree.n : 0, prev: hint && !hint.G ? 1 : 0 },
-    Qin,
-    m,
-    TREE_BLOCK_ROWS,
-    threads,
-  );
+  return runNeighbourBlocks(`knn-tree-${d}`, () => parallelTreeSource(d), treeBufs(tree, hint), treeParams(tree, k, hint), Qin, m, TREE_BLOCK_ROWS, threads);
 }
 
 /** {@link parallelTree} reducing each query's list in the workers (see {@link knnReduce}); undefined when it does not apply. */
 function parallelTreeReduce(tree: KdTree, Qin: Float64Array, m: number, k: number, reducer: NeighbourReducer, hint?: NeighbourHint): Float64Array | undefined {
+  const threads = treeThreads(tree, m);
+  if (!threads) return undefined;
   const d = tree.d;
-  if (!codegenAvailable || d > MAX_UNROLLED_WIDTH || m < TREE_PARALLEL_MIN_QUERIES) return undefined;
+  const source = reducer.fn.toString();
+  const OUT = sharedScratch('knn-reduced', Float64Array, m);
+  const bufs = { ...treeBufs(tree, hint), A: sharedCopyCached(reducer.a), B: sharedCopyCached(reducer.b), OUT, Q: sharedQueries(Qin, m, d) };
+  const params = { ...treeParams(tree, k, hint), passes: indexSortPasses(tree.n) };
+  // the kernel is cached by key in every worker: the key names the reducer by its source
+  const key = `knn-tree-${d}-reduce-${sourceHash(source)}`;
+  const ok = runBlocks({ key, source: () => parallelTreeSource(d, source), bufs, params, rows: m, blockRows: TREE_BLOCK_ROWS }, threads);
+  return ok ? OUT.slice() : undefined;
+}
+
+/** Threads for a tree search of `m` queries on workers, or 0 when it stays on this thread. */
+function treeThreads(tree: KdTree, m: number): number {
+  if (!codegenAvailable || tree.d > MAX_UNROLLED_WIDTH || m < TREE_PARALLEL_MIN_QUERIES) return 0;
   const threads = threadCount();
-  if (threads < 2) return undefined;
+  return threads < 2 ? 0 : threads;
+}
+
+/** The tree's arrays (shared already) and a warm start's, for a worker job. */
+function treeBufs(tree: KdTree, hint?: NeighbourHint): Record<string, SharedArray> {
   const bufs: Record<string, SharedArray> = { X: tree.data, P: tree.perm, NS: tree.start, NE: tree.end, LO: tree.lo, HI: tree.hi };
   if (hint) {
     if (hint.G) bufs.G = sharedCopyCached(hint.G);
     bufs.XO = sharedCopyCached(hint.XO);
   }
-  bufs.A = sharedCopyCached(reducer.a);
-  bufs.B = sharedCopyCached(reducer.b);
-  bufs.OUT = sharedScratch('knn-reduced', Float64Array, m);
-  let Q = Qin;
-  if (!(Qin.buffer instanceof SharedArrayBuffer)) {
-    Q = sharedScratch('knn-Q', Float64Array, m * d);
-    Q.set(Qin.subarray(0, m * d));
-  }
-  bufs.Q = Q;
-  const params = { d, k, firstLeaf: tree.firstLeaf, n: tree.n, h: hint?.G ? hint.G.length / tree.n : 0, prev: 0, passes: indexSortPasses(tree.n) };
-  const ok = runBlocks({ key: `knn-tree-${d}-${reducer.name}-by-index`, source: () => parallelTreeSource(d, reducer.fn.toString()), bufs, params, rows: m, blockRows: TREE_BLOCK_ROWS }, threads);
-  return ok ? bufs.OUT.slice() as Float64Array : undefined;
+  return bufs;
+}
+
+/** A tree job's numbers: sizes, and the warm start's list width `h` or previous-query mode `prev`. */
+function treeParams(tree: KdTree, k: number, hint?: NeighbourHint): { d: number; k: number } & Record<string, number> {
+  return { d: tree.d, k, firstLeaf: tree.firstLeaf, n: tree.n, h: hint?.G ? hint.G.length / tree.n : 0, prev: hint && !hint.G ? 1 : 0 };
+}
+
+/** The `m` queries in shared memory (a scratch copy unless they already are). */
+function sharedQueries(Qin: Float64Array, m: number, d: number): Float64Array {
+  if (Qin.buffer instanceof SharedArrayBuffer) return Qin;
+  const Q = sharedScratch('knn-Q', Float64Array, m * d);
+  Q.set(Qin.subarray(0, m * d));
+  return Q;
+}
+
+/** A 32-bit FNV-1a hash of a kernel's source text, for its cache key. */
+function sourceHash(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(36) + text.length.toString(36);
 }
 
 /**
@@ -525,11 +535,7 @@ function runNeighbourBlocks(
   const { d, k } = params;
   const D = sharedScratch('knn-D', Float64Array, m * k);
   const I = sharedScratch('knn-I', Int32Array, m * k);
-  let Q = Qin;
-  if (!(Qin.buffer instanceof SharedArrayBuffer)) {
-    Q = sharedScratch('knn-Q', Float64Array, m * d);
-    Q.set(Qin.subarray(0, m * d));
-  }
+  const Q = sharedQueries(Qin, m, d);
   const ok = runBlocks({ key, source, bufs: { ...bufs, Q, D, I }, params, rows: m, blockRows }, threads);
   return ok ? { k, indices: I, distances: D, scratch: true } : undefined;
 }

@@ -167,7 +167,7 @@ export class LocalOutlierFactor extends BaseDetector<LocalOutlierFactorOptions, 
       state.neighbours = knnSearch(train, train, k, { excludeSelf: true }).indices;
     }
     // each row's LOF from its neighbours where they are found (on the worker threads for large batches)
-    return knnReduce(train, X, k, { name: 'lof', fn: lofOfNeighbours, a: kDistance, b: lrd }, { indexNeighbours: state.neighbours });
+    return knnReduce(train, X, k, { fn: lofOfNeighbours, a: kDistance, b: lrd }, { indexNeighbours: state.neighbours });
   }
 
   protected exportCore(state: LocalOutlierFactorState): Omit<DetectorSnapshot, 'className' | 'options'> {

@@ -241,7 +241,6 @@ describe('knnSearch kd-tree', () => {
     const Q = clustered(6001, 3, 26);
     const weight = Float64Array.from({ length: 3000 }, (_, i) => 1 + (i % 7) / 3);
     const reducer: NeighbourReducer = {
-      name: 'test-weighted-mean',
       fn: (D, I, base, k, a, b) => {
         let s = 0;
         for (let j = 0; j < k; j++) s += D[base + j] * a[I[base + j]] + b[0];
