@@ -39,7 +39,7 @@ import { denseMatrix, toDense, type DenseMatrix, type MatrixLike } from '../core
 import { Random } from '../core/random';
 import { loadTf, tfBackendName } from '../core/tf';
 import { assertFinite } from '../core/validation';
-import { EarlyStopping, startFusedWorker, trainFusedLoop, type FusedTrainInput, type FusedWorkerRun } from './autoencoder-fused';
+import { EarlyStopping, HELPER_MIN_ROW_EPOCHS, startFusedWorker, trainFusedLoop, type FusedTrainInput, type FusedWorkerRun } from './autoencoder-fused';
 import { threadCount } from './parallel';
 
 type Tf = typeof TF;
@@ -501,12 +501,6 @@ async function trainTfjs(tf: Tf, dense: DenseVars[], vars: TF.Variable[], optimi
   }
   return history;
 }
-
-/**
- * Training rows x epochs from which a standalone fit trains on two worker threads (below, the
- * threads' start-up, tens of milliseconds, is not worth it).
- */
-const HELPER_MIN_ROW_EPOCHS = 100_000;
 
 /**
  * The fused engine ({@link trainFusedLoop}): the same draws in the same order as {@link trainTfjs}, the
