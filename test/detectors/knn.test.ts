@@ -264,6 +264,36 @@ describe('knnSearch kd-tree', () => {
       expect(Array.from(withEnv('NAL_THREADS', '2', () => knnReduce(X, Q, k, reducer)))).toEqual(want);
       expect(Array.from(withEnv('NAL_THREADS', '1', () => knnReduce(X, Q, k, reducer, { indexNeighbours })))).toEqual(want);
     }
+    // the brute force on a small index selects instead of keeping heaps: same lists, ties included
+    for (const [Xs, Qs] of [
+      [grid(700, 4, 27, 2), grid(1501, 4, 28, 3)], // many exact ties and duplicated rows
+      [gaussian(900, 6, 29), gaussian(777, 6, 30)],
+    ] as const) {
+      const w = Float64Array.from({ length: Xs.rows }, (_, i) => 1 + (i % 5));
+      const r2 = { ...reducer, a: w };
+      const byHand2 = (r: KnnResult, m: number) =>
+        Array.from({ length: m }, (_, q) => {
+          const order = Array.from({ length: r.k }, (_, j) => q * r.k + j).sort((x, y) => r.indices[x] - r.indices[y]);
+          return r2.fn(Float64Array.from(order, (j) => r.distances[j]), Int32Array.from(order, (j) => r.indices[j]), 0, r.k, r2.a, r2.b);
+        });
+      for (const k of [1, 13, 200, Xs.rows]) {
+        const want = byHand2(withEnv('NAL_THREADS', '1', () => knnSearchWith('brute', Xs, Qs, k)), Qs.rows);
+        for (const threads of ['1', '2']) {
+          expect(Array.from(withEnv('NAL_THREADS', threads, () => withEnv('NAL_KNN_METHOD', 'brute', () => knnReduce(Xs, Qs, k, r2))))).toEqual(want);
+        }
+      }
+    }
+    // non-finite values keep the heap search's semantics
+    const Xn = gaussian(300, 2, 31);
+    Xn.data[7] = NaN;
+    const Qn = gaussian(50, 2, 32);
+    const wn = { ...reducer, a: new Float64Array(300).fill(1) };
+    const wantN = knnSearch(Xn, Qn, 9);
+    const gotN = knnReduce(Xn, Qn, 9, wn);
+    for (let q = 0; q < Qn.rows; q++) {
+      const order = Array.from({ length: 9 }, (_, j) => q * 9 + j).sort((x, y) => wantN.indices[x] - wantN.indices[y]);
+      expect(gotN[q]).toBe(wn.fn(Float64Array.from(order, (j) => wantN.distances[j]), Int32Array.from(order, (j) => wantN.indices[j]), 0, 9, wn.a, wn.b));
+    }
     // leave-one-out and an empty query set go through the same checks as knnSearch
     const loo = byHand(knnSearch(X, X, 5, { excludeSelf: true }), X.rows);
     expect(Array.from(knnReduce(X, X, 5, reducer, { excludeSelf: true }))).toEqual(loo);
