@@ -215,15 +215,20 @@ export function treeKernelSource(d: number): string {
   for (let f = 0; f < d; f++) L.push(`  const a${f} = Q[qa + ${f}];`);
   L.push('  let c = 0, w = Infinity, sp = 1;');
   L.push('  const st = warm === null ? -1 : stamp + q;');
+  // offer listed row `r` (original order, in XO) once: stamped, so the walk skips it
+  const offerListed = (indent: string) => {
+    L.push(`${indent}if (ST[r] === st) continue;`);
+    L.push(`${indent}ST[r] = st;`);
+    L.push(`${indent}const xb = r * d;`);
+    L.push(`${indent}let t, s;`);
+    for (let f = 0; f < d; f++) L.push(`${indent}t = XO[xb + ${f}] - a${f}; ${sq('s', f)}`);
+    L.push(`${indent}if (s <= w) { c = insert(D, I, base, k, c, s, r); if (c === k) w = D[base]; }`);
+  };
   L.push('  if (warm !== null && G === null) {');
   L.push('    // the previous query\'s list (queries in tree order are near each other)');
   L.push('    for (let j = base - k; j >= 0 && j < base; j++) {');
   L.push('      const r = I[j];');
-  L.push('      ST[r] = st;');
-  L.push('      const xb = r * d;');
-  L.push('      let t, s;');
-  for (let f = 0; f < d; f++) L.push(`      t = XO[xb + ${f}] - a${f}; ${sq('s', f)}`);
-  L.push('      if (s <= w) { c = insert(D, I, base, k, c, s, r); if (c === k) w = D[base]; }');
+  offerListed('      ');
   L.push('    }');
   L.push('  } else if (warm !== null) {');
   L.push('    let node = 0;');
@@ -242,12 +247,7 @@ export function treeKernelSource(d: number): string {
   L.push('    ST[o] = st; c = insert(D, I, base, k, c, best, o); if (c === k) w = D[base];');
   L.push('    for (let j = o * h, je = j + h; j < je; j++) {');
   L.push('      const r = G[j];');
-  L.push('      if (ST[r] === st) continue;');
-  L.push('      ST[r] = st;');
-  L.push('      const xb = r * d;');
-  L.push('      let t, s;');
-  for (let f = 0; f < d; f++) L.push(`      t = XO[xb + ${f}] - a${f}; ${sq('s', f)}`);
-  L.push('      if (s <= w) { c = insert(D, I, base, k, c, s, r); if (c === k) w = D[base]; }');
+  offerListed('      ');
   L.push('    }');
   L.push('  }');
   L.push('  stN[0] = 0; stB[0] = 0;');
@@ -310,37 +310,36 @@ export const genericTreeKernel: TreeKernel = (X, P, NS, NE, LO, HI, firstLeaf, Q
     let w = Infinity;
     let sp = 1;
     const st = warm === null ? -1 : warm.stamp + q;
-    if (warm !== null && warm.G === null) {
-      for (let j = base - k; j >= 0 && j < base; j++) {
-        const r = I[j];
-        warm.ST[r] = st;
-        const s = rowDistance(warm.XO, r * d, Q, qa, d);
-        if (s <= w) {
-          c = insert(D, I, base, k, c, s, r);
-          if (c === k) w = D[base];
-        }
-      }
-    } else if (warm !== null && warm.G !== null) {
+    if (warm !== null) {
       const { G, h, XO, ST } = warm;
-      let node = 0;
-      while (node < firstLeaf) {
-        const l = 2 * node + 1;
-        node = boxBound(LO, HI, l * d, Q, qa, d) <= boxBound(LO, HI, (l + 1) * d, Q, qa, d) ? l : l + 1;
-      }
-      let best = Infinity;
-      let o = -1;
-      for (let p = NS[node], e = NE[node]; p < e; p++) {
-        const s = rowDistance(X, p * d, Q, qa, d);
-        if (s < best) {
-          best = s;
-          o = P[p];
+      // the listed rows: the previous query's list, or the nearest leaf row's own list
+      let list = I;
+      let from = base - k;
+      let to = from < 0 ? from : base;
+      if (G !== null) {
+        let node = 0;
+        while (node < firstLeaf) {
+          const l = 2 * node + 1;
+          node = boxBound(LO, HI, l * d, Q, qa, d) <= boxBound(LO, HI, (l + 1) * d, Q, qa, d) ? l : l + 1;
         }
+        let best = Infinity;
+        let o = -1;
+        for (let p = NS[node], e = NE[node]; p < e; p++) {
+          const s = rowDistance(X, p * d, Q, qa, d);
+          if (s < best) {
+            best = s;
+            o = P[p];
+          }
+        }
+        ST[o] = st;
+        c = insert(D, I, base, k, c, best, o);
+        if (c === k) w = D[base];
+        list = G;
+        from = o * h;
+        to = from + h;
       }
-      ST[o] = st;
-      c = insert(D, I, base, k, c, best, o);
-      if (c === k) w = D[base];
-      for (let j = o * h, je = j + h; j < je; j++) {
-        const r = G[j];
+      for (let j = from; j < to; j++) {
+        const r = list[j];
         if (ST[r] === st) continue;
         ST[r] = st;
         const s = rowDistance(XO, r * d, Q, qa, d);
