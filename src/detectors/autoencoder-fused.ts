@@ -32,7 +32,7 @@
  * Two threads. A step is a row pass (forward, output gradient, each layer's input gradient: row by
  * row independent) then a weight pass (each weight's gradient summed over the rows in order, and
  * its Adam update). In a worker run the network's buffers live in shared memory
- * ({@link FusedMlp.share}) and a helper worker can join at any step boundary
+ * ({@link FusedMlp.buffers}) and a helper worker can join at any step boundary
  * ({@link FusedWorkerRun.addHelper}): the helper takes part of the rows of the row pass and about half
  * the layers of the weight pass, the two meeting at atomic counters (busy-waiting, as a phase
  * lasts ~0.1 ms). Every value is computed by the same code from the same inputs whichever thread
@@ -88,7 +88,7 @@ export class FusedMlp {
   }
   /** Adam steps taken. */
   steps = 0;
-  /** Steps split with a helper thread (see {@link FusedMlp.share}). */
+  /** Steps split with a helper thread (see {@link FusedMlp.buffers}). */
   splitSteps = 0;
   /** Whether the specialised (generated) kernel is in use. */
   readonly specialised: boolean;
@@ -120,15 +120,20 @@ export class FusedMlp {
   private accBeta1: number;
   private accBeta2: number;
 
-  /** Shared control block of a two-thread step (see {@link FusedMlp.share}); undefined when not shared. */
-  private ctl?: Int32Array;
+  /** Shared control block of a two-thread step (see {@link FusedMlp.buffers}); undefined when not shared. */
+  private readonly ctl?: Int32Array;
   /** Shared per-step Adam factors `[lr / (1 - b1^t), 1 / sqrt(1 - b2^t)]` for the helper. */
-  private adamFactors?: Float64Array;
+  private readonly adamFactors?: Float64Array;
   private readonly special?: Specialised;
   /** Layers whose weight gradients and Adam update the helper thread takes (see {@link helperLayers}). */
   private readonly helperSet: boolean[];
 
-  constructor(spec: FusedMlpSpec, options: { specialise?: boolean; buffers?: FusedBuffers } = {}) {
+  /**
+   * @param options - `specialise: false` uses the generic loops; `shared: true` allocates every
+   *   buffer a step touches in shared memory, so that a helper thread can join the steps (see
+   *   {@link buffers}); `buffers` builds the helper's side on a training's shared buffers
+   */
+  constructor(spec: FusedMlpSpec, options: { specialise?: boolean; shared?: boolean; buffers?: FusedBuffers } = {}) {
     const sizes = spec.sizes.slice();
     if (sizes.length < 2 || !sizes.every((s) => Number.isInteger(s) && s >= 1)) throw new RangeError('FusedMlp: invalid layer sizes.');
     this.sizes = sizes;
@@ -143,7 +148,8 @@ export class FusedMlp {
       off += sizes[l + 1];
     }
     const buf = options.buffers;
-    const f64 = (len: number) => new Float64Array(len);
+    const shared = options.shared === true && !buf;
+    const f64 = shared ? (len: number) => new Float64Array(new SharedArrayBuffer(8 * len)) : (len: number) => new Float64Array(len);
     this.params = buf?.params ?? f64(off);
     this.grads = buf?.grads ?? f64(off);
     this.m = buf?.m ?? f64(off);
@@ -155,10 +161,8 @@ export class FusedMlp {
       { act: [buf?.input1 ?? f64(act[0].length), ...act.slice(1)], masks: buf?.masks1 ?? masks.map((m) => f64(m.length)) },
     ];
     this.delta = buf?.delta ?? sizes.map((u) => f64(spec.maxBatch * u));
-    if (buf) {
-      this.ctl = buf.ctl;
-      this.adamFactors = buf.adamFactors;
-    }
+    this.ctl = buf?.ctl ?? (shared ? new Int32Array(new SharedArrayBuffer(4 * CTL_SIZE)) : undefined);
+    this.adamFactors = buf?.adamFactors ?? (shared ? f64(2) : undefined);
     this.helperSet = helperLayers(sizes);
     this.lr = spec.learningRate;
     this.beta1 = spec.beta1 ?? 0.9;
@@ -214,36 +218,15 @@ export class FusedMlp {
   }
 
   /**
-   * Move the buffers a training step touches into shared memory, so that a helper thread can
-   * take part in the steps ({@link runFusedHelper}); returns them (post them to the helper). From
-   * then on every {@link trainStep} checks whether a helper is ready and, if so, splits the step
-   * with it: the batch's rows for the forward and input-gradient passes (each row's values do not
+   * The buffers a training step touches, in shared memory (a net built with `shared: true` and the
+   * specialised kernel; else undefined): post them to a helper thread ({@link serveAsHelper}).
+   * Every {@link trainStep} then checks whether a helper is ready and, if so, splits the step with
+   * it: the batch's rows for the forward and input-gradient passes (each row's values do not
    * depend on the split), the layers for the weight gradients and Adam (each weight summed over
    * the rows in the same order). The results are bit-identical to a step on one thread.
    */
-  share(): FusedBuffers {
-    if (!this.special) throw new Error('FusedMlp.share needs the specialised kernel.');
-    const sh = (a: Float64Array): Float64Array => {
-      const c = new Float64Array(new SharedArrayBuffer(a.length * 8));
-      c.set(a);
-      return c;
-    };
-    const self = this as unknown as Record<string, unknown>;
-    for (const key of ['params', 'grads', 'm', 'v'] as const) self[key] = sh(this[key]);
-    const act = this.sets[0].act.map(sh);
-    this.sets = [
-      { act, masks: this.sets[0].masks.map(sh) },
-      { act: [sh(this.sets[1].act[0]), ...act.slice(1)], masks: this.sets[1].masks.map(sh) },
-    ];
-    self.delta = this.delta.map(sh);
-    this.ctl = new Int32Array(new SharedArrayBuffer(4 * CTL_SIZE));
-    this.adamFactors = new Float64Array(new SharedArrayBuffer(16));
-    return this.buffers()!;
-  }
-
-  /** The shared buffers (after {@link share}), else undefined. */
   buffers(): FusedBuffers | undefined {
-    if (!this.ctl || !this.adamFactors) return undefined;
+    if (!this.ctl || !this.adamFactors || !this.special) return undefined;
     const [a, b] = this.sets;
     return { params: this.params, grads: this.grads, m: this.m, v: this.v, act: a.act, masks: a.masks, input1: b.act[0], masks1: b.masks, delta: this.delta, ctl: this.ctl, adamFactors: this.adamFactors };
   }
@@ -267,7 +250,16 @@ export class FusedMlp {
       const next = this.sets[this.cur ^ 1];
       prepareNext(next.act[0], next.masks);
     }
-    awaitCounter(ctl, CTL_DONE1, seq1);
+    if (!awaitCounter(ctl, CTL_DONE1, seq1)) {
+      // the helper is gone before finishing its rows: they are computed here (the same values),
+      // and this step's weight pass runs here alone
+      k.rows(p, g, act, delta, masks, b, ix, xv, 0, h);
+      for (let l = 0; l < this.helperSet.length; l++) k.wgrad[l](p, g, act, delta, masks, b, ix, xv, 0, b);
+      this.adamRange(0, p.length, lrc, isc);
+      const loss = k.loss(p, g, act, delta, masks, b, ix, xv, 0, b);
+      this.advanceAdam();
+      return loss;
+    }
     // phase 2: the weight gradients and Adam, split by layer
     const seq3 = Atomics.add(ctl, CTL_GO3, 1) + 1;
     Atomics.notify(ctl, CTL_GO3);
@@ -277,7 +269,8 @@ export class FusedMlp {
       this.adamRange(this.kernelOffset[l], this.biasOffset[l] + this.sizes[l + 1], lrc, isc);
     }
     const loss = k.loss(p, g, act, delta, masks, b, ix, xv, 0, b);
-    awaitCounter(ctl, CTL_DONE3, seq3);
+    // a helper gone now may have applied part of its layers' Adam update: the step cannot be redone
+    if (!awaitCounter(ctl, CTL_DONE3, seq3)) throw new Error('Autoencoder: the helper training thread stopped in the middle of a training step.');
     this.advanceAdam();
     this.splitSteps++;
     return loss;
@@ -398,7 +391,7 @@ export class FusedMlp {
  */
 export const HELPER_MIN_ROW_EPOCHS = 100_000;
 
-/** The buffers of a {@link FusedMlp} shared with a helper thread (see {@link FusedMlp.share}). */
+/** The buffers of a {@link FusedMlp} shared with a helper thread (see {@link FusedMlp.buffers}). */
 export interface FusedBuffers {
   params: Float64Array;
   grads: Float64Array;
@@ -457,12 +450,12 @@ export function helperLayers(sizes: readonly number[]): boolean[] {
   return mine;
 }
 
-/** Wait until `ctl[i]` reaches `value` (the helper's phase done). Throws if the helper is gone. */
-function awaitCounter(ctl: Int32Array, i: number, value: number): void {
+/** Wait until `ctl[i]` reaches `value` (the helper's phase done): true, or false once the helper is gone. */
+function awaitCounter(ctl: Int32Array, i: number, value: number): boolean {
   for (let spin = 0; ; spin++) {
     const now = Atomics.load(ctl, i);
-    if (now === value) return;
-    if (Atomics.load(ctl, CTL_HELPER) === HELPER_GONE) throw new Error('Autoencoder: the helper training thread stopped before finishing its share of a step.');
+    if (now === value) return true;
+    if (Atomics.load(ctl, CTL_HELPER) === HELPER_GONE) return Atomics.load(ctl, i) === value;
     if (spin > SPINS) Atomics.wait(ctl, i, now, 5);
   }
 }
@@ -852,10 +845,11 @@ export async function trainFusedLoop(
   between?: () => Promise<void>,
   shared?: (buffers: FusedBuffers) => void,
 ): Promise<FusedTrainResult> {
-  const net = new FusedMlp(fusedSpec(input));
+  const net = new FusedMlp(fusedSpec(input), { shared: input.share === true });
   if (input.params.length !== net.params.length) throw new Error('Autoencoder: the fused engine and the TF.js model disagree on the weights.');
   net.params.set(input.params);
-  if (input.share && net.specialised) shared?.(net.share());
+  const buffers = net.buffers();
+  if (buffers) shared?.(buffers);
   try {
     return await fusedEpochs(input, net, onEpoch, between);
   } finally {
@@ -935,7 +929,6 @@ export type FusedWorkerMessage =
   | { type: 'epoch'; info: FusedEpochInfo }
   | { type: 'shared'; buffers: FusedBuffers }
   | { type: 'done'; result: FusedTrainResult }
-  | { type: 'helper-done' }
   | { type: 'error'; name: string; message: string; stack?: string };
 
 /** What a helper worker gets: the network's shape and the training's shared buffers. */
@@ -969,7 +962,7 @@ export interface FusedWorkerRun {
   cancel(reason?: Error): void;
   /**
    * Start a second worker that takes part in every following step (each step split between the
-   * two, with bit-identical results; see {@link FusedMlp.share}): call it when a core is free.
+   * two, with bit-identical results; see {@link FusedMlp.buffers}): call it when a core is free.
    * Does nothing once the training is done, a helper runs, the network cannot be shared, or the
    * training is shorter than {@link HELPER_MIN_ROW_EPOCHS} (a helper's start-up would not pay).
    */
@@ -1011,8 +1004,9 @@ export function startFusedWorker(input: FusedTrainInput, onEpoch: (info: FusedEp
       return; // the training goes on alone
     }
     fusedWorkerStats.helpers++;
-    // A helper that fails or dies is marked gone: the training goes on alone from the next step,
-    // and a step waiting on the helper's share fails (that share may be half done) instead of hanging.
+    // A helper that fails or dies is marked gone: the training goes on alone (a step waiting for
+    // its rows computes them itself; one waiting for its weight updates, which may be half
+    // applied, fails) instead of hanging.
     helper.on('message', (msg: FusedWorkerMessage) => {
       if (msg.type === 'error') markHelperGone(ctl);
     });

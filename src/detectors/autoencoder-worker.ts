@@ -19,7 +19,6 @@ if (port) {
   if (helper) {
     try {
       new FusedMlp(helper.spec, { buffers: helper.buffers }).serveAsHelper();
-      post({ type: 'helper-done' });
     } catch (e) {
       fail(e);
     }

@@ -242,7 +242,7 @@ export function treeKernelSource(d: number): string {
   L.push('    for (let p = NS[node], e = NE[node], xb = p * d; p < e; p++, xb += d) {');
   L.push('      let t, s;');
   for (let f = 0; f < d; f++) L.push(`      t = X[xb + ${f}] - a${f}; ${sq('s', f)}`);
-  L.push('      if (s < best) { best = s; o = P[p]; }');
+  L.push('      if (s < best || o < 0) { best = s; o = P[p]; }'); // o < 0: distances overflowing to Infinity
   L.push('    }');
   L.push('    ST[o] = st; c = insert(D, I, base, k, c, best, o); if (c === k) w = D[base];');
   L.push('    for (let j = o * h, je = j + h; j < je; j++) {');
@@ -326,7 +326,7 @@ export const genericTreeKernel: TreeKernel = (X, P, NS, NE, LO, HI, firstLeaf, Q
         let o = -1;
         for (let p = NS[node], e = NE[node]; p < e; p++) {
           const s = rowDistance(X, p * d, Q, qa, d);
-          if (s < best) {
+          if (s < best || o < 0) {
             best = s;
             o = P[p];
           }

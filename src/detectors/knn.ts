@@ -45,8 +45,9 @@ export interface KnnSearchOptions {
    * `knnSearch(index, index, h, { excludeSelf: true }).indices` returns; {@link LocalOutlierFactor}
    * keeps its training rows' lists for this). The kd-tree search then starts each query from the
    * list of the index row nearest to it, which is nearly the query's own, so far fewer candidates
-   * go through the neighbour heap (LOF scoring with k = 200 on the seed traffic: about 1.7x
-   * faster). The result is the same with or without it; the brute force ignores it.
+   * go through the neighbour heap (used from k = 64; LOF scoring with k = 200 on the seed traffic:
+   * 1.3x faster). The result is the same with or without it; the brute force ignores it. The
+   * array must not change after its first search (a shared copy for the worker threads is kept).
    * @throws RangeError when its length is not a multiple of the index rows or it names a row
    *   outside the index
    */
@@ -118,7 +119,8 @@ export function knnSearch(index: DenseMatrix, queries: DenseMatrix, k: number, o
  * A reduction of each query's neighbour list to one number (see {@link knnReduce}): `fn` gets the
  * list at `D/I[base .. base + k)` (distances, index rows) in ascending index order, and the two
  * arrays `a`, `b`. It must be self-contained (no variables from outside its body): it is also
- * compiled from its source text in the worker threads.
+ * compiled from its source text in the worker threads, which keep shared copies of `a` and `b`
+ * (so these must not change after the first call with them).
  */
 export interface NeighbourReducer {
   fn: (D: Float64Array, I: Int32Array, base: number, k: number, a: Float64Array, b: Float64Array) => number;
@@ -149,10 +151,7 @@ export function knnReduce(index: DenseMatrix, queries: DenseMatrix, k: number, r
     const done = tree
       ? parallelTreeReduce(tree, queries.data, m, k, reducer, hint && k >= WARM_MIN_K ? { G: hint, XO: index.data } : undefined)
       : selectReduce(index, queries, k, reducer);
-    if (done) {
-      out.set(done);
-      return out;
-    }
+    if (done) return done;
   }
   const d = queries.cols;
   const step = opts.excludeSelf ? m : REDUCE_BATCH_ROWS;
@@ -414,7 +413,7 @@ function owned(r: RawResult): KnnResult {
 /**
  * Smallest k for which a tree query starts from a neighbour list (see {@link treeKernelSource}):
  * below, the heap updates it saves cost less than the list's distances (LOF on the seed traffic,
- * 10,000 rows: k = 20 5% slower with it, k = 200 1.35x faster scoring, 1.15x faster fit).
+ * 10,000 rows: k = 20 5% slower with it, k = 200 1.3x faster scoring, 1.15x faster fit).
  */
 const WARM_MIN_K = 64;
 
@@ -475,8 +474,8 @@ function parallelTreeReduce(tree: KdTree, Qin: Float64Array, m: number, k: numbe
   const OUT = sharedScratch('knn-reduced', Float64Array, m);
   const bufs = { ...treeBufs(tree, hint), A: sharedCopyCached(reducer.a), B: sharedCopyCached(reducer.b), OUT, Q: sharedQueries(Qin, m, d) };
   const params = { ...treeParams(tree, k, hint), passes: indexSortPasses(tree.n) };
-  // the kernel is cached by key in every worker: the key names the reducer by its source
-  const key = `knn-tree-${d}-reduce-${sourceHash(source)}`;
+  // the kernel is cached by key in every worker: the key holds the reducer's source itself
+  const key = `knn-tree-${d}-reduce:${source}`;
   const ok = runBlocks({ key, source: () => parallelTreeSource(d, source), bufs, params, rows: m, blockRows: TREE_BLOCK_ROWS }, threads);
   return ok ? OUT.slice() : undefined;
 }
@@ -507,7 +506,7 @@ function selectReduce(index: DenseMatrix, queries: DenseMatrix, k: number, reduc
   const source = reducer.fn.toString();
   const OUT = sharedScratch('knn-reduced', Float64Array, m);
   const bufs = { X: sharedCopyCached(index.data), Q: sharedQueries(queries.data, m, d), A: sharedCopyCached(reducer.a), B: sharedCopyCached(reducer.b), OUT };
-  const key = `knn-select-${d}-reduce-${sourceHash(source)}`;
+  const key = `knn-select-${d}-reduce:${source}`;
   const ok = runBlocks({ key, source: () => selectReduceSource(d, source), bufs, params: { n, d, k }, rows: m, blockRows: PARALLEL_BLOCK_ROWS });
   return ok ? OUT.slice() : undefined;
 }
@@ -585,12 +584,6 @@ function sharedQueries(Qin: Float64Array, m: number, d: number): Float64Array {
   return Q;
 }
 
-/** A 32-bit FNV-1a hash of a kernel's source text, for its cache key. */
-function sourceHash(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return (h >>> 0).toString(36) + text.length.toString(36);
-}
 
 /**
  * Run a neighbour block kernel on worker threads over `m` queries `Qin` (copied into shared

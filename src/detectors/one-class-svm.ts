@@ -334,7 +334,7 @@ function fastScores(state: OneClassSvmState, X: DenseMatrix): Float64Array | und
   const d = X.cols;
   const n = X.rows;
   if (d > MAX_UNROLLED_WIDTH || n === 0) return undefined;
-  const key = `ocsvm-score-${d}-r${rowsPerPass(d)}`;
+  const key = `ocsvm-score-${d}`;
   const source = () => scoreKernelSource(d);
   const params = { m: state.nSupportVectors, rho: state.rho, gamma: state.gamma };
   const threads = threadCount();

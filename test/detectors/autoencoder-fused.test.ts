@@ -205,6 +205,37 @@ describe('FusedMlp', () => {
     expect(ahead.params).toEqual(plain.params);
   });
 
+  it('finishes a step alone, with the same result, when the helper is gone before doing its rows', async () => {
+    const sizes = [4, 6, 3, 6, 4];
+    const make = (shared: boolean) => {
+      const net = new FusedMlp({ sizes, maxBatch: 5, dropoutLayers: 2, learningRate: 1e-2 }, { shared });
+      const r = new Random(12);
+      for (let k = 0; k < net.params.length; k++) net.params[k] = r.normal(0, 0.5);
+      for (let k = 0; k < net.input.length; k++) net.input[k] = r.standardNormal();
+      for (const m of net.masks) for (let k = 0; k < m.length; k++) m[k] = r.random() < 0.3 ? 0 : 1 / 0.7;
+      return net;
+    };
+    const alone = make(false);
+    expect(alone.buffers()).toBeUndefined();
+    const lossAlone = [alone.trainStep(5), alone.trainStep(4)];
+    const net = make(true);
+    const buffers = net.buffers()!;
+    expect(buffers.params.buffer).toBeInstanceOf(SharedArrayBuffer);
+    // a helper says it is ready (control slot 0 = 1), then dies before its rows: another thread
+    // marks it gone (slot 0 = 2, waking the row-pass counter, slot 4) while this step waits for it
+    Atomics.store(buffers.ctl, 0, 1);
+    const { Worker } = await import('node:worker_threads');
+    const killer = new Worker(
+      "const { workerData } = require('node:worker_threads'); setTimeout(() => { Atomics.store(workerData.ctl, 0, 2); Atomics.notify(workerData.ctl, 4); }, 30);",
+      { eval: true, workerData: { ctl: buffers.ctl } },
+    );
+    const loss = [net.trainStep(5), net.trainStep(4)]; // the second runs alone
+    await killer.terminate();
+    expect(loss).toEqual(lossAlone);
+    expect(Array.from(net.params)).toEqual(Array.from(alone.params));
+    expect(net.splitSteps).toBe(0);
+  });
+
   it('splits the weight pass between the threads by about half the cost', () => {
     const helper = helperLayers([10, 64, 32, 16, 8, 16, 32, 64, 10]);
     expect(helper).toHaveLength(8);
