@@ -207,7 +207,7 @@ export class FusedMlp {
     const next = this.sets[this.cur ^ 1];
     let loss: number;
     if (ctl && this.special && Atomics.load(ctl, CTL_HELPER) === HELPER_READY) {
-      loss = this.stepWithHelper(b, ctl, this.special, prepareNext);
+      loss = this.stepWithHelper(b, ctl, this.special, prepareNext && (() => prepareNext(next.act[0], next.masks)));
     } else {
       loss = this.kernel(this.params, this.grads, this.act, this.delta, this.masks, b, this.ix, this.xv);
       this.adam();
@@ -231,8 +231,8 @@ export class FusedMlp {
     return { params: this.params, grads: this.grads, m: this.m, v: this.v, act: a.act, masks: a.masks, input1: b.act[0], masks1: b.masks, delta: this.delta, ctl: this.ctl, adamFactors: this.adamFactors };
   }
 
-  /** One step split with the ready helper thread (see {@link share}). */
-  private stepWithHelper(b: number, ctl: Int32Array, k: Specialised, prepareNext?: (input: Float64Array, masks: Float64Array[]) => void): number {
+  /** One step split with the ready helper thread (see {@link buffers}); `prepareNext` writes the next batch. */
+  private stepWithHelper(b: number, ctl: Int32Array, k: Specialised, prepareNext?: () => void): number {
     const { params: p, grads: g, act, delta, masks, ix, xv } = this;
     ctl[CTL_SET] = this.cur;
     // this thread also writes the next batch meanwhile: the helper takes more of the rows
@@ -246,16 +246,13 @@ export class FusedMlp {
     const seq1 = Atomics.add(ctl, CTL_GO1, 1) + 1;
     Atomics.notify(ctl, CTL_GO1);
     k.rows(p, g, act, delta, masks, b, ix, xv, h, b);
-    if (prepareNext) {
-      const next = this.sets[this.cur ^ 1];
-      prepareNext(next.act[0], next.masks);
-    }
+    prepareNext?.();
     if (!awaitCounter(ctl, CTL_DONE1, seq1)) {
       // the helper is gone before finishing its rows: they are computed here (the same values),
       // and this step's weight pass runs here alone
       k.rows(p, g, act, delta, masks, b, ix, xv, 0, h);
-      for (let l = 0; l < this.helperSet.length; l++) k.wgrad[l](p, g, act, delta, masks, b, ix, xv, 0, b);
-      this.adamRange(0, p.length, lrc, isc);
+      this.weightPass(k, act, masks, b, lrc, isc, false);
+      this.weightPass(k, act, masks, b, lrc, isc, true);
       const loss = k.loss(p, g, act, delta, masks, b, ix, xv, 0, b);
       this.advanceAdam();
       return loss;
@@ -263,11 +260,7 @@ export class FusedMlp {
     // phase 2: the weight gradients and Adam, split by layer
     const seq3 = Atomics.add(ctl, CTL_GO3, 1) + 1;
     Atomics.notify(ctl, CTL_GO3);
-    for (let l = 0; l < this.helperSet.length; l++) {
-      if (this.helperSet[l]) continue;
-      k.wgrad[l](p, g, act, delta, masks, b, ix, xv, 0, b);
-      this.adamRange(this.kernelOffset[l], this.biasOffset[l] + this.sizes[l + 1], lrc, isc);
-    }
+    this.weightPass(k, act, masks, b, lrc, isc, false);
     const loss = k.loss(p, g, act, delta, masks, b, ix, xv, 0, b);
     // a helper gone now may have applied part of its layers' Adam update: the step cannot be redone
     if (!awaitCounter(ctl, CTL_DONE3, seq3)) throw new Error('Autoencoder: the helper training thread stopped in the middle of a training step.');
@@ -298,15 +291,21 @@ export class FusedMlp {
       Atomics.notify(ctl, CTL_DONE1);
       if (!awaitChange(ctl, CTL_GO3, seen3)) return;
       seen3++;
-      const lrc = this.adamFactors![0];
-      const isc = this.adamFactors![1];
-      for (let l = 0; l < this.helperSet.length; l++) {
-        if (!this.helperSet[l]) continue;
-        k.wgrad[l](p, g, act, delta, masks, b, ix, xv, 0, b);
-        this.adamRange(this.kernelOffset[l], this.biasOffset[l] + this.sizes[l + 1], lrc, isc);
-      }
+      this.weightPass(k, act, masks, b, this.adamFactors![0], this.adamFactors![1], true);
       Atomics.store(ctl, CTL_DONE3, seen3);
       Atomics.notify(ctl, CTL_DONE3);
+    }
+  }
+
+  /**
+   * The weight pass of the helper's layers (`helperSide`) or of the others: each layer's bias and
+   * kernel gradients over every row, then Adam on its contiguous parameters.
+   */
+  private weightPass(k: Specialised, act: Float64Array[], masks: Float64Array[], b: number, lrc: number, isc: number, helperSide: boolean): void {
+    for (let l = 0; l < this.helperSet.length; l++) {
+      if (this.helperSet[l] !== helperSide) continue;
+      k.wgrad[l](this.params, this.grads, act, this.delta, masks, b, this.ix, this.xv, 0, b);
+      this.adamRange(this.kernelOffset[l], this.biasOffset[l] + this.sizes[l + 1], lrc, isc);
     }
   }
 
@@ -419,12 +418,12 @@ const CTL_STOP = 7;
 const CTL_SET = 8;
 const CTL_SIZE = 9;
 const HELPER_READY = 1;
+const HELPER_GONE = 2;
 /**
  * The helper's share of a batch's rows when the stepping thread also writes the next batch
  * meanwhile (about 30 microseconds, against ~100 for half a batch's rows).
  */
 const HELPER_ROW_SHARE = 0.56;
-const HELPER_GONE = 2;
 /** Busy-wait iterations before sleeping on the counter (a phase takes ~0.1 ms; a sleep's wake-up costs tens of microseconds). */
 const SPINS = 200_000;
 
@@ -470,7 +469,7 @@ function awaitChange(ctl: Int32Array, i: number, seen: number): boolean {
   }
 }
 
-/** Mark the helper as gone (its thread died), so that a step waiting on it throws instead of hanging. */
+/** Mark the helper as gone (its thread died), so that a step waiting on it goes on alone or fails instead of hanging. */
 export function markHelperGone(ctl: Int32Array): void {
   Atomics.store(ctl, CTL_HELPER, HELPER_GONE);
   Atomics.notify(ctl, CTL_DONE1);

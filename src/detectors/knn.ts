@@ -143,9 +143,7 @@ const REDUCE_BATCH_ROWS = 8192;
 export function knnReduce(index: DenseMatrix, queries: DenseMatrix, k: number, reducer: NeighbourReducer, opts: KnnSearchOptions = {}): Float64Array {
   checkSearch(index, queries, k, opts);
   const m = queries.rows;
-  const out = new Float64Array(m);
-  if (m === 0) return out;
-  if (k > 0 && opts.excludeSelf !== true) {
+  if (m > 0 && k > 0 && opts.excludeSelf !== true) {
     const tree = chooseTree(index, queries, k);
     const hint = opts.indexNeighbours;
     const done = tree
@@ -153,6 +151,7 @@ export function knnReduce(index: DenseMatrix, queries: DenseMatrix, k: number, r
       : selectReduce(index, queries, k, reducer);
     if (done) return done;
   }
+  const out = new Float64Array(m);
   const d = queries.cols;
   const step = opts.excludeSelf ? m : REDUCE_BATCH_ROWS;
   const passes = indexSortPasses(index.rows);
