@@ -43,7 +43,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Random, type RandomState } from '../core/random';
-import { compileKernel } from './parallel';
+import { compileKernel } from '../compute/parallel';
 
 /** Layer shapes and dropout of a fused MLP. */
 export interface FusedMlpSpec {

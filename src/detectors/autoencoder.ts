@@ -40,7 +40,7 @@ import { Random } from '../core/random';
 import { loadTf, tfBackendName } from '../core/tf';
 import { assertFinite } from '../core/validation';
 import { EarlyStopping, HELPER_MIN_ROW_EPOCHS, startFusedWorker, trainFusedLoop, type FusedTrainInput, type FusedWorkerRun } from './autoencoder-fused';
-import { threadCount } from './parallel';
+import { threadCount } from '../compute/parallel';
 
 type Tf = typeof TF;
 

@@ -7,7 +7,7 @@ import { BaseDetector, type BaseDetectorOptions, type DetectorSnapshot, type Fit
 import { ModelFormatError, optionError } from '../core/errors';
 import type { DenseMatrix } from '../core/matrix';
 import { Random } from '../core/random';
-import { runBlocks, sharedCopyCached, sharedScratch, threadCount } from './parallel';
+import { runBlocks, sharedCopyCached, sharedScratch, threadCount } from '../compute/parallel';
 
 /** Options of {@link IsolationForest}. */
 export interface IsolationForestOptions extends BaseDetectorOptions {

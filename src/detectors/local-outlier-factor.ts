@@ -8,7 +8,7 @@ import { BaseDetector, type BaseDetectorOptions, type DetectorSnapshot, type Fit
 import { ModelFormatError, optionError } from '../core/errors';
 import { takeRows, type DenseMatrix } from '../core/matrix';
 import { Random } from '../core/random';
-import { knnReduce, knnSearch, knnUsesIndexNeighbours, type KnnSearchOptions } from './knn';
+import { knnReduce, knnSearch, knnUsesIndexNeighbours, type KnnSearchOptions } from '../compute/knn';
 
 /** Options of {@link LocalOutlierFactor}. */
 export interface LocalOutlierFactorOptions extends BaseDetectorOptions {

@@ -8,7 +8,7 @@ import { BaseDetector, type BaseDetectorOptions, type DetectorSnapshot, type Fit
 import { DataValidationError, ModelFormatError, optionError } from '../core/errors';
 import { row, takeRows, type DenseMatrix, type MatrixLike } from '../core/matrix';
 import { Random } from '../core/random';
-import { compileKernel, runBlocks, sharedCopyCached, sharedScratch, threadCount } from './parallel';
+import { compileKernel, runBlocks, sharedCopyCached, sharedScratch, threadCount } from '../compute/parallel';
 
 /** Options of {@link OneClassSvm}. */
 export interface OneClassSvmOptions extends BaseDetectorOptions {

@@ -27,7 +27,7 @@ import { fusedWorkerFile, type FusedWorkerRun } from '../detectors/autoencoder-f
 import { IsolationForest, type IsolationForestOptions } from '../detectors/isolation-forest';
 import { LocalOutlierFactor, type LocalOutlierFactorOptions } from '../detectors/local-outlier-factor';
 import { OneClassSvm, type OneClassSvmOptions } from '../detectors/one-class-svm';
-import { reserveThreads, threadCount } from '../detectors/parallel';
+import { reserveThreads, threadCount } from '../compute/parallel';
 import { StandardScaler, type StandardScalerState } from '../preprocess/standard-scaler';
 import {
   agreementWeights,

@@ -40,7 +40,7 @@ const hash = (a) => crypto.createHash('sha256').update(Buffer.from(a.buffer, a.b
   const data = lib.generateTraffic({ rows: 1200, anomalyRatio: 0.1, seed: 3 });
   const out = [];
   let fitEnd = 0;
-  const parallel = require('./dist/detectors/parallel.js');
+  const parallel = require('./dist/compute/parallel.js');
   const threadsSeen = new Set();
   for (const autoencoder of [{ epochs: 5 }, { epochs: 12, earlyStoppingPatience: 1, learningRate: 0.01 }]) {
     const events = [];

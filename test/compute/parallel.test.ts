@@ -5,12 +5,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DenseMatrix } from '../../src/core/matrix';
 import { Random } from '../../src/core/random';
-import { knnSearch } from '../../src/detectors/knn';
+import { knnSearch } from '../../src/compute/knn';
 import { LocalOutlierFactor } from '../../src/detectors/local-outlier-factor';
 import { IsolationForest } from '../../src/detectors/isolation-forest';
 import { OneClassSvm } from '../../src/detectors/one-class-svm';
-import { parallelStats } from '../../src/detectors/parallel';
-import { reserveThreads, threadCount } from '../../src/detectors/parallel';
+import { parallelStats } from '../../src/compute/parallel';
+import { reserveThreads, threadCount } from '../../src/compute/parallel';
 
 function gaussian(n: number, d: number, seed: number, levels = 0): DenseMatrix {
   const rng = new Random(seed);

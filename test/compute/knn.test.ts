@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DenseMatrix } from '../../src/core/matrix';
 import { Random } from '../../src/core/random';
-import { knnAutoMethod, knnReduce, knnSearch, knnSearchGeneric, knnSearchWith, type KnnResult, type NeighbourReducer } from '../../src/detectors/knn';
-import { parallelStats } from '../../src/detectors/parallel';
+import { knnAutoMethod, knnReduce, knnSearch, knnSearchGeneric, knnSearchWith, type KnnResult, type NeighbourReducer } from '../../src/compute/knn';
+import { parallelStats } from '../../src/compute/parallel';
 
 function gaussian(n: number, d: number, seed: number): DenseMatrix {
   const rng = new Random(seed);
