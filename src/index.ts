@@ -50,12 +50,22 @@ export { OneClassSvm } from './detectors/one-class-svm';
 export type { OneClassSvmOptions } from './detectors/one-class-svm';
 export { LocalOutlierFactor } from './detectors/local-outlier-factor';
 export type { LocalOutlierFactorOptions } from './detectors/local-outlier-factor';
+export { KNearestNeighbors } from './detectors/knn';
+export type { KNearestNeighborsOptions, KnnScore } from './detectors/knn';
+export { Ecod } from './detectors/ecod';
+export type { EcodOptions } from './detectors/ecod';
+export { Copod } from './detectors/copod';
+export type { CopodOptions } from './detectors/copod';
+export { Hbos } from './detectors/hbos';
+export type { HbosOptions } from './detectors/hbos';
+export { Pca } from './detectors/pca';
+export type { PcaOptions, PcaScore } from './detectors/pca';
 export { Autoencoder } from './detectors/autoencoder';
 export type { AutoencoderOptions, AutoencoderEngine } from './detectors/autoencoder';
 export { loadTf, tfBackendName } from './core/tf';
 
 // ensemble
-export { AnomalyEnsemble, DETECTOR_NAMES, DETECTOR_LABELS, PRESETS, resolveEnsembleOptions, MODEL_FORMAT_VERSION } from './ensemble/ensemble';
+export { AnomalyEnsemble, DETECTOR_NAMES, SEED_DETECTORS, DETECTOR_LABELS, PRESETS, resolveEnsembleOptions, MODEL_FORMAT_VERSION } from './ensemble/ensemble';
 export type { EnsembleOptions, DetectionResult, Decision, Preset, FitProgress } from './ensemble/ensemble';
 export { countVotes, majorityVote, confidence, severity, fuseScores, normalizeScores, scoreStats } from './ensemble/combine';
 export type { Severity, ScoreStats, Normalization } from './ensemble/combine';

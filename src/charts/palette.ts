@@ -1,7 +1,7 @@
 /**
  * Colours and base styling shared by every chart, so the same detector, severity and class have
  * the same colour in every notebook and report. Detector colours follow the Okabe-Ito palette
- * (distinguishable with colour-vision deficiencies); severities run from yellow to dark red.
+ * (distinguishable with colour-vision deficiencies; the detectors added later take Paul Tol's muted colours); severities run from yellow to dark red.
  */
 import type { DetectorName } from '../core/detector';
 import type { Severity } from '../ensemble/combine';
@@ -13,6 +13,11 @@ export const DETECTOR_COLORS: Readonly<Record<DetectorName | 'ensemble', string>
   oneClassSvm: '#E69F00',
   localOutlierFactor: '#009E73',
   autoencoder: '#CC79A7',
+  knn: '#56B4E9',
+  ecod: '#D55E00',
+  copod: '#999933',
+  hbos: '#882255',
+  pca: '#44AA99',
   ensemble: '#222222',
 };
 

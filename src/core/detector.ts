@@ -13,7 +13,7 @@ import { calibrateThreshold, checkContamination, type Contamination } from './th
 import { assertFinite, assertHasColumns, assertMinRows } from './validation';
 
 /** The four detector names, also the JSON keys of per-model outputs. */
-export type DetectorName = 'isolationForest' | 'oneClassSvm' | 'localOutlierFactor' | 'autoencoder';
+export type DetectorName = 'isolationForest' | 'oneClassSvm' | 'localOutlierFactor' | 'autoencoder' | 'knn' | 'ecod' | 'copod' | 'hbos' | 'pca';
 
 /** Options every detector takes. */
 export interface BaseDetectorOptions {

@@ -2,7 +2,8 @@
  * Local Outlier Factor (Breunig, Kriegel, Ng and Sander 2000) in scikit-learn's novelty mode:
  * `fit` learns the training rows' k-distances and local reachability densities, and new rows are
  * scored against the training rows. Neighbours come from the exact {@link knnSearch} (a kd-tree on
- * low-dimensional data, a brute force otherwise, with the same result).
+ * low-dimensional data, a brute force otherwise, with the same result). With several k the score
+ * is the mean of the LOFs over them, all from one neighbour search at the largest k.
  */
 import { BaseDetector, type BaseDetectorOptions, type DetectorSnapshot, type FitResult } from '../core/detector';
 import { ModelFormatError, optionError } from '../core/errors';
@@ -13,10 +14,15 @@ import { knnReduce, knnSearch, knnUsesIndexNeighbours, type KnnSearchOptions } f
 /** Options of {@link LocalOutlierFactor}. */
 export interface LocalOutlierFactorOptions extends BaseDetectorOptions {
   /**
-   * Number of neighbours k, an integer >= 1. `fit` needs at least `nNeighbors + 1` rows.
+   * Number of neighbours k, an integer >= 1, or several (a non-empty list of integers >= 1): then
+   * the score is the mean of the LOFs with each k, from one neighbour search at the largest (each
+   * k capped at the training rows - 1, repeats dropped). One k fits one scale of cluster: an
+   * anomaly in a cluster of 50 rows looks normal with k = 20 and a sparse attack class is missed
+   * with k = 200; the mean over several does not depend on that guess. `fit` needs at least
+   * `nNeighbors + 1` rows (the smallest k + 1 for a list).
    * @defaultValue 20
    */
-  nNeighbors?: number;
+  nNeighbors?: number | readonly number[];
   /**
    * Most training rows kept as the neighbour index, an integer >= 0 (0: no limit, exact LOF on
    * every row). Fitting costs O(n²) and scoring O(rows · n), so above this size a random
@@ -30,13 +36,15 @@ export interface LocalOutlierFactorOptions extends BaseDetectorOptions {
 
 /** Fitted state of {@link LocalOutlierFactor}. */
 export interface LocalOutlierFactorState {
-  /** Neighbours used (scikit-learn's `n_neighbors_`): min(nNeighbors, training rows - 1). */
+  /** Neighbours searched (scikit-learn's `n_neighbors_`): the largest of {@link ks}. */
   k: number;
+  /** The k values whose LOFs are averaged, ascending, each min(nNeighbors, training rows - 1). */
+  ks: number[];
   /** The training rows (a copy), `nTrain x nFeatures` row-major. */
   train: DenseMatrix;
-  /** Distance of each training row to its k-th nearest other training row. */
+  /** Per k of {@link ks} (blocks of nTrain), distance of each training row to its k-th nearest other training row. */
   kDistance: Float64Array;
-  /** Local reachability density of each training row. */
+  /** Per k of {@link ks} (blocks of nTrain), local reachability density of each training row. */
   lrd: Float64Array;
   /**
    * The training rows' own k nearest other rows (`nTrain x k`), kept from `fit` to start each
@@ -45,11 +53,13 @@ export interface LocalOutlierFactorState {
    * scoring call of at least `nTrain` rows. Scores are the same with or without them.
    */
   neighbours?: Int32Array;
+  /** With several k: `[ks.length, ...ks, ...kDistance]`, the reducer's input (built once, not saved). */
+  kHeader?: Float64Array;
 }
 
 const DEFAULTS = {
   contamination: 0.1,
-  nNeighbors: 20,
+  nNeighbors: 20 as number | readonly number[],
   maxTrainRows: 0,
 } satisfies Required<Omit<LocalOutlierFactorOptions, 'seed'>>;
 
@@ -97,13 +107,21 @@ export class LocalOutlierFactor extends BaseDetector<LocalOutlierFactorOptions, 
   constructor(options: LocalOutlierFactorOptions = {}) {
     super(options, DEFAULTS);
     const k = this.options.nNeighbors;
-    if (typeof k !== 'number' || !Number.isInteger(k) || k < 1) {
-      throw optionError('LocalOutlierFactor', 'nNeighbors', 'an integer >= 1', k);
+    const isK = (x: unknown) => typeof x === 'number' && Number.isInteger(x) && x >= 1;
+    if (!(isK(k) || (Array.isArray(k) && k.length > 0 && k.every(isK)))) {
+      throw optionError('LocalOutlierFactor', 'nNeighbors', 'an integer >= 1 or a non-empty list of them', k);
     }
+    const largest = Math.max(...this.kList());
     const cap = this.options.maxTrainRows;
-    if (typeof cap !== 'number' || !Number.isInteger(cap) || cap < 0 || (cap > 0 && cap <= k)) {
-      throw optionError('LocalOutlierFactor', 'maxTrainRows', `0 (no limit) or an integer > nNeighbors (${k})`, cap);
+    if (typeof cap !== 'number' || !Number.isInteger(cap) || cap < 0 || (cap > 0 && cap <= largest)) {
+      throw optionError('LocalOutlierFactor', 'maxTrainRows', `0 (no limit) or an integer > nNeighbors (${largest})`, cap);
     }
+  }
+
+  /** The k values asked for, ascending, without repeats. */
+  private kList(): number[] {
+    const k = this.options.nNeighbors;
+    return typeof k === 'number' ? [k] : [...new Set(k)].sort((a, b) => a - b);
   }
 
   /**
@@ -118,13 +136,18 @@ export class LocalOutlierFactor extends BaseDetector<LocalOutlierFactorOptions, 
     return new LocalOutlierFactor(snapshot.options as LocalOutlierFactorOptions).restore(snapshot);
   }
 
-  /** Neighbours actually used (scikit-learn's `n_neighbors_`). */
+  /** Neighbours actually searched (scikit-learn's `n_neighbors_`): the largest k used. */
   get nNeighborsUsed(): number {
     return this.state.k;
   }
 
+  /** The k values whose LOFs are averaged (each capped at the training rows - 1). */
+  get nNeighborsList(): number[] {
+    return [...this.state.ks];
+  }
+
   minTrainRows(): number {
-    return this.options.nNeighbors + 1;
+    return this.kList()[0] + 1;
   }
 
   protected async fitCore(X: DenseMatrix, seed: number): Promise<FitResult<LocalOutlierFactorState>> {
@@ -148,31 +171,46 @@ export class LocalOutlierFactor extends BaseDetector<LocalOutlierFactorOptions, 
 
   private fitRows(X: DenseMatrix): FitResult<LocalOutlierFactorState> {
     const n = X.rows;
-    const k = Math.min(this.options.nNeighbors, n - 1);
+    const ks = [...new Set(this.kList().map((k) => Math.min(k, n - 1)))];
+    const k = ks[ks.length - 1];
     // Copy: the caller may reuse its buffer after fit.
     const train: DenseMatrix = { rows: n, cols: X.cols, data: X.data.slice() };
     const { indices, distances } = knnSearch(train, train, k, { excludeSelf: true });
-    const kDistance = new Float64Array(n);
-    for (let i = 0; i < n; i++) kDistance[i] = distances[i * k + k - 1];
-    const lrd = reachabilityDensity(indices, distances, k, kDistance);
-    const state: LocalOutlierFactorState = { k, train, kDistance, lrd };
+    // per k: the first k of each row's list (sorted by distance, ties by row) are its k nearest
+    const kDistance = new Float64Array(n * ks.length);
+    const lrd = new Float64Array(n * ks.length);
+    const trainScores = new Float64Array(n);
+    ks.forEach((kk, t) => {
+      const kd = kDistance.subarray(t * n, (t + 1) * n);
+      for (let i = 0; i < n; i++) kd[i] = distances[i * k + kk - 1];
+      const own = reachabilityDensity(indices, distances, k, kd, kk);
+      lrd.set(own, t * n);
+      const lof = outlierFactor(indices, k, own, own, kk);
+      for (let i = 0; i < n; i++) trainScores[i] += lof[i];
+    });
+    if (ks.length > 1) for (let i = 0; i < n; i++) trainScores[i] /= ks.length;
+    const state: LocalOutlierFactorState = { k, ks, train, kDistance, lrd };
     if (knnUsesIndexNeighbours(train, train, k)) state.neighbours = indices;
-    return { state, trainScores: outlierFactor(indices, k, lrd, lrd) };
+    return { state, trainScores };
   }
 
   protected scoreCore(state: LocalOutlierFactorState, X: DenseMatrix): Float64Array {
-    const { k, train, kDistance, lrd } = state;
+    const { k, ks, train, kDistance, lrd } = state;
     // a loaded detector: its training rows' neighbour lists pay for themselves on a large call
     if (!state.neighbours && X.rows >= train.rows && knnUsesIndexNeighbours(train, X, k)) {
       state.neighbours = knnSearch(train, train, k, { excludeSelf: true }).indices;
     }
     // each row's LOF from its neighbours where they are found (on the worker threads for large batches)
-    return knnReduce(train, X, k, { fn: lofOfNeighbours, a: kDistance, b: lrd }, { indexNeighbours: state.neighbours });
+    const reducer =
+      ks.length === 1
+        ? { fn: lofOfNeighbours, a: kDistance, b: lrd }
+        : { fn: meanLofOfNeighbours, a: (state.kHeader ??= Float64Array.from([ks.length, ...ks, ...kDistance])), b: lrd };
+    return knnReduce(train, X, k, reducer, { indexNeighbours: state.neighbours });
   }
 
   protected exportCore(state: LocalOutlierFactorState): Omit<DetectorSnapshot, 'className' | 'options'> {
     return {
-      params: { k: state.k, nTrain: state.train.rows },
+      params: { k: state.k, ks: [...state.ks], nTrain: state.train.rows },
       arrays: { train: state.train.data.slice(), kDistance: state.kDistance.slice(), lrd: state.lrd.slice() },
       files: {},
     };
@@ -180,12 +218,20 @@ export class LocalOutlierFactor extends BaseDetector<LocalOutlierFactorOptions, 
 
   protected importCore(snapshot: DetectorSnapshot): LocalOutlierFactorState {
     const { k, nTrain } = snapshot.params;
+    // snapshots written before several k existed have only k
+    const ks = snapshot.params.ks ?? [k];
     const nFeatures = (snapshot.params.base as { nFeatures?: unknown } | undefined)?.nFeatures;
     const { train, kDistance, lrd } = snapshot.arrays;
+    const okKs =
+      Array.isArray(ks) &&
+      ks.length > 0 &&
+      ks.every((x, i) => typeof x === 'number' && Number.isInteger(x) && x >= 1 && (i === 0 || x > ks[i - 1])) &&
+      ks[ks.length - 1] === k;
     if (
       typeof k !== 'number' ||
       !Number.isInteger(k) ||
       k < 1 ||
+      !okKs ||
       typeof nTrain !== 'number' ||
       !Number.isInteger(nTrain) ||
       nTrain <= k ||
@@ -196,13 +242,14 @@ export class LocalOutlierFactor extends BaseDetector<LocalOutlierFactorOptions, 
       !(kDistance instanceof Float64Array) ||
       !(lrd instanceof Float64Array) ||
       train.length !== nTrain * nFeatures ||
-      kDistance.length !== nTrain ||
-      lrd.length !== nTrain
+      kDistance.length !== nTrain * ks.length ||
+      lrd.length !== nTrain * ks.length
     ) {
-      throw new ModelFormatError('LocalOutlierFactor snapshot is missing or has inconsistent train, kDistance, lrd or k.');
+      throw new ModelFormatError('LocalOutlierFactor snapshot is missing or has inconsistent train, kDistance, lrd, k or ks.');
     }
     return {
       k,
+      ks: [...(ks as number[])],
       train: { rows: nTrain, cols: nFeatures, data: train.slice() },
       kDistance: kDistance.slice(),
       lrd: lrd.slice(),
@@ -231,33 +278,66 @@ function lofOfNeighbours(D: Float64Array, I: Int32Array, base: number, k: number
 }
 
 /**
- * lrd per query row: 1 / (mean_j max(kDistance[nb_j], d_j) + 1e-10) over its `k` neighbours
- * (scikit-learn's `_local_reachability_density`).
+ * The mean over several k of the LOF of one scored row (see {@link lofOfNeighbours}), its
+ * neighbours at `D/I[base .. base + k)` in ascending row order, `k` the largest of them:
+ * `a = [nK, k_1 .. k_nK, kDistance blocks]`, `b` = lrd blocks (nK blocks of the training rows).
+ * The list is put in distance order (ties by row, as the search ranks them), so that its first
+ * k_t entries are the k_t nearest. Self-contained (it also runs from its source in the workers).
  */
-function reachabilityDensity(indices: Int32Array, distances: Float64Array, k: number, kDistance: Float64Array): Float64Array {
+function meanLofOfNeighbours(D: Float64Array, I: Int32Array, base: number, k: number, a: Float64Array, b: Float64Array): number {
+  const nK = a[0];
+  const n = b.length / nK;
+  const order: number[] = [];
+  for (let j = 0; j < k; j++) order.push(base + j);
+  order.sort((x, y) => D[x] - D[y] || I[x] - I[y]);
+  let total = 0;
+  for (let t = 0; t < nK; t++) {
+    const kk = a[1 + t];
+    const kd = 1 + nK + t * n;
+    const lr = t * n;
+    let s = 0;
+    for (let j = 0; j < kk; j++) {
+      const at = order[j];
+      const dist = D[at];
+      const kdist = a[kd + I[at]];
+      s += dist > kdist ? dist : kdist;
+    }
+    const own = 1 / (s / kk + 1e-10); // LRD_EPSILON
+    let u = 0;
+    for (let j = 0; j < kk; j++) u += b[lr + I[order[j]]] / own;
+    total += u / kk;
+  }
+  return total / nK;
+}
+
+/**
+ * lrd per query row: 1 / (mean_j max(kDistance[nb_j], d_j) + 1e-10) over its first `kk` of `k`
+ * neighbours (scikit-learn's `_local_reachability_density`); rows of `indices` are `k` wide.
+ */
+function reachabilityDensity(indices: Int32Array, distances: Float64Array, k: number, kDistance: Float64Array, kk = k): Float64Array {
   const m = indices.length / k;
   const out = new Float64Array(m);
   for (let q = 0, b = 0; q < m; q++, b += k) {
     let s = 0;
-    for (let j = 0; j < k; j++) {
+    for (let j = 0; j < kk; j++) {
       const dist = distances[b + j];
       const kd = kDistance[indices[b + j]];
       s += dist > kd ? dist : kd;
     }
-    out[q] = 1 / (s / k + LRD_EPSILON);
+    out[q] = 1 / (s / kk + LRD_EPSILON);
   }
   return out;
 }
 
-/** LOF per query row: mean_j lrd[nb_j] / queryLrd (the mean of ratios, as scikit-learn). */
-function outlierFactor(indices: Int32Array, k: number, queryLrd: Float64Array, lrd: Float64Array): Float64Array {
+/** LOF per query row: mean_j lrd[nb_j] / queryLrd over its first `kk` of `k` neighbours (the mean of ratios, as scikit-learn). */
+function outlierFactor(indices: Int32Array, k: number, queryLrd: Float64Array, lrd: Float64Array, kk = k): Float64Array {
   const m = queryLrd.length;
   const out = new Float64Array(m);
   for (let q = 0, b = 0; q < m; q++, b += k) {
     const own = queryLrd[q];
     let s = 0;
-    for (let j = 0; j < k; j++) s += lrd[indices[b + j]] / own;
-    out[q] = s / k;
+    for (let j = 0; j < kk; j++) s += lrd[indices[b + j]] / own;
+    out[q] = s / kk;
   }
   return out;
 }

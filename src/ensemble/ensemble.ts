@@ -27,6 +27,11 @@ import { fusedWorkerFile, type FusedWorkerRun } from '../detectors/autoencoder-f
 import { IsolationForest, type IsolationForestOptions } from '../detectors/isolation-forest';
 import { LocalOutlierFactor, type LocalOutlierFactorOptions } from '../detectors/local-outlier-factor';
 import { OneClassSvm, type OneClassSvmOptions } from '../detectors/one-class-svm';
+import { KNearestNeighbors, type KNearestNeighborsOptions } from '../detectors/knn';
+import { Ecod } from '../detectors/ecod';
+import { Copod } from '../detectors/copod';
+import { Hbos, type HbosOptions } from '../detectors/hbos';
+import { Pca, type PcaOptions } from '../detectors/pca';
 import { reserveThreads, threadCount } from '../compute/parallel';
 import { StandardScaler, type StandardScalerState } from '../preprocess/standard-scaler';
 import {
@@ -44,7 +49,20 @@ import {
 } from './combine';
 
 /** All detector names, in the ensemble's fixed order. */
-export const DETECTOR_NAMES: readonly DetectorName[] = ['isolationForest', 'oneClassSvm', 'localOutlierFactor', 'autoencoder'];
+export const DETECTOR_NAMES: readonly DetectorName[] = [
+  'isolationForest',
+  'oneClassSvm',
+  'localOutlierFactor',
+  'autoencoder',
+  'knn',
+  'ecod',
+  'copod',
+  'hbos',
+  'pca',
+];
+
+/** The seed application's four detectors (the `seed` preset's, and every ensemble's before issue 12). */
+export const SEED_DETECTORS: readonly DetectorName[] = ['isolationForest', 'oneClassSvm', 'localOutlierFactor', 'autoencoder'];
 
 /** Human-readable detector names for tables and charts. */
 export const DETECTOR_LABELS: Readonly<Record<DetectorName, string>> = {
@@ -52,6 +70,11 @@ export const DETECTOR_LABELS: Readonly<Record<DetectorName, string>> = {
   oneClassSvm: 'One-Class SVM',
   localOutlierFactor: 'Local Outlier Factor',
   autoencoder: 'Autoencoder',
+  knn: 'k-Nearest Neighbours',
+  ecod: 'ECOD',
+  copod: 'COPOD',
+  hbos: 'HBOS',
+  pca: 'PCA',
 };
 
 /** How the ensemble turns per-detector results into its decision. */
@@ -114,6 +137,9 @@ export interface EnsembleOptions {
   oneClassSvm?: Omit<OneClassSvmOptions, 'contamination' | 'seed'>;
   localOutlierFactor?: Omit<LocalOutlierFactorOptions, 'contamination' | 'seed'>;
   autoencoder?: Omit<AutoencoderOptions, 'contamination' | 'seed'>;
+  knn?: Omit<KNearestNeighborsOptions, 'contamination' | 'seed'>;
+  hbos?: Omit<HbosOptions, 'contamination' | 'seed'>;
+  pca?: Omit<PcaOptions, 'contamination' | 'seed'>;
   /** Called as fitting progresses (per detector, and per autoencoder epoch). Not saved. */
   onProgress?: (p: FitProgress) => void;
 }
@@ -132,6 +158,9 @@ export interface ResolvedEnsembleOptions {
   oneClassSvm: Omit<OneClassSvmOptions, 'contamination' | 'seed'>;
   localOutlierFactor: Omit<LocalOutlierFactorOptions, 'contamination' | 'seed'>;
   autoencoder: Omit<AutoencoderOptions, 'contamination' | 'seed'>;
+  knn: Omit<KNearestNeighborsOptions, 'contamination' | 'seed'>;
+  hbos: Omit<HbosOptions, 'contamination' | 'seed'>;
+  pca: Omit<PcaOptions, 'contamination' | 'seed'>;
 }
 
 /** Preset values (before user overrides). */
@@ -211,7 +240,7 @@ export function resolveEnsembleOptions(options: EnsembleOptions = {}): ResolvedE
   if (!(presetName in PRESETS)) throw optionError('AnomalyEnsemble', 'preset', `one of ${Object.keys(PRESETS).join(', ')}`, presetName);
   const p = PRESETS[presetName];
   const pick = <K extends keyof EnsembleOptions>(k: K): EnsembleOptions[K] => (options[k] !== undefined ? options[k] : p[k]);
-  const detectors = [...(pick('detectors') ?? DETECTOR_NAMES)];
+  const detectors = [...(pick('detectors') ?? SEED_DETECTORS)];
   if (detectors.length === 0 || detectors.some((d) => !DETECTOR_NAMES.includes(d)) || new Set(detectors).size !== detectors.length) {
     throw optionError('AnomalyEnsemble', 'detectors', `a non-empty list of distinct names from ${DETECTOR_NAMES.join(', ')}`, detectors);
   }
@@ -255,6 +284,9 @@ export function resolveEnsembleOptions(options: EnsembleOptions = {}): ResolvedE
     oneClassSvm: { ...p.oneClassSvm, ...options.oneClassSvm },
     localOutlierFactor: { ...p.localOutlierFactor, ...options.localOutlierFactor },
     autoencoder: { ...p.autoencoder, ...options.autoencoder },
+    knn: { ...p.knn, ...options.knn },
+    hbos: { ...p.hbos, ...options.hbos },
+    pca: { ...p.pca, ...options.pca },
   };
 }
 
@@ -273,6 +305,7 @@ export class AnomalyEnsemble {
   readonly options: ResolvedEnsembleOptions;
   private readonly onProgress?: (p: FitProgress) => void;
   private fitted?: FittedEnsemble;
+  private times: { fit: Partial<Record<DetectorName, number>>; score: Partial<Record<DetectorName, number>> } = { fit: {}, score: {} };
 
   constructor(options: EnsembleOptions = {}) {
     this.options = resolveEnsembleOptions(options);
@@ -292,7 +325,10 @@ export class AnomalyEnsemble {
     assertFinite(X, 'training data', names);
     const seed = this.options.seed ?? drawSeed();
     const rng = new Random(seed);
-    const subSeeds = Object.fromEntries(DETECTOR_NAMES.map((d) => [d, rng.nextSeed()])) as Record<DetectorName, number>;
+    // the seed application's four detectors draw their seeds first, as they always have; the others
+    // are deterministic and take the ensemble's seed, so they leave the generator's stream alone
+    const subSeeds = Object.fromEntries(DETECTOR_NAMES.map((d) => [d, seed])) as Record<DetectorName, number>;
+    for (const d of SEED_DETECTORS) subSeeds[d] = rng.nextSeed();
     const scaler = new StandardScaler().fit(X);
     const Xs = scaler.transform(X);
     const fittedDetectors = await this.fitDetectors(Xs, subSeeds, X.rows);
@@ -339,6 +375,8 @@ export class AnomalyEnsemble {
     const names = this.options.detectors;
     const total = names.length;
     const fitted = new Map<DetectorName, BaseDetector<any, any>>();
+    const fitSeconds: Partial<Record<DetectorName, number>> = {};
+    this.times = { fit: fitSeconds, score: {} };
     // epochs wait here while the autoencoder trains ahead of its turn (undefined: relay at once)
     let held: AutoencoderEpochInfo[] | undefined;
     const relay = (info: AutoencoderEpochInfo): void => {
@@ -381,6 +419,7 @@ export class AnomalyEnsemble {
           fitted.set(name, ahead.det);
           const seconds = (performance.now() - ahead.t0) / 1000;
           ahead = undefined;
+          fitSeconds[name] = seconds;
           this.onProgress?.({ stage: 'detector-end', detector: name, index, total, seconds });
           continue;
         }
@@ -388,7 +427,8 @@ export class AnomalyEnsemble {
         const det = this.makeDetector(name, subSeeds[name], nRows, relay);
         await det.fit(Xs);
         fitted.set(name, det);
-        this.onProgress?.({ stage: 'detector-end', detector: name, index, total, seconds: (performance.now() - t0) / 1000 });
+        fitSeconds[name] = (performance.now() - t0) / 1000;
+        this.onProgress?.({ stage: 'detector-end', detector: name, index, total, seconds: fitSeconds[name]! });
       }
     } finally {
       release();
@@ -490,11 +530,7 @@ export class AnomalyEnsemble {
    * exactly as it would be inside a batch.
    */
   detect(data: EnsembleInput, featureNames?: readonly string[]): DetectionResult {
-    const f = this.require();
-    const Xs = this.scale(data, featureNames);
-    const scores = new Map<DetectorName, Float64Array>();
-    for (const [name, det] of f.detectors) scores.set(name, det.anomalyScore(Xs));
-    return this.combine(f, scores);
+    return this.detectScaled(this.scale(data, featureNames));
   }
 
   /**
@@ -512,8 +548,23 @@ export class AnomalyEnsemble {
   detectScaled(Xs: DenseMatrix): DetectionResult {
     const f = this.require();
     const scores = new Map<DetectorName, Float64Array>();
-    for (const [name, det] of f.detectors) scores.set(name, det.anomalyScore(Xs));
+    const seconds: Partial<Record<DetectorName, number>> = {};
+    for (const [name, det] of f.detectors) {
+      const t0 = performance.now();
+      scores.set(name, det.anomalyScore(Xs));
+      seconds[name] = (performance.now() - t0) / 1000;
+    }
+    this.times.score = seconds;
     return this.combine(f, scores);
+  }
+
+  /**
+   * Seconds each detector took in the last `fit` (the autoencoder's wall-clock time, which can
+   * overlap the others', see {@link FitProgress}) and in the last `detect` (scaling and fusion not
+   * included). For benchmarks; not saved.
+   */
+  get timings(): { fit: Partial<Record<DetectorName, number>>; score: Partial<Record<DetectorName, number>> } {
+    return { fit: { ...this.times.fit }, score: { ...this.times.score } };
   }
 
   /** Per-row results from detector scores; `fused` when the ensemble score is already computed. */
@@ -579,14 +630,29 @@ export class AnomalyEnsemble {
       case 'oneClassSvm':
         return new OneClassSvm({ ...this.options.oneClassSvm, contamination: c, seed });
       case 'localOutlierFactor': {
-        // k is capped at n - 1 so that small training sets still work with the default k = 200
+        // k is capped at n - 1 so that small training sets still work with the default k (the
+        // detector caps each k of a list itself; its smallest must leave a neighbour)
         const k = this.options.localOutlierFactor.nNeighbors;
-        const nNeighbors = k === undefined ? undefined : Math.max(1, Math.min(k, nRows - 1));
+        const cap = (x: number) => Math.max(1, Math.min(x, nRows - 1));
+        const nNeighbors = k === undefined ? undefined : typeof k === 'number' ? cap(k) : k.map(cap);
         return new LocalOutlierFactor({ ...this.options.localOutlierFactor, nNeighbors, contamination: c, seed });
       }
       case 'autoencoder': {
         return new Autoencoder({ ...this.options.autoencoder, contamination: c, seed, onEpochEnd });
       }
+      case 'knn': {
+        const k = this.options.knn.nNeighbors;
+        const nNeighbors = k === undefined ? undefined : Math.max(1, Math.min(k, nRows - 1));
+        return new KNearestNeighbors({ ...this.options.knn, nNeighbors, contamination: c, seed });
+      }
+      case 'ecod':
+        return new Ecod({ contamination: c, seed });
+      case 'copod':
+        return new Copod({ contamination: c, seed });
+      case 'hbos':
+        return new Hbos({ ...this.options.hbos, contamination: c, seed });
+      case 'pca':
+        return new Pca({ ...this.options.pca, contamination: c, seed });
     }
   }
 
@@ -762,6 +828,11 @@ const DETECTOR_LOADERS: Record<string, (s: DetectorSnapshot) => Promise<BaseDete
   OneClassSvm: (s) => OneClassSvm.load(s),
   LocalOutlierFactor: (s) => LocalOutlierFactor.load(s),
   Autoencoder: (s) => Autoencoder.load(s),
+  KNearestNeighbors: (s) => KNearestNeighbors.load(s),
+  Ecod: (s) => Ecod.load(s),
+  Copod: (s) => Copod.load(s),
+  Hbos: (s) => Hbos.load(s),
+  Pca: (s) => Pca.load(s),
 };
 
 function describeNameDiff(expected: readonly string[], got: readonly string[]): string {

@@ -10,6 +10,11 @@ import { Autoencoder } from '../../src/detectors/autoencoder';
 import { IsolationForest } from '../../src/detectors/isolation-forest';
 import { LocalOutlierFactor } from '../../src/detectors/local-outlier-factor';
 import { OneClassSvm } from '../../src/detectors/one-class-svm';
+import { KNearestNeighbors } from '../../src/detectors/knn';
+import { Ecod } from '../../src/detectors/ecod';
+import { Copod } from '../../src/detectors/copod';
+import { Hbos } from '../../src/detectors/hbos';
+import { Pca } from '../../src/detectors/pca';
 
 type AnyDetector = BaseDetector<any, any>;
 interface Case {
@@ -25,11 +30,28 @@ const CASES: Case[] = [
   { name: 'OneClassSvm', make: (seed) => new OneClassSvm({ seed }), load: (s) => OneClassSvm.load(s), stochastic: false },
   { name: 'LocalOutlierFactor', make: (seed) => new LocalOutlierFactor({ seed }), load: (s) => LocalOutlierFactor.load(s), stochastic: false },
   {
+    name: 'LocalOutlierFactor, several k',
+    make: (seed) => new LocalOutlierFactor({ seed, nNeighbors: [5, 10, 20] }),
+    load: (s) => LocalOutlierFactor.load(s),
+    stochastic: false,
+  },
+  {
     name: 'Autoencoder',
     make: (seed) => new Autoencoder({ seed, epochs: 4, batchSize: 32 }),
     load: (s) => Autoencoder.load(s),
     stochastic: true,
   },
+  { name: 'KNearestNeighbors', make: (seed) => new KNearestNeighbors({ seed }), load: (s) => KNearestNeighbors.load(s), stochastic: false },
+  {
+    name: 'KNearestNeighbors, mean',
+    make: (seed) => new KNearestNeighbors({ seed, nNeighbors: 10, method: 'mean' }),
+    load: (s) => KNearestNeighbors.load(s),
+    stochastic: false,
+  },
+  { name: 'Ecod', make: (seed) => new Ecod({ seed }), load: (s) => Ecod.load(s), stochastic: false },
+  { name: 'Copod', make: (seed) => new Copod({ seed }), load: (s) => Copod.load(s), stochastic: false },
+  { name: 'Hbos', make: (seed) => new Hbos({ seed }), load: (s) => Hbos.load(s), stochastic: false },
+  { name: 'Pca', make: (seed) => new Pca({ seed }), load: (s) => Pca.load(s), stochastic: false },
 ];
 
 /** 300 rows of a 5-d standard normal blob plus 8 planted outliers far away; returns the matrix and the outlier rows. */

@@ -52,6 +52,54 @@ describe('LocalOutlierFactor', () => {
     for (let i = 15; i < 20; i++) expect(gotTest[i]).toBeGreaterThan(1.5);
   });
 
+  it('with several k, scores the mean of the LOFs with each k (one search at the largest), capped at n - 1', async () => {
+    const r = new Random(6);
+    const train = blob(60, 3, r);
+    const test = stack(blob(15, 3, r), blob(5, 3, r, 5, 2));
+    const rows = (m: DenseMatrix) => Array.from({ length: m.rows }, (_, i) => Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols)));
+    const lof = await new LocalOutlierFactor({ nNeighbors: [12, 3, 7, 7] }).fit(train);
+    expect(lof.nNeighborsList).toEqual([3, 7, 12]);
+    expect(lof.nNeighborsUsed).toBe(12);
+    const mean3 = (a: number[], b: number[], c: number[]) => a.map((x, i) => (x + b[i] + c[i]) / 3);
+    const wantTrain = mean3(...([3, 7, 12].map((k) => naiveLof(rows(train), null, k)) as [number[], number[], number[]]));
+    const wantTest = mean3(...([3, 7, 12].map((k) => naiveLof(rows(train), rows(test), k)) as [number[], number[], number[]]));
+    const gotTrain = lof.trainingScores;
+    const gotTest = lof.anomalyScore(test);
+    for (let i = 0; i < train.rows; i++) expect(gotTrain[i]).toBeCloseTo(wantTrain[i], 10);
+    for (let i = 0; i < test.rows; i++) expect(gotTest[i]).toBeCloseTo(wantTest[i], 10);
+    // a round trip keeps them; every k above the training rows - 1 becomes n - 1
+    const loaded = await LocalOutlierFactor.load(lof.exportSnapshot());
+    expect(Array.from(loaded.anomalyScore(test))).toEqual(Array.from(gotTest));
+    const small = await new LocalOutlierFactor({ nNeighbors: [2, 50, 200] }).fit(blob(20, 2, r));
+    expect(small.nNeighborsList).toEqual([2, 19]);
+  });
+
+  it('with several k on a large low-dimensional set (kd-tree, warm starts, worker threads) equals the mean of single-k LOFs', async () => {
+    const r = new Random(9);
+    const train = stack(blob(2500, 3, r), blob(40, 3, r, 6, 0.3));
+    const Q = stack(blob(12000, 3, r), blob(300, 3, r, 4, 1));
+    const multi = await new LocalOutlierFactor({ nNeighbors: [10, 70] }).fit(train);
+    const a = await new LocalOutlierFactor({ nNeighbors: 10 }).fit(train);
+    const b = await new LocalOutlierFactor({ nNeighbors: 70 }).fit(train);
+    const got = multi.anomalyScore(Q);
+    const sa = a.anomalyScore(Q);
+    const sb = b.anomalyScore(Q);
+    for (let i = 0; i < Q.rows; i++) expect(got[i]).toBeCloseTo((sa[i] + sb[i]) / 2, 9);
+    const ta = a.trainingScores;
+    const tb = b.trainingScores;
+    for (let i = 0; i < train.rows; i++) expect(multi.trainingScores[i]).toBeCloseTo((ta[i] + tb[i]) / 2, 9);
+  }, 120_000);
+
+  it('loads a snapshot written before several k (params without ks)', async () => {
+    const lof = await new LocalOutlierFactor({ nNeighbors: 4 }).fit(blob(30, 2, new Random(2)));
+    const snap = lof.exportSnapshot();
+    const { ks: _ks, ...old } = snap.params;
+    const loaded = await LocalOutlierFactor.load({ ...snap, params: old });
+    const Q = blob(10, 2, new Random(4));
+    expect(Array.from(loaded.anomalyScore(Q))).toEqual(Array.from(lof.anomalyScore(Q)));
+    expect(loaded.nNeighborsList).toEqual([4]);
+  });
+
   it('scores a training row without leaving it out (it is its own neighbour at distance 0)', async () => {
     const X = [[-1.1], [0.2], [101.1], [0.3]];
     const lof = await new LocalOutlierFactor({ nNeighbors: 2 }).fit(X);
@@ -102,9 +150,13 @@ describe('LocalOutlierFactor', () => {
 
   it('validates options and needs nNeighbors + 1 rows', async () => {
     expect(() => new LocalOutlierFactor({ nNeighbors: 0 })).toThrow(
-      new RangeError("The 'nNeighbors' option of LocalOutlierFactor must be an integer >= 1. Got 0."),
+      new RangeError("The 'nNeighbors' option of LocalOutlierFactor must be an integer >= 1 or a non-empty list of them. Got 0."),
     );
     expect(() => new LocalOutlierFactor({ nNeighbors: 3.5 })).toThrow(RangeError);
+    expect(() => new LocalOutlierFactor({ nNeighbors: [] })).toThrow(RangeError);
+    expect(() => new LocalOutlierFactor({ nNeighbors: [5, 0] })).toThrow(RangeError);
+    expect(() => new LocalOutlierFactor({ nNeighbors: [5, 10], maxTrainRows: 10 })).toThrow(/must be 0 \(no limit\) or an integer > nNeighbors \(10\)/);
+    expect(new LocalOutlierFactor({ nNeighbors: [20, 5, 10] }).minTrainRows()).toBe(6);
     expect(() => new LocalOutlierFactor({ contamination: 0 })).toThrow(RangeError);
     expect(new LocalOutlierFactor().options).toMatchObject({ nNeighbors: 20, contamination: 0.1 });
     expect(new LocalOutlierFactor().minTrainRows()).toBe(21);
