@@ -30,8 +30,8 @@ export {
 } from './data/schema';
 export type { DatasetSchema } from './data/schema';
 export { loadTraffic, parseCsv, parseCsvWithSchema, parseTraffic, encodeTraffic, readTextFile, csvLine } from './data/csv';
-export { TrafficEncoder, MAX_CATEGORIES } from './data/encoder';
-export type { TrafficEncoderState, UnseenCategories } from './data/encoder';
+export { TrafficEncoder, MAX_CATEGORIES, LOG1P_AUTO_SKEWNESS, isHeavyTailed } from './data/encoder';
+export type { TrafficEncoderState, UnseenCategories, ClampedValues, Log1pOption } from './data/encoder';
 export type { TrafficData, CsvTable, LoadOptions } from './data/csv';
 export { generateTraffic, trafficToCsv, pythonFloat } from './data/generator';
 export type { GenerateOptions } from './data/generator';

@@ -9,8 +9,8 @@ import * as zlib from 'node:zlib';
 import { DataValidationError } from '../core/errors';
 import type { DenseMatrix } from '../core/matrix';
 import { parseNumber, truncateCell } from './cells';
-import { describeUnseen, TrafficEncoder } from './encoder';
-import { SEED_SCHEMA, type DatasetSchema } from './schema';
+import { describeClamped, describeUnseen, TrafficEncoder, type ClampedValues } from './encoder';
+import { log1pMode, SEED_SCHEMA, type DatasetSchema } from './schema';
 
 /** A CSV split into a header and records of strings. */
 export interface CsvTable {
@@ -42,6 +42,8 @@ export interface TrafficData {
   encoder?: TrafficEncoder;
   /** Rows with a category the encoder had not seen, per categorical column (all-zero blocks). */
   unseenCategories?: Record<string, number>;
+  /** Log-scaled values below their column's training domain, clamped to it: rows and lowest value per column. */
+  clampedValues?: ClampedValues;
   /** The file the rows came from, for messages. */
   file?: string;
 }
@@ -269,14 +271,20 @@ export function parseTraffic(table: CsvTable, opts: LoadOptions = {}): TrafficDa
   let features: string[];
   let encoder: TrafficEncoder | undefined;
   let unseenCategories: Record<string, number> | undefined;
-  if (opts.encoder || schema.categorical?.length || schema.log1p) {
-    encoder = opts.encoder ?? TrafficEncoder.fit(records, header, featureCols, schema.categorical ?? [], { file, log1p: schema.log1p });
+  let clampedValues: ClampedValues | undefined;
+  const log1p = log1pMode(schema);
+  if (opts.encoder || schema.categorical?.length || log1p !== 'none') {
+    encoder = opts.encoder ?? TrafficEncoder.fit(records, header, featureCols, schema.categorical ?? [], { file, log1p });
     const enc = encoder.encode(records, header, { file });
     X = enc.X;
     features = [...encoder.featureNames];
     unseenCategories = enc.unseen.rows;
     const msg = describeUnseen(enc.unseen, file);
     if (msg) warnings.push(msg);
+    if (Object.keys(enc.clamped.rows).length) {
+      clampedValues = enc.clamped;
+      warnings.push(describeClamped(enc.clamped, file)!);
+    }
   } else {
     // the plain numeric path (the seed data): no encoder, numbers as written
     const cols = featureCols.map((f) => index.get(f)!);
@@ -310,7 +318,7 @@ export function parseTraffic(table: CsvTable, opts: LoadOptions = {}): TrafficDa
     }
   }
   const timestamps = tsCol !== undefined ? records.map((r) => r[tsCol]) : undefined;
-  return { features, X, labels, timestamps, header, records, warnings, schema, encoder, unseenCategories, file };
+  return { features, X, labels, timestamps, header, records, warnings, schema, encoder, unseenCategories, clampedValues, file };
 }
 
 /**

@@ -1,10 +1,12 @@
 /**
  * {@link TrafficEncoder}: turns a CSV's feature columns into the numeric matrix the detectors see.
- * Numeric columns pass through, or through ln(1 + x) when the description log-scales them; each
+ * Numeric columns pass through, or through ln(1 + x) when the description log-scales them (by
+ * name, or `"auto"`: the training columns that are non-negative and heavy-tailed); each
  * categorical column becomes one 0/1 column per category learned at fit time (one-hot,
  * scikit-learn's `OneHotEncoder(handle_unknown="ignore")`). A category not seen at fit time
- * encodes as all zeros in its block and is counted, so scoring new traffic never fails on a new
- * service name.
+ * encodes as all zeros in its block and is counted, and a log-scaled value below the column's
+ * training domain is clamped to it and counted, so scoring new traffic never fails on a new
+ * service name or a negative byte count.
  */
 import { DataValidationError } from '../core/errors';
 import type { DenseMatrix } from '../core/matrix';
@@ -18,6 +20,11 @@ export interface TrafficEncoderState {
   categories: Record<string, string[]>;
   /** Numeric columns replaced by ln(1 + x). */
   log1p?: string[];
+  /**
+   * The lowest value of each log-scaled column before ln(1 + x): min(0, its training minimum).
+   * Lower values are clamped to it. Models saved before this field existed read it as 0.
+   */
+  log1pFloor?: Record<string, number>;
 }
 
 /** Rows whose category was not seen at fit time, per categorical column. */
@@ -28,10 +35,61 @@ export interface UnseenCategories {
   values: Record<string, Record<string, number>>;
 }
 
+/** Log-scaled values below their column's training domain, clamped to it, per column. */
+export interface ClampedValues {
+  /** Column -> number of rows clamped. */
+  rows: Record<string, number>;
+  /** Column -> the lowest value seen. */
+  lowest: Record<string, number>;
+}
+
 /** Result of {@link TrafficEncoder.encode}. */
 export interface EncodedRows {
   X: DenseMatrix;
   unseen: UnseenCategories;
+  clamped: ClampedValues;
+}
+
+/** How a description log-scales numeric columns (see {@link DatasetSchema.log1p}). */
+export type Log1pOption = readonly string[] | 'numeric' | 'auto' | 'none';
+
+/**
+ * `log1p: "auto"` log-scales a numeric column when its training values are all >= 0 and their
+ * sample skewness (the third standardised moment) is above this. Byte, packet and duration
+ * columns of flow data have skewness in the tens; a symmetric column has 0 and an exponential one
+ * 2. Chosen on the tuning half of the quality benchmark (bench/quality.mjs, results/QUALITY.md).
+ */
+export const LOG1P_AUTO_SKEWNESS = 2;
+
+/**
+ * Whether `log1p: "auto"` log-scales a column with these training values: all finite values
+ * non-negative, at least two distinct, and skewness above {@link LOG1P_AUTO_SKEWNESS}.
+ * Non-finite values are left out (they are reported when the rows are encoded).
+ */
+export function isHeavyTailed(values: ArrayLike<number>): boolean {
+  let n = 0;
+  let mean = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isFinite(v)) continue;
+    if (v < 0) return false;
+    n++;
+    mean += (v - mean) / n;
+  }
+  if (n < 3) return false;
+  let m2 = 0;
+  let m3 = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isFinite(v)) continue;
+    const e = v - mean;
+    m2 += e * e;
+    m3 += e * e * e;
+  }
+  m2 /= n;
+  m3 /= n;
+  if (!(m2 > 0)) return false;
+  return m3 / Math.pow(m2, 1.5) > LOG1P_AUTO_SKEWNESS;
 }
 
 /**
@@ -68,10 +126,13 @@ export class TrafficEncoder {
   readonly featureNames: readonly string[];
   /** Numeric columns encoded as ln(1 + x) (they keep their names). */
   readonly log1p: readonly string[];
+  /** Per log-scaled column, the value lower cells are clamped to before ln(1 + x). */
+  readonly log1pFloor: Readonly<Record<string, number>>;
 
   private constructor(state: TrafficEncoderState) {
     this.columns = [...state.columns];
     this.log1p = [...(state.log1p ?? [])];
+    this.log1pFloor = Object.fromEntries(this.log1p.map((c) => [c, state.log1pFloor?.[c] ?? 0]));
     this.categories = Object.fromEntries(Object.entries(state.categories).map(([k, v]) => [k, [...v]]));
     const names: string[] = [];
     for (const c of this.columns) {
@@ -93,16 +154,19 @@ export class TrafficEncoder {
    * @param header - column names of the records
    * @param columns - the feature columns, in model order
    * @param categorical - which of them are categorical
-   * @param opts.log1p - numeric columns to encode as ln(1 + x), or `"numeric"` for all of them
+   * @param opts.log1p - numeric columns to encode as ln(1 + x), `"numeric"` for all of them,
+   *   `"auto"` for the non-negative heavy-tailed ones ({@link isHeavyTailed}) or `"none"`
+   *   @defaultValue "none"
    * @throws DataValidationError for a missing column, an empty categorical cell (with row and
-   *   column) or a column with more than {@link MAX_CATEGORIES} categories
+   *   column), a column with more than {@link MAX_CATEGORIES} categories, or a training value of a
+   *   log-scaled column that is not above -1
    */
   static fit(
     records: readonly (readonly string[])[],
     header: readonly string[],
     columns: readonly string[],
     categorical: readonly string[],
-    opts: { file?: string; log1p?: readonly string[] | 'numeric' } = {},
+    opts: { file?: string; log1p?: Log1pOption } = {},
   ): TrafficEncoder {
     const index = columnIndex(header, columns, opts.file);
     const categories: Record<string, string[]> = {};
@@ -124,15 +188,43 @@ export class TrafficEncoder {
       categories[c] = [...seen].sort(codeUnitOrder);
     }
     const numeric = columns.filter((c) => categories[c] === undefined);
-    const log1p = opts.log1p === 'numeric' ? numeric : [...(opts.log1p ?? [])];
+    const mode = opts.log1p ?? 'none';
+    const trainingValues = (c: string): Float64Array => {
+      // cells that are not numbers are left out here and reported when the rows are encoded
+      const j = index.get(c)!;
+      return Float64Array.from(records, (r) => +r[j]);
+    };
+    let log1p: string[];
+    if (mode === 'numeric') log1p = numeric;
+    else if (mode === 'none') log1p = [];
+    else if (mode === 'auto') log1p = numeric.filter((c) => isHeavyTailed(trainingValues(c)));
+    else log1p = [...mode];
     const stray = log1p.filter((c) => !numeric.includes(c));
     if (stray.length) throw new DataValidationError(`log-scaled column${stray.length > 1 ? 's' : ''} ${stray.map((c) => `'${c}'`).join(', ')} must be numeric feature columns.`, { file: opts.file });
-    return new TrafficEncoder({ columns: [...columns], categories, ...(log1p.length ? { log1p } : {}) });
+    const log1pFloor: Record<string, number> = {};
+    for (const c of log1p) {
+      const v = trainingValues(c);
+      let min = 0;
+      let at = -1;
+      for (let i = 0; i < v.length; i++) {
+        if (v[i] < min) {
+          min = v[i];
+          at = i;
+        }
+      }
+      if (!(min > -1)) {
+        throw new DataValidationError(`value ${min} is not above -1; this column is log-scaled as ln(1 + x).`, { file: opts.file, row: at + 1, column: c });
+      }
+      log1pFloor[c] = min;
+    }
+    return new TrafficEncoder({ columns: [...columns], categories, ...(log1p.length ? { log1p, log1pFloor } : {}) });
   }
 
   /**
    * Encode records: numeric cells parsed (bad cells reported by row and column), categorical cells
-   * one-hot. Unseen categories give an all-zero block and are counted in `unseen`.
+   * one-hot. Unseen categories give an all-zero block and are counted in `unseen`; a log-scaled
+   * value below its column's training domain ({@link log1pFloor}) is clamped to it and counted in
+   * `clamped`.
    * @throws DataValidationError naming the file, row and column of the first bad cell, or the
    *   missing columns
    */
@@ -143,6 +235,7 @@ export class TrafficEncoder {
     const d = this.featureNames.length;
     const data = new Float64Array(n * d);
     const unseen: UnseenCategories = { rows: {}, values: {} };
+    const clamped: ClampedValues = { rows: {}, lowest: {} };
     const logged = new Set(this.log1p);
     let offset = 0;
     for (const c of this.columns) {
@@ -150,9 +243,14 @@ export class TrafficEncoder {
       const cats = this.categories[c];
       if (!cats) {
         if (logged.has(c)) {
+          const floor = this.log1pFloor[c];
           for (let i = 0; i < n; i++) {
-            const v = parseNumber(records[i][j], i + 1, c, file);
-            if (!(v > -1)) throw new DataValidationError(`value ${v} is not above -1; this column is log-scaled as ln(1 + x).`, { file, row: i + 1, column: c });
+            let v = parseNumber(records[i][j], i + 1, c, file);
+            if (v < floor) {
+              clamped.rows[c] = (clamped.rows[c] ?? 0) + 1;
+              if (!(v >= clamped.lowest[c])) clamped.lowest[c] = v;
+              v = floor;
+            }
             data[i * d + offset] = Math.log1p(v);
           }
         } else {
@@ -180,7 +278,7 @@ export class TrafficEncoder {
       }
       offset += cats.length;
     }
-    return { X: { rows: n, cols: d, data }, unseen };
+    return { X: { rows: n, cols: d, data }, unseen, clamped };
   }
 
   /** JSON form, for model manifests. */
@@ -188,7 +286,7 @@ export class TrafficEncoder {
     return {
       columns: [...this.columns],
       categories: Object.fromEntries(Object.entries(this.categories).map(([k, v]) => [k, [...v]])),
-      ...(this.log1p.length ? { log1p: [...this.log1p] } : {}),
+      ...(this.log1p.length ? { log1p: [...this.log1p], log1pFloor: { ...this.log1pFloor } } : {}),
     };
   }
 
@@ -207,8 +305,12 @@ export class TrafficEncoder {
       Object.entries(state.categories).every(
         ([k, v]) => state.columns.includes(k) && Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string'),
       ) &&
-      (state.log1p === undefined || (Array.isArray(state.log1p) && state.log1p.every((c) => state.columns.includes(c) && !(c in state.categories))));
-    if (!ok) throw new TypeError('TrafficEncoder.fromJSON: expected {columns: string[], categories: {column: string[]}, log1p?: string[]}.');
+      (state.log1p === undefined || (Array.isArray(state.log1p) && state.log1p.every((c) => state.columns.includes(c) && !(c in state.categories)))) &&
+      (state.log1pFloor === undefined ||
+        (typeof state.log1pFloor === 'object' &&
+          state.log1pFloor !== null &&
+          Object.entries(state.log1pFloor).every(([k, v]) => (state.log1p ?? []).includes(k) && typeof v === 'number' && v > -1 && v <= 0)));
+    if (!ok) throw new TypeError('TrafficEncoder.fromJSON: expected {columns: string[], categories: {column: string[]}, log1p?: string[], log1pFloor?: {column: number in (-1, 0]}}.');
     return new TrafficEncoder(state);
   }
 }
@@ -224,6 +326,25 @@ export function describeUnseen(unseen: UnseenCategories, file?: string): string 
     return `${c}: ${unseen.rows[c]} row${unseen.rows[c] > 1 ? 's' : ''} (${shown.join(', ')}${more})`;
   });
   return `${file ? file + ': ' : ''}categories not seen in training, encoded as all zeros: ${parts.join('; ')}.`;
+}
+
+/** One-line summary of clamped log-scaled values, or undefined when there were none. */
+export function describeClamped(clamped: ClampedValues, file?: string): string | undefined {
+  const cols = Object.keys(clamped.rows);
+  if (cols.length === 0) return undefined;
+  const parts = cols.map((c) => `${c}: ${clamped.rows[c]} row${clamped.rows[c] > 1 ? 's' : ''} (lowest ${clamped.lowest[c]})`);
+  return `${file ? file + ': ' : ''}${CLAMPED_MARK} (raised to the training minimum, at most 0, before ln(1 + x)): ${parts.join('; ')}.`;
+}
+
+/** The start of {@link describeClamped}'s message (streams add up the counts over chunks). */
+export const CLAMPED_MARK = 'values below the training range of log-scaled columns';
+
+/** Add the clamped counts of `b` to `acc`. */
+export function addClamped(acc: ClampedValues, b: ClampedValues): void {
+  for (const [c, k] of Object.entries(b.rows)) {
+    acc.rows[c] = (acc.rows[c] ?? 0) + k;
+    if (!(b.lowest[c] >= acc.lowest[c])) acc.lowest[c] = b.lowest[c];
+  }
 }
 
 function columnIndex(header: readonly string[], columns: readonly string[], file?: string): Map<string, number> {

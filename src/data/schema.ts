@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import { DataValidationError } from '../core/errors';
+import type { LOG1P_AUTO_SKEWNESS } from './encoder';
 
 /** The 10 features of the seed traffic data, in model order. */
 export const SEED_FEATURES = [
@@ -72,12 +73,25 @@ export interface DatasetSchema {
   /** Columns that are neither features, label nor timestamp, dropped without a warning. */
   ignore?: readonly string[];
   /**
-   * Numeric features replaced by ln(1 + x) before scaling (values must be above -1): a list, or
-   * `"numeric"` for every numeric feature. For heavy-tailed counts and byte totals, whose raw
-   * values let a few huge rows dominate the scaler and every distance. The columns keep their
-   * names. @defaultValue none
+   * Numeric features replaced by ln(1 + x) before scaling, for heavy-tailed counts and byte totals,
+   * whose raw values let a few huge rows dominate the scaler and every distance:
+   * - `"auto"`: every numeric feature that is non-negative and heavy-tailed in the training rows
+   *   (skewness above {@link LOG1P_AUTO_SKEWNESS}; decided when the encoder is fitted, so on the
+   *   training rows only, and saved with the model);
+   * - a list of columns, or `"numeric"` for every numeric feature (training values must be above -1);
+   * - `"none"`.
+   *
+   * The columns keep their names. A scored value below a log-scaled column's training domain (the
+   * training minimum, or 0 when that is positive; a negative byte count, say) is clamped to it and
+   * counted in a warning, never an error.
+   * @defaultValue "auto"
    */
-  log1p?: readonly string[] | 'numeric';
+  log1p?: readonly string[] | 'numeric' | 'auto' | 'none';
+}
+
+/** How a description log-scales its numeric features, its default applied. */
+export function log1pMode(schema: DatasetSchema): readonly string[] | 'numeric' | 'auto' | 'none' {
+  return schema.log1p ?? 'auto';
 }
 
 /** The seed traffic schema: 10 features, optional `label` (0/1) and `timestamp`. */
@@ -86,6 +100,8 @@ export const SEED_SCHEMA: DatasetSchema = {
   features: SEED_FEATURES,
   label: 'label',
   timestamp: 'timestamp',
+  // the seed application's features, as it read them
+  log1p: 'none',
 };
 
 /** The 41 NSL-KDD (KDD'99) features, in file order. */
@@ -123,13 +139,14 @@ export const NSL_KDD_SCHEMA: DatasetSchema = {
 
 /**
  * The KDD'99 http and smtp subsets as exported from ODDS / ADBench (`16_http.npz`,
- * `34_smtp.npz`): header `log_duration,log_src_bytes,log_dst_bytes,label`, features ln(x + 0.1),
- * label 1 = attack.
+ * `34_smtp.npz`): header `log_duration,log_src_bytes,log_dst_bytes,label`, features ln(x + 0.1)
+ * (already log-scaled, so no `log1p`), label 1 = attack.
  */
 export const ODDS_SCHEMA: DatasetSchema = {
   name: 'odds',
   features: ['log_duration', 'log_src_bytes', 'log_dst_bytes'],
   label: 'label',
+  log1p: 'none',
 };
 
 /** Built-in descriptions by name (`--dataset NAME`). */
@@ -192,7 +209,8 @@ export function checkDatasetSchema(raw: unknown, file?: string): DatasetSchema {
     normalLabels = (v as (string | number)[]).map(String);
   }
   let log1p: DatasetSchema['log1p'];
-  if (o.log1p === 'numeric') log1p = 'numeric';
+  if (o.log1p === 'numeric' || o.log1p === 'auto' || o.log1p === 'none') log1p = o.log1p;
+  else if (typeof o.log1p === 'string') fail(`'log1p' must be "auto", "numeric", "none" or a list of column names. Got ${JSON.stringify(o.log1p)}.`);
   else if (o.log1p !== undefined) log1p = strList('log1p', false);
   const schema: DatasetSchema = {
     name,

@@ -344,7 +344,7 @@ export class AnomalyEnsemble {
     for (const [name, det] of detectors) trainScores.set(name, det.trainingScores);
     const partial: FittedEnsemble = {
       featureNames: names,
-      schema: isTrafficData(data) ? data.schema : undefined,
+      schema: isTrafficData(data) ? savedSchema(data.schema, data.encoder) : undefined,
       encoder: isTrafficData(data) ? data.encoder : undefined,
       scaler,
       detectors,
@@ -786,8 +786,8 @@ export class AnomalyEnsemble {
     let encoder: TrafficEncoder | undefined;
     if (m.dataset !== undefined) {
       try {
-        schema = checkDatasetSchema(m.dataset?.schema);
         if (m.dataset.encoder !== undefined) encoder = TrafficEncoder.fromJSON(m.dataset.encoder as TrafficEncoderState);
+        schema = savedSchema(checkDatasetSchema(m.dataset?.schema), encoder);
       } catch (e) {
         throw new ModelFormatError(`has an invalid dataset description: ${(e as Error).message}`, where);
       }
@@ -834,6 +834,16 @@ const DETECTOR_LOADERS: Record<string, (s: DetectorSnapshot) => Promise<BaseDete
   Hbos: (s) => Hbos.load(s),
   Pca: (s) => Pca.load(s),
 };
+
+/**
+ * The layout saved with a model. Without an encoder the model read its features as they are, so
+ * files it scores must be read that way too: `log1p` is made `"none"` (a description without
+ * `log1p` now means `"auto"`; models saved before that read it as none).
+ */
+function savedSchema(schema: DatasetSchema | undefined, encoder: TrafficEncoder | undefined): DatasetSchema | undefined {
+  if (!schema || encoder || schema.log1p === 'none') return schema;
+  return { ...schema, log1p: 'none' };
+}
 
 function describeNameDiff(expected: readonly string[], got: readonly string[]): string {
   const missing = expected.filter((n) => !got.includes(n));

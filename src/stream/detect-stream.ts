@@ -65,9 +65,12 @@ export interface DetectCsvStreamOptions {
   onBytes?: (bytes: number) => void;
 }
 
-/** The layout {@link detectCsvStream} reads with when none is given. */
+/**
+ * The layout {@link detectCsvStream} reads with when none is given: the model's, or for a model
+ * fitted on a plain matrix its feature columns, read as they are (`log1p: "none"`).
+ */
 export function modelSchema(ens: AnomalyEnsemble): DatasetSchema {
-  return ens.schema ?? { name: 'model', features: ens.featureNames, label: 'label', timestamp: 'timestamp' };
+  return ens.schema ?? { name: 'model', features: ens.featureNames, label: 'label', timestamp: 'timestamp', log1p: 'none' };
 }
 
 /**

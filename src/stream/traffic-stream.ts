@@ -5,8 +5,8 @@
  */
 import { DataValidationError } from '../core/errors';
 import { parseTraffic, type TrafficData } from '../data/csv';
-import { describeUnseen, type TrafficEncoder, type UnseenCategories } from '../data/encoder';
-import { SEED_SCHEMA, type DatasetSchema } from '../data/schema';
+import { addClamped, CLAMPED_MARK, describeClamped, describeUnseen, type ClampedValues, type TrafficEncoder, type UnseenCategories } from '../data/encoder';
+import { log1pMode, SEED_SCHEMA, type DatasetSchema } from '../data/schema';
 import { readCsvChunks, type CsvChunkOptions, type CsvSource } from './csv-reader';
 
 /** One chunk of traffic: the rows' data plus where they are in the stream. */
@@ -27,7 +27,7 @@ export interface TrafficChunkOptions extends Pick<CsvChunkOptions, 'chunkSize' |
   /**
    * Called once per distinct message about tolerated problems (extra columns ignored, a
    * truncated last line) as they are found, and once at the end with the categories not seen in
-   * training, counted over the whole stream.
+   * training and the clamped log-scaled values, counted over the whole stream.
    */
   onWarning?: (message: string) => void;
 }
@@ -55,6 +55,11 @@ export async function* readTrafficChunks(source: CsvSource, opts: TrafficChunkOp
       `readTrafficChunks: the ${schema.name} layout has categorical columns (${schema.categorical.join(', ')}); pass the model's encoder (ens.encoder): categories cannot be learned one chunk at a time.`,
     );
   }
+  if (!encoder && log1pMode(schema) !== 'none') {
+    throw new RangeError(
+      `readTrafficChunks: the ${schema.name} layout log-scales columns (log1p ${JSON.stringify(log1pMode(schema))}); pass the model's encoder (ens.encoder): which columns and their training ranges cannot be learned one chunk at a time (or set log1p to "none").`,
+    );
+  }
   if (schema.header === false && !schema.columns) {
     throw new DataValidationError(`the ${schema.name} description has no header and no 'columns'.`, { file: opts.file ?? (typeof source === 'string' ? source : undefined) });
   }
@@ -65,6 +70,7 @@ export async function* readTrafficChunks(source: CsvSource, opts: TrafficChunkOp
     opts.onWarning?.(m);
   };
   const unseen: UnseenCategories = { rows: {}, values: {} };
+  const clamped: ClampedValues = { rows: {}, lowest: {} };
   const file: string | undefined = opts.file ?? (typeof source === 'string' ? (source === '-' ? 'stdin' : source) : undefined);
   let start = 0;
   const chunks = readCsvChunks(source, {
@@ -92,8 +98,9 @@ export async function* readTrafficChunks(source: CsvSource, opts: TrafficChunkOp
     } catch (e) {
       throw shiftRow(e, c.firstRow - 1);
     }
-    for (const w of data.warnings) if (!w.includes(UNSEEN_MARK)) warn(w);
+    for (const w of data.warnings) if (!w.includes(UNSEEN_MARK) && !w.includes(CLAMPED_MARK)) warn(w);
     if (data.unseenCategories && Object.keys(data.unseenCategories).length) countUnseen(c.records, c.header, encoder!, unseen);
+    if (data.clampedValues) addClamped(clamped, data.clampedValues);
     const chunk = data as TrafficChunk;
     chunk.start = start;
     chunk.warnings = [];
@@ -102,6 +109,8 @@ export async function* readTrafficChunks(source: CsvSource, opts: TrafficChunkOp
   }
   const msg = describeUnseen(unseen, file);
   if (msg) warn(msg);
+  const low = describeClamped(clamped, file);
+  if (low) warn(low);
 }
 
 /** Add the unseen categories of `records` to `acc` (only called for chunks that have some). */

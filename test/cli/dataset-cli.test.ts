@@ -63,6 +63,28 @@ describe('nal with --dataset', () => {
     expect(j.models.ensemble.tp + j.models.ensemble.fn).toBe(3);
   });
 
+  it('log-scales heavy-tailed columns by default; a negative value in a scored file is clamped and warned about once, not fatal', async () => {
+    const desc = path.join(dir, 'flows-auto.json');
+    fs.writeFileSync(desc, JSON.stringify({ name: 'flows', features: 'rest', categorical: ['proto'], label: 'class', normalLabels: ['benign'] }));
+    const row = (i: number, bytes: number) => `${bytes},${3 + (i % 4)},${i % 3 ? 'tcp' : 'udp'},${i % 10 === 9 ? 'ddos' : 'benign'}`;
+    const lines = (n: number, bad: number[]) => ['bytes,pkts,proto,class', ...Array.from({ length: n }, (_, i) => row(i, bad.includes(i) ? -40 : i % 13 === 5 ? 9e6 : 100 + i))].join('\n') + '\n';
+    const train = path.join(dir, 'flows-train.csv');
+    const scored = path.join(dir, 'flows-new.csv');
+    fs.writeFileSync(train, lines(60, []));
+    fs.writeFileSync(scored, lines(30, [3, 17, 28]));
+    const model = path.join(dir, 'flows-model');
+    const t = await nal('train', '--dataset', desc, '--data', train, '--model', model, '--seed', '2', ...FAST);
+    expect(t.code).toBe(0);
+    const manifest = JSON.parse(fs.readFileSync(path.join(model, 'manifest.json'), 'utf8'));
+    expect(manifest.dataset.encoder.log1p).toEqual(['bytes']);
+    const out = path.join(dir, 'flows-scored.csv');
+    const d = await nal('detect', '--data', scored, '--model', model, '--out', out, '--chunk-size', '8');
+    expect(d.code).toBe(0);
+    expect(d.err.match(/values below the training range of log-scaled columns/g)).toHaveLength(1);
+    expect(d.err).toMatch(/bytes: 3 rows \(lowest -40\)/);
+    expect(fs.readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(31);
+  });
+
   it('reads a description file; usage mistakes are one line', async () => {
     const desc = path.join(dir, 'flows.json');
     fs.writeFileSync(desc, JSON.stringify({ name: 'flows', features: 'rest', categorical: ['proto'], label: 'class', normalLabels: ['benign'] }));

@@ -5,8 +5,8 @@ import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { DataValidationError } from '../../src/core/errors';
 import { encodeTraffic, loadTraffic, parseCsvWithSchema, parseTraffic } from '../../src/data/csv';
-import { MAX_CATEGORIES, TrafficEncoder } from '../../src/data/encoder';
-import { checkDatasetSchema, loadDatasetSchema, NSL_KDD_SCHEMA, ODDS_SCHEMA, resolveDatasetSchema } from '../../src/data/schema';
+import { isHeavyTailed, MAX_CATEGORIES, TrafficEncoder } from '../../src/data/encoder';
+import { checkDatasetSchema, loadDatasetSchema, NSL_KDD_SCHEMA, ODDS_SCHEMA, resolveDatasetSchema, SEED_SCHEMA } from '../../src/data/schema';
 import { sampleRows, splitTraffic } from '../../src/data/split';
 import { nslLine, nslText, oddsText } from './fixtures';
 import { dataError } from '../support/data';
@@ -144,6 +144,82 @@ describe('dataset description files', () => {
     expect(bad({ features: ['a', 'y'], label: 'y' })).toMatch(/label column 'y' cannot also be a feature/);
     expect(bad({ features: 'rest', normalLabels: 'normal' })).toMatch(/'normalLabels' must be a non-empty list/);
     expect(bad({ features: ['a', 'b'], categorical: ['b'], log1p: ['b'] })).toMatch(/'b' cannot be both categorical and log-scaled/);
+  });
+});
+
+describe('log1p: "auto" (the default of a description) and clamping', () => {
+  // bytes: heavy-tailed counts; rate: symmetric; delta: takes negative values; flag: rare 0/1
+  const flowsCsv = (rows: number, opts: { negativeBytes?: number[] } = {}) => {
+    const lines = ['bytes,rate,delta,flag,proto,class'];
+    for (let i = 0; i < rows; i++) {
+      const bytes = opts.negativeBytes?.includes(i) ? -5 - i : i % 15 === 4 ? 5e6 + i : 40 + ((i * 37) % 900);
+      lines.push(`${bytes},${50 + ((i * 37) % 21) - 10},${((i * 13) % 9) - 4},${i % 17 === 0 ? 1 : 0},${i % 3 ? 'tcp' : 'udp'},${i % 10 === 9 ? 'ddos' : 'benign'}`);
+    }
+    return lines.join('\n') + '\n';
+  };
+  const schema = checkDatasetSchema({ name: 'flows', features: 'rest', categorical: ['proto'], label: 'class', normalLabels: ['benign'] });
+
+  it('log-scales the numeric training columns that are non-negative and heavy-tailed, and only those', () => {
+    expect(schema.log1p).toBeUndefined();
+    const d = parseTraffic(parseCsvWithSchema(flowsCsv(60), schema), { schema });
+    expect(d.encoder!.log1p).toEqual(['bytes', 'flag']);
+    expect(d.encoder!.log1pFloor).toEqual({ bytes: 0, flag: 0 });
+    expect(d.X.data[0]).toBe(Math.log1p(40));
+    expect(d.features).toEqual(['bytes', 'rate', 'delta', 'flag', 'proto=tcp', 'proto=udp']);
+    expect(isHeavyTailed([1, 2, 3, 4, 5])).toBe(false);
+    expect(isHeavyTailed([0, 0, 0, 0, 0, 0, 0, 0, 0, 1000])).toBe(true);
+    expect(isHeavyTailed([-1, 0, 0, 0, 0, 0, 0, 0, 0, 1000])).toBe(false);
+    // "none" and an explicit list are kept as written
+    const none = parseTraffic(parseCsvWithSchema(flowsCsv(60), schema), { schema: { ...schema, log1p: 'none' } });
+    expect(none.encoder!.log1p).toEqual([]);
+    expect(none.X.data[0]).toBe(40);
+  });
+
+  it('decides on the training rows only (after a split), and a saved encoder encodes the same', () => {
+    const all = parseTraffic(parseCsvWithSchema(flowsCsv(200), schema), { schema });
+    const { train } = splitTraffic(all, 0.5, 3);
+    const t = encodeTraffic(train);
+    const again = TrafficEncoder.fromJSON(JSON.parse(JSON.stringify(t.encoder!.toJSON())));
+    expect(again.log1p).toEqual(t.encoder!.log1p);
+    expect(Array.from(encodeTraffic(all, again).X.data)).toEqual(Array.from(encodeTraffic(all, t.encoder).X.data));
+  });
+
+  it('clamps a scored value below a log-scaled column\'s training domain and counts it in a warning, never fatal', () => {
+    const train = parseTraffic(parseCsvWithSchema(flowsCsv(60), schema), { schema, file: 'train.csv' });
+    const scored = parseTraffic(parseCsvWithSchema(flowsCsv(30, { negativeBytes: [2, 7] }), schema), { schema, encoder: train.encoder, file: 'new.csv' });
+    expect(scored.X.rows).toBe(30);
+    expect(scored.X.data[2 * scored.X.cols]).toBe(0); // ln(1 + 0)
+    expect(scored.clampedValues).toEqual({ rows: { bytes: 2 }, lowest: { bytes: -12 } });
+    expect(scored.warnings).toEqual([
+      'new.csv: values below the training range of log-scaled columns (raised to the training minimum, at most 0, before ln(1 + x)): bytes: 2 rows (lowest -12).',
+    ]);
+    // an explicit column whose training values go below 0 (but above -1) is clamped at its training minimum
+    const explicit = { ...schema, log1p: ['delta' as const] } as typeof schema;
+    const csv = 'bytes,rate,delta,flag,proto,class\n1,1,-0.5,0,tcp,benign\n2,1,3,0,tcp,benign\n';
+    const e = parseTraffic(parseCsvWithSchema(csv, explicit), { schema: explicit });
+    expect(e.encoder!.log1pFloor).toEqual({ delta: -0.5 });
+    const low = parseTraffic(parseCsvWithSchema('bytes,rate,delta,flag,proto,class\n1,1,-0.9,0,tcp,benign\n', explicit), { schema: explicit, encoder: e.encoder });
+    expect(low.X.data[2]).toBe(Math.log1p(-0.5));
+    // but training values of a listed column must be above -1, named by row and column
+    const bad = 'bytes,rate,delta,flag,proto,class\n1,1,0,0,tcp,benign\n2,1,-1,0,tcp,benign\n';
+    expect(err(() => parseTraffic(parseCsvWithSchema(bad, explicit), { schema: explicit, file: 't.csv' })).message).toMatch(/t.csv, row 2, column 'delta': value -1 is not above -1/);
+  });
+
+  it('reads encoders saved before the floors existed as floor 0', () => {
+    const enc = TrafficEncoder.fromJSON({ columns: ['a', 'b'], categories: {}, log1p: ['a'] });
+    expect(enc.log1pFloor).toEqual({ a: 0 });
+    const r = enc.encode([['-3', '1'], ['5', '2']], ['a', 'b']);
+    expect(Array.from(r.X.data)).toEqual([0, 1, Math.log1p(5), 2]);
+    expect(r.clamped.rows).toEqual({ a: 1 });
+    expect(() => TrafficEncoder.fromJSON({ columns: ['a'], categories: {}, log1p: ['a'], log1pFloor: { a: -2 } })).toThrow(TypeError);
+  });
+
+  it('descriptions accept "auto" and "none"; the seed and odds layouts read their columns as they are', () => {
+    expect(checkDatasetSchema({ features: 'rest', log1p: 'auto' }).log1p).toBe('auto');
+    expect(checkDatasetSchema({ features: 'rest', log1p: 'none' }).log1p).toBe('none');
+    expect(err(() => checkDatasetSchema({ features: 'rest', log1p: 'all' }, 'd.json')).message).toMatch(/'log1p' must be "auto", "numeric", "none" or a list of column names. Got "all"/);
+    expect(ODDS_SCHEMA.log1p).toBe('none');
+    expect(SEED_SCHEMA.log1p).toBe('none');
   });
 });
 
