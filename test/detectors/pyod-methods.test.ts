@@ -1,0 +1,110 @@
+/**
+ * The detectors added from PyOD's fast methods (kNN distance, ECOD, COPOD, HBOS, PCA), each against
+ * values worked out by hand from its definition. The contract suite (test/contract) covers the rest.
+ */
+import { describe, expect, it } from 'vitest';
+import { Random } from '../../src/core/random';
+import { Copod } from '../../src/detectors/copod';
+import { Ecod } from '../../src/detectors/ecod';
+import { Hbos } from '../../src/detectors/hbos';
+import { KNearestNeighbors } from '../../src/detectors/knn';
+import { Pca } from '../../src/detectors/pca';
+
+const col = (...v: number[]) => v.map((x) => [x]);
+const close = (got: ArrayLike<number>, want: number[], digits = 12) => {
+  expect(got.length).toBe(want.length);
+  want.forEach((w, i) => expect(got[i]).toBeCloseTo(w, digits));
+};
+
+describe('KNearestNeighbors', () => {
+  it('scores the distance to the k-th neighbour (leave-one-out on training rows), or the mean of the k', async () => {
+    const X = col(0, 1, 2, 10);
+    const largest = await new KNearestNeighbors({ nNeighbors: 1 }).fit(X);
+    expect(Array.from(largest.trainingScores)).toEqual([1, 1, 1, 8]);
+    expect(Array.from(largest.anomalyScore(col(5, 2)))).toEqual([3, 0]);
+    const mean = await new KNearestNeighbors({ nNeighbors: 2, method: 'mean' }).fit(X);
+    expect(Array.from(mean.trainingScores)).toEqual([1.5, 1, 1.5, 8.5]);
+    expect(() => new KNearestNeighbors({ nNeighbors: 0 })).toThrow(/The 'nNeighbors' option of KNearestNeighbors must be an integer >= 1. Got 0./);
+    expect(() => new KNearestNeighbors({ method: 'median' as never })).toThrow(RangeError);
+    await expect(new KNearestNeighbors({ nNeighbors: 4 }).fit(X)).rejects.toThrow(/at least 5 training rows, got 4/);
+  });
+});
+
+describe('Ecod and Copod', () => {
+  it('add up per-column negative log tail probabilities of the empirical distribution (PyOD)', async () => {
+    // a symmetric column (no skew): both tails count; training rows leave themselves out (count / n)
+    const ecod = await new Ecod().fit(col(1, 2, 3, 4));
+    const l = (p: number) => -Math.log(p);
+    close(ecod.trainingScores, [l(1 / 4) + l(4 / 4), l(2 / 4) + l(3 / 4), l(3 / 4) + l(2 / 4), l(4 / 4) + l(1 / 4)]);
+    // a scored row counts as one more training row: (count + 1) / (n + 1), never 0 beyond the range
+    close(ecod.anomalyScore(col(10, 2.5)), [l(5 / 5) + l(1 / 5), l(3 / 5) + l(3 / 5)]);
+    // a right-skewed column: the larger tail (ECOD); max(right tail, mean of both) (COPOD)
+    const skewed = col(1, 1, 1, 1, 10);
+    const e = await new Ecod().fit(skewed);
+    const c = await new Copod().fit(skewed);
+    const left = l(6 / 6);
+    const right = l(1 / 6);
+    close(e.anomalyScore(col(20)), [Math.max(left, right)]);
+    close(c.anomalyScore(col(20)), [Math.max(right, (left + right) / 2)]);
+    const lo = col(0);
+    close(c.anomalyScore(lo), [Math.max(l(6 / 6), (l(1 / 6) + l(6 / 6)) / 2)]);
+  });
+});
+
+describe('Hbos', () => {
+  it('scores -Σ log2(density + alpha) of each value\'s bin; outside the range, the outermost bin within tol, else the rarest', async () => {
+    // 10 bins over [0, 9] (width 0.9): nine rows in the first bin, one in the last
+    const h = await new Hbos({ nBins: 10, alpha: 0.1, tol: 0.5 }).fit(col(0, 0, 0, 0, 0, 0, 0, 0, 0, 9));
+    const dense = -Math.log2(9 / (10 * 0.9) + 0.1);
+    const single = -Math.log2(1 / (10 * 0.9) + 0.1);
+    const empty = -Math.log2(0 + 0.1);
+    close(h.trainingScores, [...Array(9).fill(dense), single]);
+    close(h.anomalyScore(col(4.5, 9.3, 100, -0.4, -5)), [empty, single, empty, dense, empty]);
+    expect(() => new Hbos({ nBins: 1 })).toThrow(/The 'nBins' option of Hbos must be an integer >= 2. Got 1./);
+    // a constant column gets the range [v - 0.5, v + 0.5] (numpy) and finite scores
+    const k = await new Hbos().fit(col(3, 3, 3));
+    for (const s of k.anomalyScore(col(3, 7))) expect(Number.isFinite(s)).toBe(true);
+  });
+});
+
+describe('Pca', () => {
+  // correlated 2-d rows, plus the covariance and its eigen decomposition worked out in closed form
+  const r = new Random(4);
+  const X = Array.from({ length: 300 }, () => {
+    const a = r.standardNormal();
+    const b = r.standardNormal();
+    return [3 * a + 1, 2 * a + 0.5 * b - 2];
+  });
+  const m = [0, 1].map((j) => X.reduce((s, x) => s + x[j], 0) / X.length);
+  const cov = (i: number, j: number) => X.reduce((s, x) => s + (x[i] - m[i]) * (x[j] - m[j]), 0) / (X.length - 1);
+  const [a, b, c] = [cov(0, 0), cov(0, 1), cov(1, 1)];
+  const Q = [[5, 5], [1, -2], [-4, -6]];
+
+  it('Mahalanobis score (default): (x - m)ᵀ C⁻¹ (x - m) with the ml-matrix eigen decomposition', async () => {
+    const pca = await new Pca().fit(X);
+    const det = a * c - b * b;
+    const want = Q.map(([x, y]) => {
+      const u = x - m[0];
+      const v = y - m[1];
+      return (c * u * u - 2 * b * u * v + a * v * v) / det;
+    });
+    close(pca.anomalyScore(Q), want, 8);
+  });
+
+  it('reconstruction error: the squared distance to the major components\' subspace', async () => {
+    const pca = await new Pca({ score: 'reconstruction', varianceRetained: 0.9 }).fit(X);
+    expect(pca.nMajorComponents).toBe(1);
+    // the major eigenvector of [[a, b], [b, c]]
+    const l1 = (a + c) / 2 + Math.sqrt(((a - c) / 2) ** 2 + b * b);
+    const v = [b, l1 - a];
+    const n = Math.hypot(v[0], v[1]);
+    const want = Q.map(([x, y]) => {
+      const u = [x - m[0], y - m[1]];
+      const p = (u[0] * v[0] + u[1] * v[1]) / n;
+      return u[0] ** 2 + u[1] ** 2 - p * p;
+    });
+    close(pca.anomalyScore(Q), want, 8);
+    expect(() => new Pca({ varianceRetained: 0 })).toThrow(/The 'varianceRetained' option of Pca must be a number in \(0, 1\]. Got 0./);
+    expect(() => new Pca({ score: 'svd' as never })).toThrow(RangeError);
+  });
+});
