@@ -9,7 +9,7 @@ export { AnomalyLabError, NotFittedError, FeatureMismatchError, DataValidationEr
 export { BaseDetector } from './core/detector';
 export type { DetectorName, BaseDetectorOptions, DetectorSnapshot } from './core/detector';
 export { Random, checkSeed, type RandomState } from './core/random';
-export { calibrateThreshold, checkContamination, quantileSorted, AUTO_FENCE_IQR } from './core/threshold';
+export { calibrateThreshold, checkContamination, quantileSorted, AUTO_FENCE_IQR, AUTO_MAX_SHARE } from './core/threshold';
 export type { Contamination } from './core/threshold';
 export { toDense, denseMatrix, takeRows, column, toArrays, toMlMatrix } from './core/matrix';
 export type { DenseMatrix, MatrixLike } from './core/matrix';
@@ -65,9 +65,9 @@ export type { AutoencoderOptions, AutoencoderEngine } from './detectors/autoenco
 export { loadTf, tfBackendName } from './core/tf';
 
 // ensemble
-export { AnomalyEnsemble, DETECTOR_NAMES, SEED_DETECTORS, DETECTOR_LABELS, PRESETS, resolveEnsembleOptions, MODEL_FORMAT_VERSION } from './ensemble/ensemble';
+export { AnomalyEnsemble, DETECTOR_NAMES, SEED_DETECTORS, DEFAULT_DETECTORS, DEFAULT_LOF_NEIGHBORS, DETECTOR_LABELS, PRESETS, resolveEnsembleOptions, MODEL_FORMAT_VERSION } from './ensemble/ensemble';
 export type { EnsembleOptions, DetectionResult, Decision, Preset, FitProgress } from './ensemble/ensemble';
-export { countVotes, majorityVote, confidence, severity, fuseScores, normalizeScores, scoreStats } from './ensemble/combine';
+export { countVotes, majorityVote, confidence, severity, fuseScores, normalizeScores, scoreStats, agreementWeights, AGREEMENT_POWER, AGREEMENT_FLOOR } from './ensemble/combine';
 export type { Severity, ScoreStats, Normalization } from './ensemble/combine';
 export { evaluateDetection, evaluateWithModel, metricsByModel } from './ensemble/evaluate';
 export type { EvaluationReport } from './ensemble/evaluate';

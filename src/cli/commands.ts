@@ -15,7 +15,7 @@ import { drawSeed } from '../core/random';
 import { DATASETS, resolveDatasetSchema, SEED_SCHEMA, type DatasetSchema } from '../data/schema';
 import { generateTraffic, trafficToCsv } from '../data/generator';
 import { sampleRows, splitTraffic, subsetRows } from '../data/split';
-import { AnomalyEnsemble, DETECTOR_NAMES, type EnsembleOptions, type FitProgress } from '../ensemble/ensemble';
+import { AnomalyEnsemble, DEFAULT_DETECTORS, DEFAULT_LOF_NEIGHBORS, DETECTOR_NAMES, type EnsembleOptions, type FitProgress } from '../ensemble/ensemble';
 import { evaluateDetection, type EvaluationReport } from '../ensemble/evaluate';
 import { detectCsvStream, detectCsvToFile, modelSchema, writeDetectionCsv, type StreamSummary } from '../stream/detect-stream';
 import { readManifest } from '../core/persistence';
@@ -55,9 +55,11 @@ Data options:
 Model options (train, evaluate):
   --preset default|seed     start from a named configuration (seed = the original app)
   --decision vote|score     anomaly by majority vote or by the fused score
-  --min-votes K             votes needed with --decision vote (default 2 of 4)
-  --detectors a,b,...       subset of ${DETECTOR_NAMES.join(',')}
-  --lof-k K                 neighbours of the Local Outlier Factor
+  --min-votes K             votes needed with --decision vote (default half the detectors, rounded up)
+  --detectors a,b,...       which detectors, from ${DETECTOR_NAMES.join(',')}
+                            (default ${DEFAULT_DETECTORS.join(',')})
+  --lof-k K[,K...]          neighbours of the Local Outlier Factor; several: the mean of their LOFs
+                            (default ${DEFAULT_LOF_NEIGHBORS.join(',')})
   --epochs N                autoencoder epochs
 
 Common: --debug (stack traces), --quiet (no progress), --help`;
@@ -219,8 +221,14 @@ export function ensembleOptionsFromFlags(v: Values): EnsembleOptions {
     if (bad.length || list.length === 0) throw new UsageError(`--detectors takes names from ${DETECTOR_NAMES.join(',')}, got '${v.detectors}'.`);
     o.detectors = list;
   }
-  const k = intOpt(v, 'lof-k', 1);
-  if (k !== undefined) o.localOutlierFactor = { nNeighbors: k };
+  if (typeof v['lof-k'] === 'string') {
+    // one k, or several (their LOFs averaged): --lof-k 20 or --lof-k 20,50,100,200
+    const ks = v['lof-k'].split(',').map((x) => Number(x.trim()));
+    if (ks.length === 0 || ks.some((k) => !Number.isInteger(k) || k < 1)) {
+      throw new UsageError(`--lof-k must be an integer >= 1 or a comma-separated list of them, got '${v['lof-k']}'.`);
+    }
+    o.localOutlierFactor = { nNeighbors: ks.length === 1 ? ks[0] : ks };
+  }
   const epochs = intOpt(v, 'epochs', 1);
   if (epochs !== undefined) o.autoencoder = { epochs };
   return o;

@@ -39,7 +39,10 @@ describe('nal CLI', () => {
     const r = await nal('evaluate', '--data', csv, '--contamination', '0.1', '--seed', '1', '--epochs', '2', '--json');
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out);
-    expect(Object.keys(j.models).sort()).toEqual(['autoencoder', 'ensemble', 'isolationForest', 'localOutlierFactor', 'oneClassSvm']);
+    // the seed's keys stay; the default ensemble adds COPOD and HBOS
+    expect(Object.keys(j.models).sort()).toEqual(['autoencoder', 'copod', 'ensemble', 'hbos', 'isolationForest', 'localOutlierFactor', 'oneClassSvm']);
+    const seed = JSON.parse((await nal('evaluate', '--data', csv, '--preset', 'seed', '--seed', '1', '--epochs', '2', '--json')).out);
+    expect(Object.keys(seed.models).sort()).toEqual(['autoencoder', 'ensemble', 'isolationForest', 'localOutlierFactor', 'oneClassSvm']);
     for (const m of Object.values(j.models) as any[]) {
       expect(Object.keys(m).sort()).toEqual(['accuracy', 'f1', 'fn', 'fp', 'prAuc', 'precision', 'recall', 'rocAuc', 'tn', 'tp']);
     }
@@ -54,6 +57,20 @@ describe('nal CLI', () => {
     const j = JSON.parse(r.out);
     expect(j.trainRows).toBe(Math.round(0.7 * 360));
     expect(j.evalRows).toBe(400 - j.trainRows);
+  });
+
+  it('--detectors takes the new detectors, --lof-k one k or several', async () => {
+    const r = await nal('evaluate', '--data', csv, '--seed', '3', '--detectors', 'knn,ecod,pca,localOutlierFactor', '--lof-k', '5,10,30', '--json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(Object.keys(j.models).sort()).toEqual(['ecod', 'ensemble', 'knn', 'localOutlierFactor', 'pca']);
+    expect(j.options.localOutlierFactor.nNeighbors).toEqual([5, 10, 30]);
+    const bad = await nal('evaluate', '--data', csv, '--lof-k', '5,x');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toBe("nal: --lof-k must be an integer >= 1 or a comma-separated list of them, got '5,x'.\n");
+    const unknown = await nal('evaluate', '--data', csv, '--detectors', 'knn,lof');
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(/--detectors takes names from isolationForest,oneClassSvm,localOutlierFactor,autoencoder,knn,ecod,copod,hbos,pca, got 'knn,lof'/);
   });
 
   it('errors are one line on stderr with a non-zero exit, stack only with --debug', async () => {

@@ -16,14 +16,20 @@ describe('threshold calibration', () => {
     expect(scores.filter((s) => s > t).length).toBe(150);
   });
 
-  it('"auto" puts the fence at Q3 + 3 IQR, capped at the largest training score', () => {
-    const scores = [5, 1, 2, 3, 4, 6, 7, 8, 100];
-    // sorted 1..8,100: Q1 = 3, Q3 = 7, IQR 4 -> 7 + 12 = 19
-    expect(calibrateThreshold(scores, 'auto')).toBe(19);
-    // no far tail: the fence (19) lies beyond every score, so the largest score is the threshold
-    expect(calibrateThreshold([5, 1, 2, 3, 4, 6, 7, 8, 9], 'auto')).toBe(9);
-    // ties: IQR 0 -> the largest score, so ties are not flagged
-    expect(calibrateThreshold([2, 2, 2, 2, 3], 'auto')).toBe(3);
+  it('"auto" puts the fence at Q3 + 3 IQR, capped so that at most 1 % of the training rows score above it', () => {
+    // 200 rows 1..200 and five far ones: Q1 = 52, Q3 = 154, IQR 102 -> fence 460 (the 99 % quantile is 2960)
+    const far = [...Array.from({ length: 200 }, (_, i) => i + 1), 1000, 2000, 3000, 4000, 5000];
+    expect(calibrateThreshold(far, 'auto')).toBeCloseTo(460, 10);
+    expect(far.filter((s) => s > calibrateThreshold(far, 'auto'))).toEqual([1000, 2000, 3000, 4000, 5000]);
+    // clean data (nothing far out): the fence lies beyond every score, the cap is the 99 % quantile
+    const clean = Array.from({ length: 1000 }, (_, i) => i);
+    const t = calibrateThreshold(clean, 'auto');
+    expect(t).toBeCloseTo(989.01, 10);
+    expect(clean.filter((s) => s > t).length).toBe(10);
+    // ties: IQR 0 -> the cap; tied rows are never flagged
+    const ties = [...Array(300).fill(2), 3, 4];
+    expect(calibrateThreshold(ties, 'auto')).toBe(2);
+    expect(calibrateThreshold([2, 2, 2, 2, 3], 'auto')).toBeCloseTo(2.96, 10);
   });
 
   it('validates contamination', () => {

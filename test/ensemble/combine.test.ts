@@ -73,9 +73,18 @@ describe('agreement weights', () => {
     const b = [1, 3, 2, 4, 5, 7, 6, 8];
     const c = [2, 1, 3, 4, 6, 5, 7, 8];
     const odd = [8, 1, 7, 2, 6, 3, 5, 4];
+    // agreement alone (floor 0, as before issue 12): the dissenter all but vanishes
+    const alone = agreementWeights([a, b, c, odd], 12, 0);
+    expect(alone.reduce((x, y) => x + y, 0)).toBeCloseTo(1, 12);
+    expect(alone[3]).toBeLessThan(1e-6);
+    // the default floor: it keeps half its equal share (1/8), the others share the rest
     const w = agreementWeights([a, b, c, odd]);
     expect(w.reduce((x, y) => x + y, 0)).toBeCloseTo(1, 12);
-    expect(w[3]).toBeLessThan(Math.min(w[0], w[1], w[2]) / 4);
+    expect(w[3]).toBeCloseTo(0.5 / 4 + 0.5 * alone[3], 12);
+    expect(w[3]).toBeLessThan(Math.min(w[0], w[1], w[2]));
+    for (let i = 0; i < 3; i++) expect(w[i]).toBeCloseTo(0.5 * alone[i] + 0.125, 12);
     expect(agreementWeights([a])).toEqual([1]);
+    expect(agreementWeights([a, b], 12, 1)).toEqual([0.5, 0.5]);
+    expect(() => agreementWeights([a, b], 12, 1.5)).toThrow(RangeError);
   });
 });

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { FeatureMismatchError, ModelFormatError, NotFittedError } from '../../src/core/errors';
 import { generateTraffic } from '../../src/data/generator';
 import { subsetRows } from '../../src/data/split';
-import { AnomalyEnsemble, DETECTOR_NAMES, type DetectionResult } from '../../src/ensemble/ensemble';
+import { AnomalyEnsemble, DEFAULT_DETECTORS, DEFAULT_LOF_NEIGHBORS, SEED_DETECTORS, type DetectionResult } from '../../src/ensemble/ensemble';
 
 const data = generateTraffic({ rows: 600, anomalyRatio: 0.1, seed: 3 });
 const FAST = { autoencoder: { epochs: 3 } } as const;
@@ -33,20 +33,22 @@ describe('AnomalyEnsemble', () => {
   });
 
   it('gives every detector score and vote, votes, decision, confidence, severity and ensemble score per row', () => {
-    expect(r.detectors).toEqual([...DETECTOR_NAMES]);
+    expect(r.detectors).toEqual([...DEFAULT_DETECTORS]);
+    expect(r.detectors).toEqual(['isolationForest', 'oneClassSvm', 'localOutlierFactor', 'autoencoder', 'copod', 'hbos']);
     const n = data.X.rows;
-    for (const d of DETECTOR_NAMES) {
+    for (const d of DEFAULT_DETECTORS) {
       expect(r.scores[d]!.length).toBe(n);
       expect(r.votes[d]!.length).toBe(n);
     }
+    // six detectors: a 3-of-6 majority; severity low up to half the votes, high with all six
     for (let i = 0; i < n; i++) {
-      const v = DETECTOR_NAMES.reduce((a, d) => a + r.votes[d]![i], 0);
+      const v = DEFAULT_DETECTORS.reduce((a, d) => a + r.votes[d]![i], 0);
       expect(r.voteCount[i]).toBe(v);
-      expect(r.isAnomaly[i]).toBe(v >= 2 ? 1 : 0);
+      expect(r.isAnomaly[i]).toBe(v >= 3 ? 1 : 0);
       expect(r.confidence[i]).toBeGreaterThanOrEqual(0.5);
-      expect(r.severity[i]).toBe(v < 2 ? 'none' : v === 2 ? 'low' : v === 3 ? 'medium' : 'high');
+      expect(r.severity[i]).toBe(v < 3 ? 'none' : v === 3 ? 'low' : v < 6 ? 'medium' : 'high');
     }
-    expect(progress.filter((s) => s === 'detector-end').length).toBe(4);
+    expect(progress.filter((s) => s === 'detector-end').length).toBe(6);
     expect(progress.filter((s) => s === 'epoch').length).toBe(3);
   });
 
@@ -78,7 +80,9 @@ describe('AnomalyEnsemble', () => {
     const again = await AnomalyEnsemble.load(dir);
     expectSameResult(r, again.detect(data));
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
-    expect(manifest.formatVersion).toBe(1);
+    expect(manifest.formatVersion).toBe(2);
+    const lof = manifest.detectors.find((d: any) => d.name === 'localOutlierFactor');
+    expect(lof.params.ks).toEqual([...DEFAULT_LOF_NEIGHBORS]);
     expect(fs.readdirSync(dir).filter((f) => f.startsWith('autoencoder.')).length).toBe(1);
     const ae = manifest.detectors.find((d: any) => d.name === 'autoencoder');
     expect(Object.keys(ae.files).sort()).toEqual(['model.json', 'weights.bin']);
@@ -91,7 +95,7 @@ describe('AnomalyEnsemble', () => {
     const orig = fs.readFileSync(mf, 'utf8');
     const m = JSON.parse(orig);
     fs.writeFileSync(mf, JSON.stringify({ ...m, formatVersion: 99 }));
-    await expect(AnomalyEnsemble.load(dir)).rejects.toThrow(/format version 99 .* reads up to 1/);
+    await expect(AnomalyEnsemble.load(dir)).rejects.toThrow(/format version 99 .* reads up to 2/);
     fs.writeFileSync(mf, JSON.stringify({ ...m, detectors: [{ ...m.detectors[0], className: 'Evil' }] }));
     await expect(AnomalyEnsemble.load(dir)).rejects.toThrow(/unknown detector 'Evil'/);
     fs.writeFileSync(mf, orig.slice(0, orig.length / 2));
@@ -104,6 +108,29 @@ describe('AnomalyEnsemble', () => {
     await expect(AnomalyEnsemble.load(dir)).rejects.toThrow(/weights.bin: has 100 bytes/);
     fs.rmSync(w);
     await expect(AnomalyEnsemble.load(dir)).rejects.toThrow(/weights.bin: is missing/);
+  });
+
+  it('loads model folders of format version 1 (before issue 12: one LOF k, no ks) with the same results', async () => {
+    const old = await new AnomalyEnsemble({ preset: 'seed', seed: 2, ...FAST }).fit(data);
+    const want = old.detect(data);
+    const dir = tmp();
+    await old.save(dir);
+    const mf = path.join(dir, 'manifest.json');
+    const m = JSON.parse(fs.readFileSync(mf, 'utf8'));
+    for (const d of m.detectors) if (d.name === 'localOutlierFactor') delete d.params.ks;
+    fs.writeFileSync(mf, JSON.stringify({ ...m, formatVersion: 1 }));
+    const loaded = await AnomalyEnsemble.load(dir);
+    expectSameResult(want, loaded.detect(data));
+    old.dispose();
+  });
+
+  it('takes any detectors, the new ones included, and saves and loads them bit-identically', async () => {
+    const e = await new AnomalyEnsemble({ seed: 4, detectors: ['knn', 'ecod', 'pca', 'isolationForest'], knn: { nNeighbors: 10 } }).fit(data);
+    const res = e.detect(data);
+    expect(res.detectors).toEqual(['isolationForest', 'knn', 'ecod', 'pca']);
+    const dir = tmp();
+    await e.save(dir);
+    expectSameResult(res, (await AnomalyEnsemble.load(dir)).detect(data));
   });
 
   it('refuses rows with other features, naming them', () => {
@@ -119,10 +146,19 @@ describe('AnomalyEnsemble', () => {
 
   it('the seed preset is the original configuration; options are validated', () => {
     const seed = new AnomalyEnsemble({ preset: 'seed' });
+    expect(seed.options.detectors).toEqual([...SEED_DETECTORS]);
     expect(seed.options.localOutlierFactor.nNeighbors).toBe(20);
     expect(seed.options.minVotes).toBe(2);
     expect(seed.options.contamination).toBe(0.15);
-    expect(() => new AnomalyEnsemble({ minVotes: 5 })).toThrow(/'minVotes' option of AnomalyEnsemble must be an integer in \[1, 4\]/);
+    expect(seed.options.weights).toBe('equal');
+    expect(seed.options.normalization).toBe('robust');
+    const def = new AnomalyEnsemble();
+    expect(def.options.detectors).toEqual([...DEFAULT_DETECTORS]);
+    expect(def.options.localOutlierFactor.nNeighbors).toEqual([20, 50, 100, 200]);
+    expect(def.options.minVotes).toBe(3);
+    expect(() => new AnomalyEnsemble({ minVotes: 7 })).toThrow(/'minVotes' option of AnomalyEnsemble must be an integer in \[1, 6\]/);
+    expect(() => new AnomalyEnsemble({ preset: 'seed', minVotes: 5 })).toThrow(/must be an integer in \[1, 4\]/);
+    expect(() => new AnomalyEnsemble({ detectors: ['isolationForest', 'lof' as never] })).toThrow(/detectors/);
     expect(() => new AnomalyEnsemble({ contamination: 0.7 })).toThrow(/contamination/);
     expect(() => new AnomalyEnsemble({ seed: -1 })).toThrow(/seed/);
     expect(() => new AnomalyEnsemble({ detectors: [] })).toThrow(/detectors/);
@@ -131,13 +167,14 @@ describe('AnomalyEnsemble', () => {
   it('learns fusion weights without labels, summing to 1, and the default decides on the fused score', async () => {
     const w = ens.weights;
     expect(Object.values(w).reduce((a, b) => a + b!, 0)).toBeCloseTo(1, 12);
-    for (const d of DETECTOR_NAMES) expect(w[d]).toBeGreaterThan(0);
+    // agreement with the floor: every detector keeps at least half its equal share
+    for (const d of DEFAULT_DETECTORS) expect(w[d]).toBeGreaterThanOrEqual(0.5 / 6 - 1e-12);
     const def = await new AnomalyEnsemble({ seed: 5, ...FAST }).fit(data);
     expect(def.options.decision).toBe('score');
     const res = def.detect(data);
     for (let i = 0; i < data.X.rows; i++) expect(res.isAnomaly[i]).toBe(res.ensembleScore[i] > res.ensembleThreshold ? 1 : 0);
     const eq = await new AnomalyEnsemble({ seed: 5, weights: 'equal', ...FAST }).fit(data);
-    for (const d of DETECTOR_NAMES) expect(eq.weights[d]).toBe(0.25);
+    for (const d of DEFAULT_DETECTORS) expect(eq.weights[d]).toBeCloseTo(1 / 6, 15);
   });
 
   it('a subset of detectors and a score decision work', async () => {

@@ -115,7 +115,7 @@ describe('explainRows', () => {
     const t = explanationTable(e);
     expect(t[0].feature).toBe(planted[plantedRows[1]]);
     expect(Object.keys(t[0])).toEqual(['feature', 'value', 'reference', 'z', 'unusual', 'percentile', 'reconstruction_share']);
-    expect(detectorTable(e).map((r) => r.detector)).toEqual(['Isolation Forest', 'One-Class SVM', 'Local Outlier Factor', 'Autoencoder']);
+    expect(detectorTable(e).map((r) => r.detector)).toEqual(['Isolation Forest', 'One-Class SVM', 'Local Outlier Factor', 'Autoencoder', 'COPOD', 'HBOS']);
   });
 
   it('refuses rows outside the data, a profile of other features and a bad threshold', () => {

@@ -29,7 +29,7 @@ describe('permutationImportance', () => {
   it('reports mean and standard deviation over the seeded repeats, per model and feature', () => {
     expect(imp.nRepeats).toBe(3);
     expect(imp.nRows).toBe(data.X.rows);
-    expect(Object.keys(imp.models)).toEqual(['ensemble', 'isolationForest', 'oneClassSvm', 'localOutlierFactor', 'autoencoder']);
+    expect(Object.keys(imp.models)).toEqual(['ensemble', 'isolationForest', 'oneClassSvm', 'localOutlierFactor', 'autoencoder', 'copod', 'hbos']);
     for (const mi of Object.values(imp.models)) {
       expect(mi!.scoreDrop.map((s) => s.feature)).toEqual(FEATURES);
       expect(mi!.baselineAuc).toBeGreaterThan(0.5);
