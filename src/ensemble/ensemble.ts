@@ -36,6 +36,8 @@ import { Pca, type PcaOptions } from '../detectors/pca';
 import { reserveThreads, threadCount } from '../compute/parallel';
 import { StandardScaler, type StandardScalerState } from '../preprocess/standard-scaler';
 import {
+  AGREEMENT_FLOOR,
+  AGREEMENT_POWER,
   agreementWeights,
   confidence as confidenceOf,
   countVotes,
@@ -155,6 +157,15 @@ export interface EnsembleOptions {
    * @defaultValue "agreement"
    */
   weights?: 'agreement' | 'equal' | Partial<Record<DetectorName, number>>;
+  /**
+   * With `weights: "agreement"`, the share of the weight spread equally over the detectors, in
+   * [0, 1]: each keeps at least `agreementFloor / k` of the say however much it disagrees with the
+   * others (see {@link agreementWeights}). 0 gives agreement alone, the behaviour before issue 12,
+   * which follows the consensus more closely (KDD'99 http: ROC-AUC 0.9967 instead of 0.9954 at
+   * 20,000 training rows) but can silence the one detector that is right.
+   * @defaultValue {@link AGREEMENT_FLOOR} (0.5)
+   */
+  agreementFloor?: number;
   isolationForest?: Omit<IsolationForestOptions, 'contamination' | 'seed'>;
   oneClassSvm?: Omit<OneClassSvmOptions, 'contamination' | 'seed'>;
   localOutlierFactor?: Omit<LocalOutlierFactorOptions, 'contamination' | 'seed'>;
@@ -176,6 +187,7 @@ export interface ResolvedEnsembleOptions {
   minVotes: number;
   normalization: Normalization;
   weights: 'agreement' | 'equal' | Record<DetectorName, number>;
+  agreementFloor: number;
   isolationForest: Omit<IsolationForestOptions, 'contamination' | 'seed'>;
   oneClassSvm: Omit<OneClassSvmOptions, 'contamination' | 'seed'>;
   localOutlierFactor: Omit<LocalOutlierFactorOptions, 'contamination' | 'seed'>;
@@ -299,6 +311,10 @@ export function resolveEnsembleOptions(options: EnsembleOptions = {}): ResolvedE
     }
   } else throw optionError('AnomalyEnsemble', 'weights', '"agreement", "equal" or numbers per detector', wOpt);
   if (options.seed !== undefined) checkSeed(options.seed, 'AnomalyEnsemble');
+  const agreementFloor = pick('agreementFloor') ?? AGREEMENT_FLOOR;
+  if (typeof agreementFloor !== 'number' || !(agreementFloor >= 0 && agreementFloor <= 1)) {
+    throw optionError('AnomalyEnsemble', 'agreementFloor', 'a number in [0, 1]', agreementFloor);
+  }
   return {
     preset: presetName,
     contamination,
@@ -308,6 +324,7 @@ export function resolveEnsembleOptions(options: EnsembleOptions = {}): ResolvedE
     minVotes,
     normalization,
     weights,
+    agreementFloor,
     isolationForest: { ...p.isolationForest, ...options.isolationForest },
     oneClassSvm: { ...p.oneClassSvm, ...options.oneClassSvm },
     localOutlierFactor: { ...p.localOutlierFactor, ...options.localOutlierFactor },
@@ -638,7 +655,7 @@ export class AnomalyEnsemble {
       const n = trainScores.get(names[0])!.length;
       const idx = n > 20000 ? rng.sampleIndices(n, 20000) : undefined;
       const cols = names.map((d) => (idx ? Float64Array.from(idx, (i) => trainScores.get(d)![i]) : trainScores.get(d)!));
-      raw = agreementWeights(cols);
+      raw = agreementWeights(cols, AGREEMENT_POWER, this.options.agreementFloor);
     } else if (w === 'equal') raw = names.map(() => 1);
     else raw = names.map((d) => w[d]);
     const sum = raw.reduce((a, b) => a + b, 0);

@@ -173,6 +173,10 @@ describe('AnomalyEnsemble', () => {
     expect(def.options.decision).toBe('score');
     const res = def.detect(data);
     for (let i = 0; i < data.X.rows; i++) expect(res.isAnomaly[i]).toBe(res.ensembleScore[i] > res.ensembleThreshold ? 1 : 0);
+    // agreementFloor 0: agreement alone (before issue 12); the default mixes in half equal weights
+    const alone = await new AnomalyEnsemble({ seed: 5, agreementFloor: 0, ...FAST }).fit(data);
+    for (const d of DEFAULT_DETECTORS) expect(def.weights[d]).toBeCloseTo(0.5 * alone.weights[d]! + 0.5 / 6, 12);
+    expect(() => new AnomalyEnsemble({ agreementFloor: 2 })).toThrow(/The 'agreementFloor' option of AnomalyEnsemble must be a number in \[0, 1\]. Got 2./);
     const eq = await new AnomalyEnsemble({ seed: 5, weights: 'equal', ...FAST }).fit(data);
     for (const d of DEFAULT_DETECTORS) expect(eq.weights[d]).toBeCloseTo(1 / 6, 15);
   });
