@@ -82,7 +82,8 @@ describe.skipIf(skipReason !== null)('AnomalyEnsemble.fit with the autoencoder i
     expect(concurrent.workerRuns).toBe(2);
     expect(sequential.workerRuns).toBe(0);
     // while the autoencoder trains (beside the others), kernels leave its core free; released after
-    expect(concurrent.threadsSeen).toEqual(['isolationForest 1', 'oneClassSvm 1', 'localOutlierFactor 1', 'autoencoder 1']);
+    // (COPOD and HBOS come after the autoencoder in the ensemble's order, with both threads again)
+    expect(concurrent.threadsSeen).toEqual(['isolationForest 1', 'oneClassSvm 1', 'localOutlierFactor 1', 'autoencoder 1', 'copod 2', 'hbos 2']);
     expect(concurrent.threadsAfter).toBe(2);
     expect(concurrent.out).toEqual(sequential.out);
     const [plain, early] = concurrent.out;
