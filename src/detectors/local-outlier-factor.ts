@@ -281,30 +281,39 @@ function lofOfNeighbours(D: Float64Array, I: Int32Array, base: number, k: number
  * The mean over several k of the LOF of one scored row (see {@link lofOfNeighbours}), its
  * neighbours at `D/I[base .. base + k)` in ascending row order, `k` the largest of them:
  * `a = [nK, k_1 .. k_nK, kDistance blocks]`, `b` = lrd blocks (nK blocks of the training rows).
- * The list is put in distance order (ties by row, as the search ranks them), so that its first
- * k_t entries are the k_t nearest. Self-contained (it also runs from its source in the workers).
+ * The k_t nearest are those closer than the k_t-th smallest distance, plus, at that distance, the
+ * lowest rows (the search's tie order); sums run in row order. Self-contained (it also runs from
+ * its source in the search's worker threads).
  */
 function meanLofOfNeighbours(D: Float64Array, I: Int32Array, base: number, k: number, a: Float64Array, b: Float64Array): number {
   const nK = a[0];
   const n = b.length / nK;
-  const order: number[] = [];
-  for (let j = 0; j < k; j++) order.push(base + j);
-  order.sort((x, y) => D[x] - D[y] || I[x] - I[y]);
+  const sorted = D.slice(base, base + k).sort();
   let total = 0;
   for (let t = 0; t < nK; t++) {
     const kk = a[1 + t];
     const kd = 1 + nK + t * n;
     const lr = t * n;
+    const cut = sorted[kk - 1];
+    // rows at exactly the cut distance that belong to the kk nearest: the first ones in row order
+    let atCut = kk;
+    for (let j = 0; j < kk; j++) if (sorted[j] < cut) atCut--;
     let s = 0;
-    for (let j = 0; j < kk; j++) {
-      const at = order[j];
-      const dist = D[at];
-      const kdist = a[kd + I[at]];
+    let tie = atCut;
+    for (let j = 0; j < k; j++) {
+      const dist = D[base + j];
+      if (dist > cut || (dist === cut && tie-- <= 0)) continue;
+      const kdist = a[kd + I[base + j]];
       s += dist > kdist ? dist : kdist;
     }
     const own = 1 / (s / kk + 1e-10); // LRD_EPSILON
     let u = 0;
-    for (let j = 0; j < kk; j++) u += b[lr + I[order[j]]] / own;
+    tie = atCut;
+    for (let j = 0; j < k; j++) {
+      const dist = D[base + j];
+      if (dist > cut || (dist === cut && tie-- <= 0)) continue;
+      u += b[lr + I[base + j]] / own;
+    }
     total += u / kk;
   }
   return total / nK;
