@@ -130,6 +130,7 @@ async function evaluate(train, test, options, extras = EXTRA_DETS) {
   const t = ens.timings;
   const seconds = {};
   for (const d of result.detectors) seconds[d] = { fit: t.fit[d], score: t.score[d] };
+  const extraScores = {};
   if (extras.length) {
     const Xtr = ens.scale(train);
     const Xte = ens.scale(test);
@@ -144,11 +145,50 @@ async function evaluate(train, test, options, extras = EXTRA_DETS) {
       const t2 = performance.now();
       models[d] = nal.detectionMetrics(test.labels, det.flag(s), s);
       seconds[d] = { fit: (t1 - t0) / 1000, score: (t2 - t1) / 1000 };
+      extraScores[d] = { train: det.trainingScores, test: s, stats: nal.scoreStats(det.trainingScores, det.threshold) };
     }
   }
+  const ablations = (options.preset ?? 'default') === 'default' ? ablate(ens, result, test.labels, options.contamination, extraScores) : undefined;
   const weights = ens.weights;
   ens.dispose();
-  return { models, seconds, weights, trainRows: train.X.rows, testRows: test.X.rows, testAnomalies: count(test.labels), features: train.X.cols, log1p: train.encoder?.log1p?.length ?? 0 };
+  return { models, seconds, weights, ablations, trainRows: train.X.rows, testRows: test.X.rows, testAnomalies: count(test.labels), features: train.X.cols, log1p: train.encoder?.log1p?.length ?? 0 };
+}
+
+/**
+ * Other choices, from the same fitted detectors (so only the choice differs): agreement alone
+ * (floor 0, as before issue 12), equal weights, the seed's four members only, the six plus kNN
+ * distance, and the ensemble threshold of contamination "auto" as before issue 12 (the fence capped
+ * at the largest training score instead of the 99 % quantile; F1 only, the ranking is the default's).
+ */
+function ablate(ens, result, labels, contamination, extraScores) {
+  const train = ens.trainingResult;
+  const stats = (d) => (extraScores[d] ? extraScores[d].stats : ens.stats(d));
+  const scoresOf = (r, d, which) => (extraScores[d] ? extraScores[d][which] : r.scores[d]);
+  const fuse = (dets, weights) => {
+    const w = weights === 'equal' ? dets.map(() => 1) : nal.agreementWeights(dets.map((d) => scoresOf(train, d, 'train')), nal.AGREEMENT_POWER, weights);
+    const cols = (r, which) => dets.map((d) => nal.normalizeScores(scoresOf(r, d, which), stats(d), ens.options.normalization));
+    const fTrain = nal.fuseScores(cols(train, 'train'), w);
+    const fTest = nal.fuseScores(cols(result, 'test'), w);
+    const thr = nal.calibrateThreshold(fTrain, contamination);
+    return nal.detectionMetrics(labels, Uint8Array.from(fTest, (x) => (x > thr ? 1 : 0)), fTest);
+  };
+  const members = result.detectors;
+  const floor = ens.options.agreementFloor;
+  const out = {
+    floor0: fuse(members, 0),
+    equal: fuse(members, 'equal'),
+    seedFour: fuse(nal.SEED_DETECTORS.filter((d) => members.includes(d)), floor),
+  };
+  if (extraScores.knn) out.plusKnn = fuse([...members, 'knn'], floor);
+  // contamination "auto" before issue 12: the fence capped at the largest training score
+  if (contamination === 'auto') {
+    const s = Float64Array.from(train.ensembleScore).sort();
+    const q = (p) => nal.quantileSorted(s, p);
+    const iqr = q(0.75) - q(0.25);
+    const thr = iqr > 0 ? Math.min(q(0.75) + nal.AUTO_FENCE_IQR * iqr, s[s.length - 1]) : s[s.length - 1];
+    out.oldAuto = nal.detectionMetrics(labels, Uint8Array.from(result.ensembleScore, (x) => (x > thr ? 1 : 0)), result.ensembleScore);
+  }
+  return out;
 }
 
 /** A stand-alone detector with the ensemble's default options for it. */
@@ -220,6 +260,13 @@ function summarise(runs) {
     // flagged share of the scored normal rows (false-positive rate) and of the anomalies (recall)
     const fpr = runs.map((r) => r.models[name].fp / (r.models[name].fp + r.models[name].tn));
     s[name].fpr = { mean: fpr.reduce((a, b) => a + b, 0) / fpr.length };
+  }
+  if (runs[0].ablations) {
+    s.ablations = {};
+    for (const a of Object.keys(runs[0].ablations)) {
+      s.ablations[a] = {};
+      for (const k of ['rocAuc', 'prAuc', 'f1']) s.ablations[a][k] = { mean: mean(runs.map((r) => r.ablations[a][k])) };
+    }
   }
   const sec = {};
   for (const d of Object.keys(runs[0].seconds)) {
@@ -453,6 +500,38 @@ function markdown(res) {
     }
     const nn = withNormal.map((r) => r.d.normalSummary.ensemble);
     L.push(`| **mean** | | **${f3(mean(nn.map((n) => n.f1.mean)))}** | ${f3(mean(nn.map((n) => n.precision.mean)))} | ${f3(mean(nn.map((n) => n.recall.mean)))} | ${(mean(nn.map((n) => n.fpr.mean)) * 100).toFixed(1)} % | ${f3(mean(nn.map((n) => n.rocAuc.mean)))} | ${f3(mean(withNormal.map((r) => r.s.ensemble.f1.mean)))} |`, '');
+  }
+
+  // the same fitted detectors, combined otherwise
+  const abl = (rs, a, k = 'rocAuc') => { const v = rs.map((r) => (a === 'default' ? r.s.ensemble[k].mean : r.s.ablations?.[a]?.[k].mean)); return v.length && v.every((x) => x !== undefined) ? mean(v) : undefined; };
+  if (ad.length && ad[0].s.ablations) {
+    const ABL = {
+      default: `**the default** (${members.length} detectors, agreement floor ${res.defaults.options.agreementFloor})`,
+      floor0: 'agreement weights alone (floor 0, as before issue 12)',
+      equal: 'equal weights',
+      seedFour: "the seed's four detectors only (same weights rule)",
+      plusKnn: 'the default plus kNN distance (k = 5)',
+    };
+    const p2 = res.protocols;
+    const nsl = p2['nsl-kdd']?.summary;
+    const seedA = p2['seed-a']?.default?.summary;
+    const odd = (n) => (res.odds?.[n]?.summary ? [datasetRows(res).find((r) => r.name === n)] : []);
+    L.push('## The same detectors, combined otherwise', '');
+    L.push('Every row combines the same fitted detectors of every run above (so only the combination differs): mean ROC-AUC over each half, http and smtp, NSL-KDD ROC-AUC / F1 and seed protocol a F1 where they ran.', '');
+    L.push('| combination | tuning half | held-out half | all | http | smtp | NSL-KDD | seed a F1 |', '|---|---|---|---|---|---|---|---|');
+    for (const [a, label] of Object.entries(ABL)) {
+      if (a !== 'default' && !ad[0].s.ablations[a]) continue;
+      const nslCell = nsl ? (a === 'default' ? `${f4(nsl.ensemble.rocAuc.mean)} / ${f3(nsl.ensemble.f1.mean)}` : nsl.ablations?.[a] ? `${f4(nsl.ablations[a].rocAuc.mean)} / ${f3(nsl.ablations[a].f1.mean)}` : '–') : '–';
+      const seedCell = seedA ? (a === 'default' ? f3(seedA.ensemble.f1.mean) : f3(seedA.ablations?.[a]?.f1.mean)) : '–';
+      L.push(`| ${label} | ${f4(abl(half('tuning'), a))} | ${f4(abl(half('held-out'), a))} | ${f4(abl(ad, a))} | ${f4(abl(odd('http'), a))} | ${f4(abl(odd('smtp'), a))} | ${nslCell} | ${seedCell} |`);
+    }
+    L.push('');
+  }
+  const withOld = rows.filter((r) => r.d.normalSummary?.ablations?.oldAuto);
+  if (withOld.length) {
+    const nn = (k) => mean(withOld.map((r) => r.d.normalSummary.ensemble[k].mean));
+    const oo = (k) => mean(withOld.map((r) => r.d.normalSummary.ablations.oldAuto[k].mean));
+    L.push(`Contamination \`"auto"\` on the normal-only variant, the ensemble's threshold (${withOld.length} datasets): the fence capped at the 99 % training quantile (default) gives mean F1 ${f3(nn('f1'))}; capped at the largest training score (before issue 12) ${f3(oo('f1'))}. On the ADBench protocol (mixed training rows): ${f3(mean(rows.filter((r) => r.s.ablations?.oldAuto).map((r) => r.s.ensemble.f1.mean)))} against ${f3(mean(rows.filter((r) => r.s.ablations?.oldAuto).map((r) => r.s.ablations.oldAuto.f1.mean)))}.`, '');
   }
 
   // protocols with targets
