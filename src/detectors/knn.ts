@@ -2,12 +2,13 @@
  * k-nearest-neighbour distance (Ramaswamy, Rastogi and Shim 2000; Angiulli and Pizzuti 2002): a row
  * far from its k nearest training rows is anomalous. Neighbours come from the exact
  * {@link knnReduce} (a kd-tree on low-dimensional data, a brute force otherwise), reduced to one
- * distance per row where they are found.
+ * number per row where they are found. With several k the score is the mean over them of each
+ * k's distance relative to its typical (median) training value, from one search at the largest k.
  */
 import { BaseDetector, type BaseDetectorOptions, type DetectorSnapshot, type FitResult } from '../core/detector';
 import { ModelFormatError, optionError } from '../core/errors';
 import type { DenseMatrix } from '../core/matrix';
-import { knnReduce, type NeighbourReducer } from '../compute/knn';
+import { knnReduce, knnSearch, type NeighbourReducer } from '../compute/knn';
 
 /** How {@link KNearestNeighbors} turns a row's k neighbour distances into its score. */
 export type KnnScore = 'largest' | 'mean';
@@ -15,10 +16,13 @@ export type KnnScore = 'largest' | 'mean';
 /** Options of {@link KNearestNeighbors}. */
 export interface KNearestNeighborsOptions extends BaseDetectorOptions {
   /**
-   * Number of neighbours k, an integer >= 1. `fit` needs at least `nNeighbors + 1` rows.
-   * @defaultValue 5
+   * Number of neighbours k, an integer >= 1, or several (a non-empty list): then the score is the
+   * mean over the k of the distance with that k divided by its median over the training rows, so
+   * that each k counts alike (each k capped at the training rows - 1, repeats dropped). `fit` needs
+   * at least `nNeighbors + 1` rows (the smallest k + 1 for a list).
+   * @defaultValue 5 (PyOD's; the ensemble's default is 20, 50, 100, 200, as its LOF's)
    */
-  nNeighbors?: number;
+  nNeighbors?: number | readonly number[];
   /**
    * `"largest"`: the distance to the k-th nearest training row (PyOD's default); `"mean"`: the mean
    * distance to the k nearest.
@@ -29,13 +33,19 @@ export interface KNearestNeighborsOptions extends BaseDetectorOptions {
 
 /** Fitted state of {@link KNearestNeighbors}. */
 export interface KNearestNeighborsState {
-  /** Neighbours used: min(nNeighbors, training rows - 1). */
+  /** Neighbours searched: the largest of {@link ks}. */
   k: number;
+  /** The k values used, ascending, each min(nNeighbors, training rows - 1). */
+  ks: number[];
+  /** With several k: the median training score of each k (the scale each k is divided by). */
+  medians: Float64Array;
   /** The training rows (a copy), `nTrain x nFeatures` row-major. */
   train: DenseMatrix;
+  /** `[nK, k_1 .. k_nK, median_1 .. median_nK, mean ? 1 : 0]`, the reducer's input with several k (built once, not saved). */
+  header?: Float64Array;
 }
 
-const DEFAULTS = { contamination: 0.1, nNeighbors: 5, method: 'largest' } satisfies Required<Omit<KNearestNeighborsOptions, 'seed'>>;
+const DEFAULTS = { contamination: 0.1, nNeighbors: 5 as number | readonly number[], method: 'largest' } satisfies Required<Omit<KNearestNeighborsOptions, 'seed'>>;
 
 /** Unused reducer inputs (the distances are all the reduction needs). */
 const NONE = new Float64Array(1);
@@ -48,7 +58,8 @@ const NONE = new Float64Array(1);
  * SIGMOD 2000 (the k-th neighbour distance), and Angiulli and Pizzuti, PKDD 2002 (the mean over the
  * k nearest); PyOD's `KNN`. Distances are Euclidean and neighbours exact.
  *
- * Score direction: the distance itself, higher means more anomalous.
+ * Score direction: the distance itself (with several k, relative distances), higher means more
+ * anomalous.
  *
  * Training scores are leave-one-out (a training row is never its own neighbour), as PyOD's
  * `decision_scores_`.
@@ -72,7 +83,10 @@ export class KNearestNeighbors extends BaseDetector<KNearestNeighborsOptions, KN
   constructor(options: KNearestNeighborsOptions = {}) {
     super(options, DEFAULTS);
     const { nNeighbors: k, method } = this.options;
-    if (typeof k !== 'number' || !Number.isInteger(k) || k < 1) throw optionError('KNearestNeighbors', 'nNeighbors', 'an integer >= 1', k);
+    const isK = (x: unknown) => typeof x === 'number' && Number.isInteger(x) && x >= 1;
+    if (!(isK(k) || (Array.isArray(k) && k.length > 0 && k.every(isK)))) {
+      throw optionError('KNearestNeighbors', 'nNeighbors', 'an integer >= 1 or a non-empty list of them', k);
+    }
     if (method !== 'largest' && method !== 'mean') throw optionError('KNearestNeighbors', 'method', '"largest" or "mean"', method);
   }
 
@@ -88,20 +102,54 @@ export class KNearestNeighbors extends BaseDetector<KNearestNeighborsOptions, KN
     return new KNearestNeighbors(snapshot.options as KNearestNeighborsOptions).restore(snapshot);
   }
 
+  /** The k values asked for, ascending, without repeats. */
+  private kList(): number[] {
+    const k = this.options.nNeighbors;
+    return typeof k === 'number' ? [k] : [...new Set(k)].sort((a, b) => a - b);
+  }
+
   minTrainRows(): number {
-    return this.options.nNeighbors + 1;
+    return this.kList()[0] + 1;
   }
 
   protected async fitCore(X: DenseMatrix): Promise<FitResult<KNearestNeighborsState>> {
-    const k = Math.min(this.options.nNeighbors, X.rows - 1);
+    const ks = [...new Set(this.kList().map((k) => Math.min(k, X.rows - 1)))];
+    const k = ks[ks.length - 1];
     // Copy: the caller may reuse its buffer after fit.
     const train: DenseMatrix = { rows: X.rows, cols: X.cols, data: X.data.slice() };
-    const trainScores = knnReduce(train, train, k, this.reducer(), { excludeSelf: true });
-    return { state: { k, train }, trainScores };
+    if (typeof this.options.nNeighbors === 'number') {
+      const trainScores = knnReduce(train, train, k, this.reducer(), { excludeSelf: true });
+      return { state: { k, ks, medians: new Float64Array(0), train }, trainScores };
+    }
+    // several k: every k's score from one leave-one-out search (each row's list sorted by distance)
+    const n = X.rows;
+    const { distances } = knnSearch(train, train, k, { excludeSelf: true });
+    const mean = this.options.method === 'mean';
+    const perK = ks.map((kk) => {
+      const v = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        if (!mean) v[i] = distances[i * k + kk - 1];
+        else {
+          let s = 0;
+          for (let j = 0; j < kk; j++) s += distances[i * k + j];
+          v[i] = s / kk;
+        }
+      }
+      return v;
+    });
+    const medians = Float64Array.from(perK, (v) => medianOf(v));
+    const trainScores = new Float64Array(n);
+    perK.forEach((v, t) => {
+      for (let i = 0; i < n; i++) trainScores[i] += v[i] / medians[t];
+    });
+    for (let i = 0; i < n; i++) trainScores[i] /= ks.length;
+    return { state: { k, ks, medians, train }, trainScores };
   }
 
   protected scoreCore(state: KNearestNeighborsState, X: DenseMatrix): Float64Array {
-    return knnReduce(state.train, X, state.k, this.reducer());
+    if (state.medians.length === 0) return knnReduce(state.train, X, state.k, this.reducer());
+    const a = (state.header ??= Float64Array.from([state.ks.length, ...state.ks, ...state.medians, this.options.method === 'mean' ? 1 : 0]));
+    return knnReduce(state.train, X, state.k, { fn: relativeDistances, a, b: NONE });
   }
 
   private reducer(): NeighbourReducer {
@@ -109,17 +157,27 @@ export class KNearestNeighbors extends BaseDetector<KNearestNeighborsOptions, KN
   }
 
   protected exportCore(state: KNearestNeighborsState): Omit<DetectorSnapshot, 'className' | 'options'> {
-    return { params: { k: state.k, nTrain: state.train.rows }, arrays: { train: state.train.data.slice() }, files: {} };
+    return {
+      params: { k: state.k, ks: [...state.ks], nTrain: state.train.rows },
+      arrays: { train: state.train.data.slice(), medians: state.medians.slice() },
+      files: {},
+    };
   }
 
   protected importCore(snapshot: DetectorSnapshot): KNearestNeighborsState {
-    const { k, nTrain } = snapshot.params;
+    const { k, ks, nTrain } = snapshot.params;
     const d = (snapshot.params.base as { nFeatures?: unknown } | undefined)?.nFeatures;
-    const { train } = snapshot.arrays;
+    const { train, medians } = snapshot.arrays;
+    const okKs =
+      Array.isArray(ks) &&
+      ks.length > 0 &&
+      ks.every((x, i) => typeof x === 'number' && Number.isInteger(x) && x >= 1 && (i === 0 || x > ks[i - 1])) &&
+      ks[ks.length - 1] === k;
     if (
       typeof k !== 'number' ||
       !Number.isInteger(k) ||
       k < 1 ||
+      !okKs ||
       typeof nTrain !== 'number' ||
       !Number.isInteger(nTrain) ||
       nTrain <= k ||
@@ -127,12 +185,22 @@ export class KNearestNeighbors extends BaseDetector<KNearestNeighborsOptions, KN
       !Number.isInteger(d) ||
       d < 1 ||
       !(train instanceof Float64Array) ||
-      train.length !== nTrain * d
+      train.length !== nTrain * d ||
+      !(medians instanceof Float64Array) ||
+      !(medians.length === 0 || medians.length === ks.length)
     ) {
-      throw new ModelFormatError('KNearestNeighbors snapshot is missing or has inconsistent train or k.');
+      throw new ModelFormatError('KNearestNeighbors snapshot is missing or has inconsistent train, medians, k or ks.');
     }
-    return { k, train: { rows: nTrain, cols: d, data: train.slice() } };
+    return { k, ks: [...(ks as number[])], medians: medians.slice(), train: { rows: nTrain, cols: d, data: train.slice() } };
   }
+}
+
+/** Median of the values (a copy is sorted); at least a tiny positive number, so a scale can divide. */
+function medianOf(v: Float64Array): number {
+  const s = v.slice().sort();
+  const n = s.length;
+  const m = n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+  return m > 0 ? m : Math.max(s[n - 1] * 1e-12, 1e-300);
 }
 
 /** Distance to the k-th neighbour: the largest of the k (self-contained, see {@link knnReduce}). */
@@ -147,4 +215,28 @@ function meanDistance(D: Float64Array, _I: Int32Array, base: number, k: number):
   let s = 0;
   for (let j = 0; j < k; j++) s += D[base + j];
   return s / k;
+}
+
+/**
+ * With several k: the mean over them of each k's distance (the k-th smallest, or the mean of the k
+ * smallest) over its training median; `a = [nK, k_1 .. k_nK, median_1 .. median_nK, mean ? 1 : 0]`.
+ * Self-contained (it also runs from its source in the search's worker threads).
+ */
+function relativeDistances(D: Float64Array, _I: Int32Array, base: number, k: number, a: Float64Array): number {
+  const nK = a[0];
+  const mean = a[1 + 2 * nK] === 1;
+  const sorted = D.slice(base, base + k).sort();
+  let total = 0;
+  for (let t = 0; t < nK; t++) {
+    const kk = a[1 + t];
+    let v: number;
+    if (!mean) v = sorted[kk - 1];
+    else {
+      let s = 0;
+      for (let j = 0; j < kk; j++) s += sorted[j];
+      v = s / kk;
+    }
+    total += v / a[1 + nK + t];
+  }
+  return total / nK;
 }

@@ -48,6 +48,12 @@ const CASES: Case[] = [
     load: (s) => KNearestNeighbors.load(s),
     stochastic: false,
   },
+  {
+    name: 'KNearestNeighbors, several k',
+    make: (seed) => new KNearestNeighbors({ seed, nNeighbors: [5, 20, 60] }),
+    load: (s) => KNearestNeighbors.load(s),
+    stochastic: false,
+  },
   { name: 'Ecod', make: (seed) => new Ecod({ seed }), load: (s) => Ecod.load(s), stochastic: false },
   { name: 'Copod', make: (seed) => new Copod({ seed }), load: (s) => Copod.load(s), stochastic: false },
   { name: 'Hbos', make: (seed) => new Hbos({ seed }), load: (s) => Hbos.load(s), stochastic: false },

@@ -24,10 +24,38 @@ describe('KNearestNeighbors', () => {
     expect(Array.from(largest.anomalyScore(col(5, 2)))).toEqual([3, 0]);
     const mean = await new KNearestNeighbors({ nNeighbors: 2, method: 'mean' }).fit(X);
     expect(Array.from(mean.trainingScores)).toEqual([1.5, 1, 1.5, 8.5]);
-    expect(() => new KNearestNeighbors({ nNeighbors: 0 })).toThrow(/The 'nNeighbors' option of KNearestNeighbors must be an integer >= 1. Got 0./);
+    expect(() => new KNearestNeighbors({ nNeighbors: 0 })).toThrow(/The 'nNeighbors' option of KNearestNeighbors must be an integer >= 1 or a non-empty list of them. Got 0./);
     expect(() => new KNearestNeighbors({ method: 'median' as never })).toThrow(RangeError);
     await expect(new KNearestNeighbors({ nNeighbors: 4 }).fit(X)).rejects.toThrow(/at least 5 training rows, got 4/);
   });
+
+  it('with several k scores the mean of each k\'s distance over its training median, the same on every search path', async () => {
+    const X = col(0, 1, 2, 4, 10);
+    const multi = await new KNearestNeighbors({ nNeighbors: [2, 1] }).fit(X);
+    // leave-one-out: k = 1 distances [1, 1, 1, 2, 6] (median 1); k = 2 [2, 1, 2, 3, 8] (median 2)
+    close(multi.trainingScores, [(1 + 2 / 2) / 2, (1 + 1 / 2) / 2, (1 + 2 / 2) / 2, (2 + 3 / 2) / 2, (6 + 8 / 2) / 2]);
+    // a scored row 7: nearest 4 (3), then 10 (3)
+    close(multi.anomalyScore(col(7)), [(3 / 1 + 3 / 2) / 2]);
+    const mean = await new KNearestNeighbors({ nNeighbors: [1, 2], method: 'mean' }).fit(X);
+    // k = 2 mean distances [1.5, 1, 1.5, 2.5, 7] (median 1.5)
+    close(mean.trainingScores, [(1 + 1.5 / 1.5) / 2, (1 + 1 / 1.5) / 2, (1 + 1.5 / 1.5) / 2, (2 + 2.5 / 1.5) / 2, (6 + 7 / 1.5) / 2]);
+    // many rows (kd-tree, worker threads) give what the definition gives row by row
+    const r = new Random(12);
+    const big = Array.from({ length: 3000 }, () => [r.standardNormal(), r.standardNormal()]);
+    const q = Array.from({ length: 9000 }, () => [2 * r.standardNormal(), r.standardNormal()]);
+    const knn = await new KNearestNeighbors({ nNeighbors: [5, 70] }).fit(big);
+    const k5 = await new KNearestNeighbors({ nNeighbors: 5 }).fit(big);
+    const k70 = await new KNearestNeighbors({ nNeighbors: 70 }).fit(big);
+    const median = (v: Float64Array) => { const s = v.slice().sort(); return (s[1499] + s[1500]) / 2; };
+    const m5 = median(k5.trainingScores);
+    const m70 = median(k70.trainingScores);
+    const got = knn.anomalyScore(q);
+    const a = k5.anomalyScore(q);
+    const b = k70.anomalyScore(q);
+    for (let i = 0; i < q.length; i++) expect(got[i]).toBeCloseTo((a[i] / m5 + b[i] / m70) / 2, 12);
+    const again = await KNearestNeighbors.load(knn.exportSnapshot());
+    expect(Array.from(again.anomalyScore(q.slice(0, 50)))).toEqual(Array.from(got.slice(0, 50)));
+  }, 120_000);
 });
 
 describe('Ecod and Copod', () => {
