@@ -510,7 +510,7 @@ function markdown(res) {
       floor0: 'agreement weights alone (floor 0, as before issue 12)',
       equal: 'equal weights',
       seedFour: "the seed's four detectors only (same weights rule)",
-      plusKnn: 'the default plus kNN distance (k = 5)',
+      plusKnn: 'the default plus kNN distance (k = 20, 50, 100, 200)',
     };
     const p2 = res.protocols;
     const nsl = p2['nsl-kdd']?.summary;
