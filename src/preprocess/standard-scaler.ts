@@ -37,7 +37,10 @@ export class StandardScaler {
     }
     const scale = new Float64Array(cols);
     for (let j = 0; j < cols; j++) {
-      const sd = Math.sqrt(varr[j] / rows);
+      let sd = Math.sqrt(varr[j] / rows);
+      // values near the float64 limit overflow the sums: compute that column on values divided
+      // by its largest magnitude instead (the same statistics, without an infinite intermediate)
+      if (!Number.isFinite(mean[j]) || !Number.isFinite(sd)) [mean[j], sd] = scaledMoments(data, rows, cols, j);
       // a column constant up to rounding noise is constant (scikit-learn's _is_constant_feature)
       scale[j] = sd > 10 * Number.EPSILON * Math.max(1, Math.abs(mean[j])) ? sd : 1;
     }
@@ -62,8 +65,25 @@ export class StandardScaler {
     if (m.cols !== mean.length) throw new FeatureMismatchError('StandardScaler', mean.length, m.cols);
     const out = new Float64Array(m.data.length);
     const c = m.cols;
+    let overflow = false;
     for (let i = 0; i < m.rows; i++) {
-      for (let j = 0; j < c; j++) out[i * c + j] = (m.data[i * c + j] - mean[j]) / scale[j];
+      for (let j = 0; j < c; j++) {
+        const z = (m.data[i * c + j] - mean[j]) / scale[j];
+        out[i * c + j] = z;
+        if (z - z !== 0) overflow = true;
+      }
+    }
+    // x - mean can overflow for finite values near the float64 limit (1.8e308 - (-1e308)):
+    // those cells are computed as x / scale - mean / scale, which stays finite unless the
+    // standardised value itself is beyond the float64 range (then it is +-Infinity, never NaN)
+    if (overflow) {
+      for (let k = 0; k < out.length; k++) {
+        const z = out[k];
+        if (z - z === 0) continue;
+        const x = m.data[k];
+        const j = k % c;
+        if (x - x === 0) out[k] = x / scale[j] - mean[j] / scale[j];
+      }
     }
     return { rows: m.rows, cols: c, data: out };
   }
@@ -90,12 +110,20 @@ export class StandardScaler {
     return { mean: Array.from(mean), scale: Array.from(scale) };
   }
 
-  /** Rebuild from {@link toJSON}. */
+  /**
+   * Rebuild from {@link toJSON}.
+   * @throws TypeError unless `mean` and `scale` are arrays of equal length of finite numbers, every
+   *   scale positive
+   */
   static fromJSON(s: StandardScalerState): StandardScaler {
     const sc = new StandardScaler();
     if (!Array.isArray(s?.mean) || !Array.isArray(s?.scale) || s.mean.length !== s.scale.length) {
       throw new TypeError('StandardScaler state must have mean and scale arrays of equal length.');
     }
+    const bad = s.mean.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v));
+    if (bad >= 0) throw new TypeError(`StandardScaler state: mean[${bad}] is ${JSON.stringify(s.mean[bad])}, not a finite number.`);
+    const badScale = s.scale.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v) || !(v > 0));
+    if (badScale >= 0) throw new TypeError(`StandardScaler state: scale[${badScale}] is ${JSON.stringify(s.scale[badScale])}, not a finite number > 0.`);
     sc.fitted = { mean: Float64Array.from(s.mean), scale: Float64Array.from(s.scale) };
     return sc;
   }
@@ -104,4 +132,24 @@ export class StandardScaler {
     if (!this.fitted) throw new NotFittedError('StandardScaler');
     return this.fitted;
   }
+}
+
+/**
+ * Mean and population standard deviation of column `j`, computed on the values divided by the
+ * column's largest magnitude so that no sum overflows (the standard deviation is at most that
+ * magnitude, so it is finite too).
+ */
+function scaledMoments(data: Float64Array, rows: number, cols: number, j: number): [number, number] {
+  let big = 0;
+  for (let i = 0; i < rows; i++) big = Math.max(big, Math.abs(data[i * cols + j]));
+  if (big === 0) return [0, 0];
+  let mean = 0;
+  for (let i = 0; i < rows; i++) mean += data[i * cols + j] / big;
+  mean /= rows;
+  let v = 0;
+  for (let i = 0; i < rows; i++) {
+    const d = data[i * cols + j] / big - mean;
+    v += d * d;
+  }
+  return [mean * big, Math.sqrt(v / rows) * big];
 }
