@@ -740,7 +740,8 @@ export class AnomalyEnsemble {
       try {
         det = await loader(snapshot);
       } catch (e) {
-        if (e instanceof ModelFormatError) throw e.path === undefined ? new ModelFormatError(`detector '${d.name}': ${e.message}`, where) : e;
+        // a message that does not name the file yet gets the manifest's path
+        if (e instanceof ModelFormatError) throw e.path !== undefined && e.path.startsWith(dir) ? e : new ModelFormatError(`detector '${d.name}': ${e.message}`, where);
         throw new ModelFormatError(`detector '${d.name}' could not be restored: ${(e as Error).message}`, where);
       }
       detectors.set(d.name, det);

@@ -1,7 +1,8 @@
 /**
  * Standardisation fitted on training rows: `(x - mean) / scale`, scale = population standard
  * deviation (scikit-learn's `StandardScaler`). A constant column gets scale 1, so it maps to 0
- * instead of NaN.
+ * instead of NaN. Any finite data fits to finite statistics (values near the float64 limit or
+ * tiny ones included), and the same data in other units gives the same standardised values.
  */
 import { NotFittedError, FeatureMismatchError } from '../core/errors';
 import { toDense, type DenseMatrix, type MatrixLike } from '../core/matrix';
@@ -26,7 +27,15 @@ export class StandardScaler {
     assertFinite(m);
     const { rows, cols, data } = m;
     const mean = new Float64Array(cols);
-    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) mean[j] += data[i * cols + j];
+    const big = new Float64Array(cols); // largest magnitude per column
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < cols; j++) {
+        const x = data[i * cols + j];
+        mean[j] += x;
+        const a = Math.abs(x);
+        if (a > big[j]) big[j] = a;
+      }
+    }
     for (let j = 0; j < cols; j++) mean[j] /= rows;
     const varr = new Float64Array(cols);
     for (let i = 0; i < rows; i++) {
@@ -38,11 +47,16 @@ export class StandardScaler {
     const scale = new Float64Array(cols);
     for (let j = 0; j < cols; j++) {
       let sd = Math.sqrt(varr[j] / rows);
-      // values near the float64 limit overflow the sums: compute that column on values divided
-      // by its largest magnitude instead (the same statistics, without an infinite intermediate)
-      if (!Number.isFinite(mean[j]) || !Number.isFinite(sd)) [mean[j], sd] = scaledMoments(data, rows, cols, j);
-      // a column constant up to rounding noise is constant (scikit-learn's _is_constant_feature)
-      scale[j] = sd > 10 * Number.EPSILON * Math.max(1, Math.abs(mean[j])) ? sd : 1;
+      // values so large that the sums overflow, or so small that the squares underflow: compute
+      // that column on the values divided by its largest magnitude (the same statistics, without
+      // an infinite or vanishing intermediate)
+      if (!Number.isFinite(mean[j]) || !Number.isFinite(sd) || big[j] > 1e150 || (big[j] > 0 && big[j] < 1e-150)) {
+        [mean[j], sd] = scaledMoments(data, rows, cols, j, big[j]);
+      }
+      // a column whose spread is at the level of the rounding noise of its values is constant
+      // (relative to its magnitude, as scikit-learn's _is_constant_feature, so that the same data
+      // in other units, x 1e-20 or x 1e20, scales the same)
+      scale[j] = sd > 10 * Number.EPSILON * big[j] ? sd : 1;
     }
     this.fitted = { mean, scale };
     return this;
@@ -139,9 +153,7 @@ export class StandardScaler {
  * column's largest magnitude so that no sum overflows (the standard deviation is at most that
  * magnitude, so it is finite too).
  */
-function scaledMoments(data: Float64Array, rows: number, cols: number, j: number): [number, number] {
-  let big = 0;
-  for (let i = 0; i < rows; i++) big = Math.max(big, Math.abs(data[i * cols + j]));
+function scaledMoments(data: Float64Array, rows: number, cols: number, j: number, big: number): [number, number] {
   if (big === 0) return [0, 0];
   let mean = 0;
   for (let i = 0; i < rows; i++) mean += data[i * cols + j] / big;

@@ -1,0 +1,112 @@
+/**
+ * The `nal` CLI in a real child process, for what only a process can show: signals, exit codes,
+ * closed pipes, concurrent writers, memory. The CLI is bundled from the TypeScript sources with
+ * esbuild (vitest's own bundler) once per test file, npm packages left external, so the tests do
+ * not depend on a fresh `dist/`.
+ */
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const root = path.resolve(__dirname, '../..');
+/** Environment for the bundled CLI: resolves npm packages from this repository. */
+export const childEnv = { ...process.env, NODE_PATH: path.join(root, 'node_modules'), NAL_THREADS: '1' };
+
+let bundled: Promise<string> | undefined;
+
+/** Path of the bundled CLI (built on first use). */
+export function nalScript(): Promise<string> {
+  bundled ??= (async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nal-cli-bundle-'));
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const esbuild = require('esbuild') as typeof import('esbuild');
+    await esbuild.build({
+      entryPoints: { nal: path.join(root, 'src/cli/main.ts') },
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      packages: 'external',
+      keepNames: true, // class names are saved in model manifests
+      outdir: dir,
+      logLevel: 'error',
+    });
+    return path.join(dir, 'nal.js');
+  })();
+  return bundled;
+}
+
+/** A finished child: exit code or signal, output, and how long it ran. */
+export interface ChildResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  out: string;
+  err: string;
+  ms: number;
+}
+
+/** Start `nal ...args` in a child process. */
+export async function startNal(args: string[], opts: SpawnOptions = {}): Promise<ChildProcess & { done: Promise<ChildResult> }> {
+  const script = await nalScript();
+  const t0 = Date.now();
+  const child = spawn(process.execPath, [script, ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d) => (out += d));
+  child.stderr?.on('data', (d) => (err += d));
+  const done = new Promise<ChildResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, out, err, ms: Date.now() - t0 })));
+  return Object.assign(child, { done });
+}
+
+/** Run `nal ...args` in a child process to the end. */
+export async function runNal(args: string[], opts: SpawnOptions = {}): Promise<ChildResult> {
+  return (await startNal(args, opts)).done;
+}
+
+/** Resolves once `text` has appeared in what the child wrote to stderr (or it ended). */
+export function stderrShows(child: ChildProcess, text: RegExp): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = '';
+    const on = (d: Buffer) => {
+      seen += d;
+      if (text.test(seen)) {
+        child.stderr?.off('data', on);
+        resolve();
+      }
+    };
+    child.stderr?.on('data', on);
+    child.on('close', () => resolve());
+  });
+}
+
+/** Temporary files of ours (`.<name>.tmp-<pid>-...`) anywhere under `dir`. */
+export function tempFilesUnder(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.tmp-\d+-/.test(e.name)) out.push(path.relative(dir, p));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** SHA-256 of every file under a folder (names and contents), to show it unchanged. */
+export function folderHash(dir: string): string {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const crypto = require('node:crypto') as typeof import('node:crypto');
+  const h = crypto.createHash('sha256');
+  const walk = (d: string) => {
+    for (const name of fs.readdirSync(d).sort()) {
+      const p = path.join(d, name);
+      const st = fs.lstatSync(p);
+      if (st.isDirectory()) walk(p);
+      else h.update(path.relative(dir, p)).update(st.isFile() ? fs.readFileSync(p) : 'special');
+    }
+  };
+  walk(dir);
+  return h.digest('hex');
+}
