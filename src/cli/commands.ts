@@ -334,7 +334,7 @@ async function cmdGenerate(v: Values, ctx: Ctx): Promise<number> {
   // streamed to a temporary file block by block (any number of rows in bounded memory), renamed into place at the end
   const pieces = (async function* () {
     for (const text of generateTrafficCsv({ rows, anomalyRatio: ratio, seed })) {
-      yield text;
+      if (text) yield text;
       await new Promise<void>((r) => setImmediate(r)); // let an interrupt in between blocks
     }
   })();

@@ -355,26 +355,34 @@ export function writeModelFolder(
     checkModelFolderWritable(dir, opts); // again, now that no one else writes it
     const entries: Record<string, Record<string, PartEntry>> = {};
     const written: string[] = [];
-    for (const [group, parts] of Object.entries(groups)) {
-      const h = crypto.createHash('sha256');
-      const names = Object.keys(parts).sort();
-      const sums = new Map(names.map((n) => [n, sha256(parts[n])] as const));
-      for (const n of names) h.update(n).update(sums.get(n)!);
-      const folder = `${group}.${h.digest('hex').slice(0, 16)}`;
-      const abs = path.join(dir, folder);
-      entries[group] = {};
-      fs.mkdirSync(abs, { recursive: true });
-      removeStaleTempFiles(abs);
-      const complete = fs.existsSync(path.join(abs, '.complete'));
-      for (const n of names) {
-        if (!(complete && partMatches(path.join(abs, n), parts[n].length, sums.get(n)!))) atomicWriteFile(path.join(abs, n), parts[n]);
+    const created: string[] = []; // part folders this save made: removed again if it fails
+    try {
+      for (const [group, parts] of Object.entries(groups)) {
+        const h = crypto.createHash('sha256');
+        const names = Object.keys(parts).sort();
+        const sums = new Map(names.map((n) => [n, sha256(parts[n])] as const));
+        for (const n of names) h.update(n).update(sums.get(n)!);
+        const folder = `${group}.${h.digest('hex').slice(0, 16)}`;
+        const abs = path.join(dir, folder);
+        entries[group] = {};
+        if (!fs.existsSync(abs)) created.push(abs);
+        fs.mkdirSync(abs, { recursive: true });
+        removeStaleTempFiles(abs);
+        const complete = fs.existsSync(path.join(abs, '.complete'));
+        for (const n of names) {
+          if (!(complete && partMatches(path.join(abs, n), parts[n].length, sums.get(n)!))) atomicWriteFile(path.join(abs, n), parts[n]);
+        }
+        if (!complete) atomicWriteFile(path.join(abs, '.complete'), '');
+        written.push(folder);
+        for (const n of names) entries[group][n] = { file: `${folder}/${n}`, sha256: sums.get(n)!, bytes: parts[n].length };
       }
-      if (!complete) atomicWriteFile(path.join(abs, '.complete'), '');
-      written.push(folder);
-      for (const n of names) entries[group][n] = { file: `${folder}/${n}`, sha256: sums.get(n)!, bytes: parts[n].length };
+      const manifest = buildManifest(entries);
+      atomicWriteFile(path.join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
+    } catch (e) {
+      // not committed (a full disk, a bad manifest): the folder goes back to what it was
+      for (const abs of created) fs.rmSync(abs, { recursive: true, force: true });
+      throw e;
     }
-    const manifest = buildManifest(entries);
-    atomicWriteFile(path.join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
     // the new manifest is committed: drop part folders that no manifest references any more (we
     // hold the lock, so no other save is writing parts), and temp files of killed runs
     const keep = new Set(written);

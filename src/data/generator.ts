@@ -199,9 +199,10 @@ export interface GenerateCsvOptions extends GenerateOptions {
 }
 
 /**
- * Generated traffic as CSV text, block by block: exactly the text of
+ * Generated traffic as CSV text, block by block: joined, exactly the text of
  * `trafficToCsv(generateTraffic(options))` (header line first, a final newline), in memory
- * bounded by one block whatever the number of rows, so any size can be written to disk.
+ * bounded by one block whatever the number of rows, so any size can be written to disk. While it
+ * prepares (the first pass) it yields empty strings, so that a consumer can stay responsive.
  *
  * The rows come out in ascending time, the reverse of the order they are drawn in (see
  * {@link generateTraffic}). A first pass draws every column once, keeping the generator's state
@@ -228,9 +229,20 @@ export function* generateTrafficCsv(options: GenerateCsvOptions = {}): Generator
   const nAnom = Math.floor(rows * ratio);
   const nNorm = rows - nAnom;
   // pass 1: the generator's state at the start of every block of every column, in draw order
-  const plan = (spec: Spec, n: number) => spec.map(([name, segments]) => ({ name, segments, states: checkpointColumn(rng, segments, n, block) }));
-  const normal = plan(NORMAL_SPEC, nNorm);
-  const anomal = plan(ANOMALY_SPEC, nAnom);
+  // (an empty string is yielded after each block, so a consumer can stay responsive meanwhile)
+  type Column = { name: string; segments: readonly Segment[]; states: RandomState[] };
+  const normal: Column[] = [];
+  const anomal: Column[] = [];
+  for (const [spec, n, into] of [
+    [NORMAL_SPEC, nNorm, normal],
+    [ANOMALY_SPEC, nAnom, anomal],
+  ] as const) {
+    for (const [name, segments] of spec) {
+      const states: RandomState[] = [];
+      for (const _ of checkpointColumn(rng, segments, n, block, states)) yield '';
+      into.push({ name, segments, states });
+    }
+  }
   const d = SEED_FEATURES.length;
   yield csvLine(['timestamp', ...SEED_FEATURES, 'label']) + '\n';
   // pass 2: anomalies (the oldest rows) first, blocks from last to first, rows within a block reversed
@@ -282,15 +294,17 @@ function drawRange(rng: Random, segments: readonly Segment[], n: number, lo: num
   }
 }
 
-/** Draw a whole column of `n` values (advancing `rng` as population() does), saving the state at every `block` values. */
-function checkpointColumn(rng: Random, segments: readonly Segment[], n: number, block: number): RandomState[] {
-  const states: RandomState[] = [];
+/**
+ * Draw a whole column of `n` values (advancing `rng` as population() does), saving the state at
+ * every `block` values into `states`; yields after each block.
+ */
+function* checkpointColumn(rng: Random, segments: readonly Segment[], n: number, block: number, states: RandomState[]): Generator<void> {
   const scratch = new Float64Array(Math.min(block, Math.max(1, n)));
   for (let lo = 0; lo < n; lo += block) {
     states.push(rng.getState());
     drawRange(rng, segments, n, lo, Math.min(n, lo + block), scratch);
+    yield;
   }
-  return states;
 }
 
 /** `YYYY-MM-DD HH:MM:SS` in UTC. */
