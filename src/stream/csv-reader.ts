@@ -69,7 +69,7 @@ export const DEFAULT_CHUNK_SIZE = 8192;
  * Most text a chunk holds (characters plus 8 per cell): a chunk ends before `chunkSize` records
  * when its rows are wide, so memory stays bounded whatever the width of the rows.
  */
-export const MAX_CHUNK_TEXT = 16 * 1024 * 1024;
+export const MAX_CHUNK_TEXT = 8 * 1024 * 1024;
 
 /** Largest `chunkSize` (memory grows with it: one chunk of rows and its results are held at once). */
 export const MAX_CHUNK_SIZE = 1_000_000;

@@ -64,6 +64,30 @@ export async function runNal(args: string[], opts: SpawnOptions = {}): Promise<C
   return (await startNal(args, opts)).done;
 }
 
+/**
+ * Run `nal ...args` in a child and report its peak resident memory (`process.resourceUsage()`
+ * at exit, through a preloaded script), optionally under a V8 heap cap.
+ */
+export async function runNalMeasured(args: string[], opts: SpawnOptions & { heapMb?: number } = {}): Promise<ChildResult & { maxRssMb: number }> {
+  const script = await nalScript();
+  const rssFile = path.join(path.dirname(script), `rss-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.txt`);
+  const preload = path.join(path.dirname(script), 'report-rss.js');
+  if (!fs.existsSync(preload)) {
+    fs.writeFileSync(preload, "process.on('exit', () => require('fs').writeFileSync(process.env.NAL_TEST_RSS_FILE, String(process.resourceUsage().maxRSS)));\n");
+  }
+  const t0 = Date.now();
+  const node = [...(opts.heapMb ? [`--max-old-space-size=${opts.heapMb}`] : []), '-r', preload, script, ...args];
+  const child = spawn(process.execPath, node, { stdio: ['ignore', 'pipe', 'pipe'], ...opts, env: { ...childEnv, NAL_TEST_RSS_FILE: rssFile } });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d) => (out += d));
+  child.stderr?.on('data', (d) => (err += d));
+  const r = await new Promise<ChildResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, out, err, ms: Date.now() - t0 })));
+  const kb = fs.existsSync(rssFile) ? Number(fs.readFileSync(rssFile, 'utf8')) : NaN;
+  fs.rmSync(rssFile, { force: true });
+  return { ...r, maxRssMb: kb / 1024 };
+}
+
 /** Resolves once `text` has appeared in what the child wrote to stderr (or it ended). */
 export function stderrShows(child: ChildProcess, text: RegExp): Promise<void> {
   return new Promise((resolve) => {
