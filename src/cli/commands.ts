@@ -187,6 +187,7 @@ ${MODEL_HELP}`,
   --file F                  the feedback log (default DIR/feedback.jsonl; append-only JSON lines). It must
                             be a feedback log already, or new; everything is checked before anything is added.
   --dataset D               file layout (default: the model's)
+  --max-line-bytes N        refuse a line of --data longer than N bytes (default ${DEFAULT_MAX_LINE_BYTES.toLocaleString('en-US')})
   --skip-bad-lines          tolerate unreadable lines already in the log (with a warning)`,
     options: {
       model: { type: 'string' },
@@ -373,8 +374,13 @@ async function writeAll(out: NodeJS.WritableStream, pieces: AsyncIterable<string
       }
     }
     if (failed) throw failed;
+  } catch (e) {
+    failed ??= e;
+    throw e;
   } finally {
     w.off('error', onError);
+    // a stream that failed (a reader gone: EPIPE) may still report it; it is no news then
+    if (failed) w.on('error', () => undefined);
   }
 }
 

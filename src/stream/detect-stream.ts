@@ -293,6 +293,10 @@ export async function writeDetectionCsv(
   let failed: unknown;
   const onError = (e: unknown) => (failed ??= e);
   const emitter = out as unknown as NodeJS.EventEmitter;
+  const drainFailed = (e: unknown) => {
+    failed ??= e;
+    throw e;
+  };
   emitter.on('error', onError);
   try {
     for await (const c of chunks) {
@@ -302,13 +306,15 @@ export async function writeDetectionCsv(
       first = false;
       summary.rows += c.rows;
       for (let i = 0; i < c.rows; i++) summary.anomalies += c.result.isAnomaly[i];
-      if (!out.write(text)) await drained(out, signal);
+      if (!out.write(text)) await drained(out, signal).catch(drainFailed);
       if (failed) throw failed;
       onChunk?.(summary);
     }
     return summary;
   } finally {
     emitter.off('error', onError);
+    // a stream that failed (a reader gone: EPIPE) may still report it; it is no news then
+    if (failed) emitter.on('error', () => undefined);
   }
 }
 
