@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DataValidationError, InterruptedError } from '../core/errors';
+import { DataValidationError } from '../core/errors';
 import type { DetectorName } from '../core/detector';
 import { atomicWriteStream, checkModelFolderWritable, checkOutputPath, lockModelFolder } from '../core/persistence';
 import type { Contamination } from '../core/threshold';
@@ -463,7 +463,7 @@ async function cmdDetect(v: Values, ctx: Ctx): Promise<number> {
   const chunkSize = intOpt(v, 'chunk-size', 1, MAX_CHUNK_SIZE);
   const maxLineBytes = maxLineOpt(v);
   // the output must not be what this run reads: the data, or anything in the model folder
-  if (out !== '-') checkOutputPath(out, [...(file === '-' ? [] : [{ file, what: '--data' }]), { file: modelDir, what: 'the model folder' }]);
+  if (out !== '-') checkOutputPath(out, [...(file === '-' ? [] : [{ file, what: '--data' }]), { file: modelDir, what: 'the model folder', folder: true }]);
   const ens = await AnomalyEnsemble.load(modelDir);
   try {
     // the layout: --dataset, else the one the model was trained with, else the model's feature names

@@ -161,11 +161,11 @@ export function fileIdentity(file: string): { dev: number; ino: number } | undef
 /**
  * Check that an output file may be written: it is not a directory, and it is none of the run's
  * inputs, compared by device and inode so that the same file by another name, a hard link or a
- * symlink is caught too; an input that is a folder (a model) must not contain the output.
- * @param inputs - what the run reads: `{ file, what }` (`what` names it in the message, e.g. `--data`)
+ * symlink is caught too; an input folder (`folder: true`, a model) must not contain the output.
+ * @param inputs - what the run reads: `{ file, what, folder? }` (`what` names it in the message, e.g. `--data`)
  * @throws PathError naming the output and the input it would replace
  */
-export function checkOutputPath(out: string, inputs: readonly { file: string; what: string }[]): void {
+export function checkOutputPath(out: string, inputs: readonly { file: string; what: string; folder?: boolean }[]): void {
   checkNotDirectory(out);
   const id = fileIdentity(out);
   const outAbs = realParent(out);
@@ -177,6 +177,7 @@ export function checkOutputPath(out: string, inputs: readonly { file: string; wh
       continue;
     }
     if (st.isDirectory()) {
+      if (!input.folder) continue; // a data "file" that is a folder is refused by its reader
       const inAbs = fs.realpathSync(input.file);
       if (outAbs === inAbs || outAbs.startsWith(inAbs + path.sep)) {
         throw new PathError(`is inside ${input.what} ${input.file}; write the output somewhere else.`, out);

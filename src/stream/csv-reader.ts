@@ -8,6 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
+import { registerCleanup } from '../core/cleanup';
 import { DataValidationError } from '../core/errors';
 import { DEFAULT_MAX_LINE_BYTES, InvalidUtf8, invalidUtf8Error, lineTooLongError, StrictUtf8Decoder } from '../data/text';
 
@@ -122,10 +123,36 @@ export function openCsvSource(
       // a FIFO or a device: opened without blocking this thread (a FIFO's open waits for a
       // writer), so an interrupt is still handled while it waits
       stream = fs.createReadStream(source, { highWaterMark: 1 << 16 });
+      if (st.isFIFO()) releaseFifoOpenOnStop(source, stream, signal);
     }
     return { chunks: gunzipIfNeeded(countBytes(stream, opts.onBytes, signal), file, source.endsWith('.gz')), file, size: st.isFile() ? st.size : undefined };
   }
   return { chunks: gunzipIfNeeded(abortable(toAsyncIterable(source), signal), opts.file ?? 'stream'), file: opts.file };
+}
+
+/**
+ * A FIFO's open waits for a writer in a worker thread of the thread pool, and a process cannot
+ * exit while it waits. When the run stops first (an abort, or the cleanup before an exit), the
+ * wait is ended by opening the FIFO for writing once, without blocking, and closing it.
+ */
+function releaseFifoOpenOnStop(file: string, stream: fs.ReadStream, signal?: AbortSignal): void {
+  let opened = false;
+  const release = () => {
+    if (opened) return;
+    opened = true;
+    try {
+      fs.closeSync(fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+    } catch {
+      // no open is waiting (ENXIO): nothing to release
+    }
+  };
+  const unregister = registerCleanup(release);
+  stream.once('open', () => {
+    opened = true;
+    unregister();
+  });
+  stream.once('close', unregister);
+  signal?.addEventListener('abort', release, { once: true });
 }
 
 async function* countBytes(stream: NodeJS.ReadableStream, onBytes?: (n: number) => void, signal?: AbortSignal): AsyncGenerator<Uint8Array | string> {
