@@ -168,6 +168,17 @@ describe('the same data in other units trains the same model', () => {
     expect(r1.isAnomaly.reduce((a, b) => a + b, 0)).toBeGreaterThan(10); // not a model that flags nothing
   });
 
+  it('a training column spanning the whole float64 range (+-1.8e308, where x - mean overflows) trains a finite model', async () => {
+    const d = base.X.data.slice();
+    for (let i = 0; i < base.X.rows; i++) d[i * base.X.cols + 2] = (i % 2 ? 1 : -1) * Number.MAX_VALUE * (0.5 + (i % 7) / 14);
+    const wide = { ...base, X: { ...base.X, data: d } };
+    const ens = await new AnomalyEnsemble({ seed: 1, autoencoder: { epochs: 2 } }).fit(wide);
+    const r = ens.detect(wide);
+    for (const det of r.detectors) for (const v of r.scores[det]!) expect(Number.isFinite(v)).toBe(true);
+    for (const v of r.ensembleScore) expect(Number.isFinite(v)).toBe(true);
+    for (const v of ens.scale(wide).data) expect(Number.isFinite(v)).toBe(true);
+  });
+
   it('a column constant up to rounding noise is still constant; a column of tiny distinct values is not', () => {
     const X: DenseMatrix = { rows: 4, cols: 2, data: Float64Array.from([0.1 + 0.2, 3e-301, 0.3, 1e-301, 0.30000000000000004, 2e-301, 0.3, 4e-301]) };
     const s = new StandardScaler().fit(X);
