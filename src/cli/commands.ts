@@ -436,6 +436,7 @@ async function cmdTrain(v: Values, ctx: Ctx): Promise<number> {
   return holdingModelFolder(modelDir, () => trainNew(v, ctx, file, modelDir, { ...opts, seed }));
 }
 
+/** The training of `train`, run while the model folder is locked. */
 async function trainNew(v: Values, ctx: Ctx, file: string, modelDir: string, opts: EnsembleOptions & { seed: number }): Promise<number> {
   const data = trainingRows(readData(file, datasetOpt(v), v, ctx), file, v, opts.seed, ctx);
   const t0 = performance.now();

@@ -12,6 +12,7 @@ import {
   arrayToBytes,
   bytesToArray,
   checkPartEntry,
+  type lockModelFolder,
   readManifest,
   readPart,
   writeModelFolder,
@@ -620,7 +621,10 @@ export class AnomalyEnsemble {
    * Save to a folder: `manifest.json` (format, version, options, feature names, scaler, thresholds,
    * detector parameters, checksums) plus binary parts, the autoencoder as TF.js `model.json` +
    * `weights.bin`. Atomic: an existing model in the folder stays loadable until the new one is
-   * complete.
+   * complete, and a save that fails (a full disk) leaves the folder as it was. One process writes a
+   * folder at a time (its lock file, see {@link lockModelFolder}).
+   * @throws PathError when `dir` holds anything but a model of ours; FolderInUseError while
+   *   another process writes it
    */
   async save(dir: string, metadata: Record<string, unknown> = {}): Promise<void> {
     const f = this.require();
@@ -646,38 +650,41 @@ export class AnomalyEnsemble {
       dir,
       groups,
       (entries) => ({
-      format: MODEL_FORMAT,
-      formatVersion: MODEL_FORMAT_VERSION,
-      library: { name: 'network-anomaly-lab', version },
-      className: 'AnomalyEnsemble',
-      savedAt: new Date().toISOString(),
-      options: jsonSafe(this.options),
-      featureNames: f.featureNames,
-      ...(f.schema ? { dataset: { schema: f.schema, encoder: f.encoder?.toJSON() } } : {}),
-      seed: f.seed,
-      nTrainRows: f.nTrainRows,
-      scaler: f.scaler.toJSON(),
-      ensembleThreshold: f.ensembleThreshold,
-      stats: Object.fromEntries(f.stats),
-      weights: Object.fromEntries(f.weights),
-      detectors: [...snaps].map(([name, s]) => ({
-        name,
-        className: s.className,
-        options: jsonSafe(s.options),
-        params: s.params,
-        arrays: Object.fromEntries(Object.keys(s.arrays).map((k) => [k, { ...entries[name][`${k}.bin`], dtype: dtypes.get(name)![k] }])),
-        files: Object.fromEntries(Object.keys(s.files).map((k) => [k, entries[name][k]])),
-      })),
-      metadata,
+        format: MODEL_FORMAT,
+        formatVersion: MODEL_FORMAT_VERSION,
+        library: { name: 'network-anomaly-lab', version },
+        className: 'AnomalyEnsemble',
+        savedAt: new Date().toISOString(),
+        options: jsonSafe(this.options),
+        featureNames: f.featureNames,
+        ...(f.schema ? { dataset: { schema: f.schema, encoder: f.encoder?.toJSON() } } : {}),
+        seed: f.seed,
+        nTrainRows: f.nTrainRows,
+        scaler: f.scaler.toJSON(),
+        ensembleThreshold: f.ensembleThreshold,
+        stats: Object.fromEntries(f.stats),
+        weights: Object.fromEntries(f.weights),
+        detectors: [...snaps].map(([name, s]) => ({
+          name,
+          className: s.className,
+          options: jsonSafe(s.options),
+          params: s.params,
+          arrays: Object.fromEntries(Object.keys(s.arrays).map((k) => [k, { ...entries[name][`${k}.bin`], dtype: dtypes.get(name)![k] }])),
+          files: Object.fromEntries(Object.keys(s.files).map((k) => [k, entries[name][k]])),
+        })),
+        metadata,
       }),
       { format: MODEL_FORMAT },
     );
   }
 
   /**
-   * Load a folder written by {@link save}. Scores are bit-identical to the saved ensemble's.
-   * @throws ModelFormatError for a missing folder or file, a corrupted or truncated file, a newer
-   *   format version or an unknown detector
+   * Load a folder written by {@link save}. Scores are bit-identical to the saved ensemble's. Every
+   * number of the manifest is checked before use (thresholds, score statistics, weights, the
+   * scaler, sizes of parts before they are read), only regular files inside the folder are read,
+   * and the loaded model must score a probe row finitely.
+   * @throws ModelFormatError for a missing folder or file, a corrupted, truncated or altered file,
+   *   a part that is not a regular file, a newer format version or an unknown detector
    */
   static async load(dir: string): Promise<AnomalyEnsemble> {
     // a save running meanwhile may remove the parts of the manifest read first: read again then
