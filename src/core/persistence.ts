@@ -502,14 +502,16 @@ export function lockModelFolder(dir: string): FolderLock {
   throw new FolderInUseError(dir, readLock(file)?.pid ?? 0, ' (its lock could not be taken)');
 }
 
-/** The command's words (`train`, `feedback add`) for the lock's message. */
+/** What holds the lock, for its message: `nal train` for the CLI, else the script's name. */
 function commandWords(): string {
+  const script = path.basename(process.argv[1] ?? 'node');
+  if (!['main.js', 'nal', 'nal.js'].includes(script)) return script;
   const words: string[] = [];
   for (const a of process.argv.slice(2, 4)) {
     if (a.startsWith('-')) break;
     words.push(a);
   }
-  return words.join(' ');
+  return ['nal', ...words].join(' ');
 }
 
 function releaser(dir: string, file: string): FolderLock {
@@ -565,7 +567,8 @@ function takeOverIfStale(dir: string, file: string): boolean {
     if (holderAlive(info)) {
       const since = new Date(info.since);
       const at = Number.isNaN(since.getTime()) ? '' : ` since ${since.toISOString().slice(11, 19)} UTC`;
-      throw new FolderInUseError(dir, info.pid, `${info.command ? ` (nal ${info.command}${at})` : at}`);
+      const other = info.host !== os.hostname() ? ` on ${info.host}; if nothing runs there any more, remove ${file}` : '';
+      throw new FolderInUseError(dir, info.pid, `${info.command ? ` (${info.command}${at})` : at}${other}`);
     }
   } else if (Date.now() - mtimeMs < 5000) {
     return false; // being written: wait

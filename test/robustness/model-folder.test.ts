@@ -74,7 +74,7 @@ describe('one writer at a time', () => {
     const d = copyModel('held-by-other');
     const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
     try {
-      fs.writeFileSync(path.join(d, LOCK_FILE), JSON.stringify({ pid: sleeper.pid, host: os.hostname(), since: new Date().toISOString(), command: 'train' }) + '\n');
+      fs.writeFileSync(path.join(d, LOCK_FILE), JSON.stringify({ pid: sleeper.pid, host: os.hostname(), since: new Date().toISOString(), command: 'nal train' }) + '\n');
       const before = folderHash(d);
       await expect(ens.save(d)).rejects.toThrow(new RegExp(`model folder in use by PID ${sleeper.pid} \\(nal train since`));
       expect(folderHash(d)).toBe(before);
@@ -90,11 +90,19 @@ describe('one writer at a time', () => {
   it('a lock left by a killed process is taken over', async () => {
     const d = copyModel('stale-lock');
     const pid = deadPid();
-    fs.writeFileSync(path.join(d, LOCK_FILE), JSON.stringify({ pid, host: os.hostname(), since: new Date().toISOString(), command: 'train' }) + '\n');
+    fs.writeFileSync(path.join(d, LOCK_FILE), JSON.stringify({ pid, host: os.hostname(), since: new Date().toISOString(), command: 'nal train' }) + '\n');
     const r = await runNal(['train', '--data', csv, '--model', d, '--seed', '2', ...TRAIN]);
     expect(r.code, r.err).toBe(0);
     expect(fs.existsSync(path.join(d, LOCK_FILE))).toBe(false);
     (await AnomalyEnsemble.load(d)).dispose();
+  });
+
+  it('a lock held on another machine (a shared folder) is not taken over: the message says how to clear it', async () => {
+    const d = copyModel('other-host');
+    fs.writeFileSync(path.join(d, LOCK_FILE), JSON.stringify({ pid: deadPid(), host: 'elsewhere.example', since: new Date().toISOString(), command: 'nal train' }) + '\n');
+    const r = await nal('train', '--data', csv, '--model', d, ...TRAIN);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/model folder in use by PID \d+ \(nal train since [\d:]+ UTC\) on elsewhere\.example; if nothing runs there any more, remove .*\.lock/);
   });
 
   it('two trains started together into one folder never leave a broken folder (3 rounds from empty, 2 over a model)', async () => {
