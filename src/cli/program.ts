@@ -213,8 +213,9 @@ export async function runProgram(p: Program, argv: string[], io: ProgramIo = {})
     }
     if (first === 'help') {
       const target = rest.length ? findCommand(p, rest) : undefined;
-      stdout.write((target ? commandHelp(p, target.command) : overviewHelp(p)) + '\n');
-      if (rest.length && !target) throw unknownCommand(p, rest);
+      const group = !target && rest.length ? groupHelp(p, rest[0]) : undefined;
+      if (rest.length && !target && !group) throw unknownCommand(p, rest);
+      stdout.write((target ? commandHelp(p, target.command) : group ?? overviewHelp(p)) + '\n');
       return 0;
     }
     const found = findCommand(p, argv);
