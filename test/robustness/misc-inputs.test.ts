@@ -11,7 +11,7 @@ import * as zlib from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateTraffic, trafficToCsv } from '../../src/data/generator';
 import { nal } from '../support/cli';
-import { startNal, tempFilesUnder } from '../support/process';
+import { startNal, tempFilesUnder, waitsOnFifo, waitUntil, writing } from '../support/process';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nal-misc-'));
 const csv = path.join(dir, 'traffic.csv');
@@ -93,7 +93,9 @@ describe('data paths that are not plain readable files', () => {
     }
     const out = path.join(dir, 'fifo-out.csv');
     const child = await startNal(['detect', '--data', fifo, '--model', model, '--out', out]);
-    await new Promise((r) => setTimeout(r, 1500));
+    // it waits in the FIFO's open (Linux tells; elsewhere give it time to get there)
+    if (waitsOnFifo(child.pid!) === undefined) await new Promise((r) => setTimeout(r, 3000));
+    else await waitUntil(() => waitsOnFifo(child.pid!) === true, 60_000, 'detect to open the FIFO');
     child.kill('SIGINT');
     const r = await child.done;
     expect(r.code).toBe(130);
@@ -107,7 +109,7 @@ describe('data paths that are not plain readable files', () => {
     fs.writeFileSync(out, 'previous\n');
     const child = await startNal(['detect', '--data', '-', '--model', model, '--out', out, '--chunk-size', '50'], { stdio: ['pipe', 'pipe', 'pipe'] });
     child.stdin!.write(fs.readFileSync(csv, 'utf8'));
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitUntil(() => writing(dir, 'twice.csv'), 60_000, 'the output to start');
     child.kill('SIGINT');
     child.kill('SIGINT');
     const r = await child.done;

@@ -134,3 +134,35 @@ export function folderHash(dir: string): string {
   walk(dir);
   return h.digest('hex');
 }
+
+/** Resolves once `cond()` holds (polled every 25 ms); rejects after `ms`. */
+export async function waitUntil(cond: () => boolean, ms = 60_000, what = 'a condition'): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Whether a temporary file of ours for `name` (`.name.tmp-<pid>-...`) exists in `dir`: a writer has started. */
+export function writing(dir: string, name: string): boolean {
+  return fs.readdirSync(dir).some((f) => f.startsWith(`.${name}.tmp-`));
+}
+
+/**
+ * Whether a thread of process `pid` waits in a FIFO's open for a writer (Linux: its wchan is
+ * `wait_for_partner`); undefined where /proc cannot tell.
+ */
+export function waitsOnFifo(pid: number): boolean | undefined {
+  try {
+    return fs.readdirSync(`/proc/${pid}/task`).some((t) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/task/${t}/wchan`, 'utf8').includes('wait_for_partner');
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return undefined;
+  }
+}
