@@ -46,5 +46,5 @@ export function dataFrameToTraffic(df: any, schema?: DatasetSchema): TrafficData
 /** Detection results (with the input's features) as a danfo DataFrame. */
 export function detectionToDataFrame(r: DetectionResult, data?: TrafficData): any {
   const dfd = danfo();
-  return new dfd.DataFrame(detectionRows(data, r));
+  return new dfd.DataFrame(detectionRows(r, data));
 }
