@@ -5,7 +5,7 @@
  */
 
 // core contract
-export { AnomalyLabError, NotFittedError, FeatureMismatchError, DataValidationError, ModelFormatError } from './core/errors';
+export { AnomalyLabError, NotFittedError, FeatureMismatchError, DataValidationError, ModelFormatError, MissingDependencyError } from './core/errors';
 export { BaseDetector } from './core/detector';
 export type { DetectorName, BaseDetectorOptions, DetectorSnapshot } from './core/detector';
 export { Random, checkSeed, type RandomState } from './core/random';
@@ -101,6 +101,8 @@ export { lossCurveChart } from './charts/training';
 export type { LossCurveOptions } from './charts/training';
 export { showChart, showTable, chartHtml, tableHtml, plotlyScriptTag, plotlyBundlePath, PLOTLY_CONFIG, createLiveChart } from './charts/display';
 export type { ShowChartOptions, ShowTableOptions, ChartHtmlOptions, HtmlSink, LiveChart, LiveChartOptions } from './charts/display';
+export { saveChart, chartPage, findChromium, CHART_FORMATS } from './charts/save';
+export type { SaveChartOptions, ChartFormat } from './charts/save';
 export { StreamHistory, streamChart } from './charts/stream';
 export type { StreamWindow, StreamPoint, StreamTotals, StreamState, StreamHistoryOptions, ScoredWindow, StreamChartOptions } from './charts/stream';
 export { createProgressBar } from './charts/progress';
