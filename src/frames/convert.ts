@@ -4,6 +4,9 @@
  * snake_case, as in the CSV output of `nal detect`; numbers are JavaScript numbers (danfo labels
  * non-integer columns `float32` but keeps the values as given).
  *
+ * Filter rows with `df.loc({ rows: mask })`, pandas' `df.loc[mask]` (danfo 1.2's `query` fails on a frame
+ * that is itself filtered: its row labels are no longer 0..n-1).
+ *
  * This folder sits above everything it converts (data, ensemble, explain, feedback, metrics,
  * stream): nothing below imports it. danfo is loaded lazily ({@link danfo}).
  */
@@ -20,7 +23,7 @@ import type { StreamWindow } from '../charts/stream';
 import { danfo, isFrame, type DataFrame } from './danfo';
 
 type Model = DetectorName | 'ensemble';
-type Cell = string | number | boolean | null | undefined;
+type Cell = unknown;
 
 const label = (m: Model): string => (m === 'ensemble' ? 'Ensemble' : (DETECTOR_LABELS[m] ?? m));
 
@@ -34,7 +37,7 @@ const label = (m: Model): string => (m === 'ensemble' ? 'Ensemble' : (DETECTOR_L
  * const df = toDataFrame([{ model: 'a', f1: 0.9 }, { model: 'b', f1: 0.8 }]);
  * ```
  */
-export function toDataFrame(source: readonly object[] | Readonly<Record<string, ArrayLike<Cell>>>, columns?: readonly string[]): DataFrame {
+export function toDataFrame(source: readonly object[] | Readonly<Record<string, ArrayLike<unknown>>>, columns?: readonly string[]): DataFrame {
   const dfd = danfo();
   if (Array.isArray(source)) {
     const rows = source as readonly Record<string, Cell>[];
@@ -43,7 +46,7 @@ export function toDataFrame(source: readonly object[] | Readonly<Record<string, 
     for (const c of names) cols[c] = rows.map((r) => r[c]);
     return frameOf(dfd, cols, names);
   }
-  const obj = source as Readonly<Record<string, ArrayLike<Cell>>>;
+  const obj = source as Readonly<Record<string, ArrayLike<unknown>>>;
   const names = Object.keys(obj);
   const cols: Record<string, Cell[]> = {};
   let n: number | undefined;
@@ -109,7 +112,7 @@ export function dataFrameToTraffic(df: DataFrame, schema?: DatasetSchema): Traff
  * @example
  * ```ts
  * const df = detectionToDataFrame(ensemble.detect(data), data);
- * df.query(df.is_anomaly.eq(1)).sortValues('ensemble_score', { ascending: false }).head(10);
+ * df.loc({ rows: df.is_anomaly.eq(1) }).sortValues('ensemble_score', { ascending: false }).head(10);
  * ```
  */
 export function detectionToDataFrame(r: DetectionResult, data?: TrafficData): DataFrame {
@@ -146,7 +149,7 @@ export function metricsToDataFrame(metrics: Partial<Record<Model, DetectionMetri
  * @example
  * ```ts
  * const df = importanceToDataFrame(imp);
- * const ens = df.query(df.model.eq('Ensemble')).sortValues('auc_drop', { ascending: false });
+ * const ens = df.loc({ rows: df.model.eq('Ensemble') }).sortValues('auc_drop', { ascending: false });
  * ```
  */
 export function importanceToDataFrame(imp: PermutationImportance): DataFrame {
@@ -223,7 +226,7 @@ export function feedbackRoundsToDataFrame(rounds: readonly FeedbackRound[]): Dat
  * @example
  * ```ts
  * const w = streamWindowsToDataFrame(history);
- * w.query(w.anomalies.gt(0));
+ * w.loc({ rows: w.anomalies.gt(0) });
  * w.latency_ms.describe();
  * ```
  */

@@ -71,7 +71,11 @@ function formatColumn(values: unknown[], digits: number): { text: string[]; nume
     if (v === null || v === undefined) return '';
     if (typeof v === 'number') {
       if (!Number.isFinite(v)) return String(v);
-      if (floats.length === 0) return String(v);
+      if (floats.length === 0 || Number.isInteger(v)) {
+        if (!numeric || floats.length === 0) return String(v);
+      }
+      // a column that mixes numbers and text: each number on its own, to `digits` significant digits
+      if (!numeric) return String(Number(v.toPrecision(digits)));
       const abs = Math.abs(v);
       if (abs !== 0 && (decimalsFor(v, digits) > 6 || abs >= 1e15)) return v.toExponential(digits - 1);
       return v.toFixed(decimals);

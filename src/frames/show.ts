@@ -28,7 +28,7 @@ function isFigure(x: unknown): x is Figure {
  * @example
  * ```ts
  * const df = detectionToDataFrame(r, data);
- * show(df.query(df.is_anomaly.eq(1)).sortValues('ensemble_score', { ascending: false }), { maxRows: 15 });
+ * show(df.loc({ rows: df.is_anomaly.eq(1) }).sortValues('ensemble_score', { ascending: false }), { maxRows: 15 });
  * show(timelineChart(r, data));
  * ```
  */

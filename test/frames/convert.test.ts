@@ -50,9 +50,12 @@ describe('danfo.js DataFrames', () => {
     const rows = detectionRows(r, data);
     expect(df.values.map((v) => v[df.columns.indexOf('ensemble_score')])).toEqual(rows.map((x) => x.ensemble_score));
     // an analyst's filter and sort, on danfo's own methods
-    const flagged = df.query(df.is_anomaly.eq(1)).sortValues('ensemble_score', { ascending: false });
+    const flagged = df.loc({ rows: df.is_anomaly.eq(1) }).sortValues('ensemble_score', { ascending: false });
     expect(flagged.shape[0]).toBe(rows.filter((x) => x.is_anomaly === 1).length);
     expect(flagged.ensemble_score.values[0]).toBe(Math.max(...rows.map((x) => x.ensemble_score)));
+    // a filter of a filter (row labels no longer 0..n-1) works with loc
+    const high = flagged.loc({ rows: flagged.severity.eq('high') });
+    expect(high.shape[0]).toBe(rows.filter((x) => x.is_anomaly === 1 && x.severity === 'high').length);
     // without the data: only the result columns
     expect(detectionToDataFrame(r).columns).not.toContain('packet_size');
     expect(() => detectionToDataFrame(data as never, r as never)).toThrow(/takes \(result, data\)/);
@@ -76,7 +79,7 @@ describe('danfo.js DataFrames', () => {
     const models = Object.keys(imp.models).length;
     expect(df.shape).toEqual([models * imp.features.length, 8]);
     expect(df.columns).toEqual(['model', 'feature', 'score_drop', 'score_drop_std', 'score_change', 'score_change_std', 'auc_drop', 'auc_drop_std']);
-    const ensRows = df.query(df.model.eq('Ensemble'));
+    const ensRows = df.loc({ rows: df.model.eq('Ensemble') });
     expect(ensRows.feature.values).toEqual(imp.features);
     expect(ensRows.auc_drop.values).toEqual(imp.models.ensemble!.aucDrop!.map((s) => s.mean));
     // without labels: no ROC-AUC columns
