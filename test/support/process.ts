@@ -37,6 +37,12 @@ export function nalScript(): Promise<string> {
   return bundled;
 }
 
+/** Children still running when the test process ends (a test that failed half-way) are killed. */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of running) c.kill('SIGKILL');
+});
+
 /** A finished child: exit code or signal, output, and how long it ran. */
 export interface ChildResult {
   code: number | null;
@@ -51,6 +57,8 @@ export async function startNal(args: string[], opts: SpawnOptions = {}): Promise
   const script = await nalScript();
   const t0 = Date.now();
   const child = spawn(process.execPath, [script, ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  running.add(child);
+  child.on('exit', () => running.delete(child));
   let out = '';
   let err = '';
   child.stdout?.on('data', (d) => (out += d));
