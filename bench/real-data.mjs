@@ -114,14 +114,15 @@ function combinations(ens, result, labels, contamination) {
   // the seed app's decision: at least 2 of 4 votes; ranked by the vote count (as in the reference)
   out.vote = nal.detectionMetrics(labels, combine.majorityVote(result.voteCount, 2), Float64Array.from(result.voteCount));
   // weights: 'equal', or the agreement weights with this power
-  const fuse = (normalization, weights) => {
-    const w = weights === 'equal' ? names.map(() => 1) : combine.agreementWeights(names.map((d) => train.scores[d]), weights);
+  const fuse = (normalization, weights, floor = ens.options.agreementFloor) => {
+    const w = weights === 'equal' ? names.map(() => 1) : combine.agreementWeights(names.map((d) => train.scores[d]), weights, floor);
     const cols = (r) => names.map((d) => combine.normalizeScores(r.scores[d], ens.stats(d), normalization));
     const thr = nal.calibrateThreshold(combine.fuseScores(cols(train), w), contamination);
     const s = combine.fuseScores(cols(result), w);
     return nal.detectionMetrics(labels, Uint8Array.from(s, (x) => (x > thr ? 1 : 0)), s);
   };
-  out.robust16 = fuse('robust', 16);
+  // as before issue 5 (and 12): robust z, agreement alone (no floor), power 16
+  out.robust16 = fuse('robust', 16, 0);
   // the default normalisation with other agreement powers than combine.AGREEMENT_POWER
   out.power8 = fuse(ens.options.normalization, 8);
   out.power16 = fuse(ens.options.normalization, 16);
