@@ -20,6 +20,11 @@ import { Autoencoder } from '../../src/detectors/autoencoder';
 import { IsolationForest } from '../../src/detectors/isolation-forest';
 import { LocalOutlierFactor } from '../../src/detectors/local-outlier-factor';
 import { OneClassSvm } from '../../src/detectors/one-class-svm';
+import { KNearestNeighbors } from '../../src/detectors/knn';
+import { Ecod } from '../../src/detectors/ecod';
+import { Copod } from '../../src/detectors/copod';
+import { Hbos } from '../../src/detectors/hbos';
+import { Pca } from '../../src/detectors/pca';
 import { AnomalyEnsemble, MAX_SCALED_VALUE } from '../../src/ensemble/ensemble';
 import { StandardScaler } from '../../src/preprocess/standard-scaler';
 import { nal } from '../support/cli';
@@ -70,6 +75,12 @@ const DETECTORS: [string, () => AnyDetector, number][] = [
   ['OneClassSvm', () => new OneClassSvm({ seed: 1 }), 150],
   ['LocalOutlierFactor', () => new LocalOutlierFactor({ seed: 1, nNeighbors: 10 }), 150],
   ['Autoencoder', () => new Autoencoder({ seed: 1, epochs: 2 }), 40],
+  ['LocalOutlierFactor, several k', () => new LocalOutlierFactor({ seed: 1, nNeighbors: [5, 10, 30] }), 100],
+  ['KNearestNeighbors', () => new KNearestNeighbors({ nNeighbors: [5, 20] }), 100],
+  ['Ecod', () => new Ecod(), 100],
+  ['Copod', () => new Copod(), 100],
+  ['Hbos', () => new Hbos(), 100],
+  ['Pca', () => new Pca(), 100],
 ];
 
 describe.each(DETECTORS)('%s alone: finite scores or an error naming the row', (_name, make, runs) => {
