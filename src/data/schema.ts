@@ -6,6 +6,7 @@
  * through a description file read by {@link loadDatasetSchema}.
  */
 import * as fs from 'node:fs';
+import { FLOW_COLUMNS, FLOW_IDENTIFIERS } from '../capture/flows';
 import { DataValidationError } from '../core/errors';
 
 /** The 10 features of the seed traffic data, in model order. */
@@ -132,11 +133,34 @@ export const ODDS_SCHEMA: DatasetSchema = {
   label: 'label',
 };
 
+/** The features of a `nal flows` row: every column but the identifiers, plus `protocol`. */
+export const FLOW_FEATURES: readonly string[] = ['protocol', ...FLOW_COLUMNS.filter((c) => !(FLOW_IDENTIFIERS as readonly string[]).includes(c))];
+
+/**
+ * Our own flow rows (`nal flows`, {@link captureFlows}; columns in docs/FLOWS.md): the
+ * identifiers (addresses, ports, end reason) are not features, `timestamp` is the flow's start,
+ * `protocol` is one-hot encoded, and the counts, byte totals, lengths, rates and times, which are
+ * never negative and span many orders of magnitude, are log-scaled (the initial windows, -1 when
+ * absent, are not). An optional `label` column: `normal`, `benign` or `0` are normal, anything
+ * else an anomaly.
+ */
+export const FLOWS_SCHEMA: DatasetSchema = {
+  name: 'flows',
+  features: FLOW_FEATURES,
+  categorical: ['protocol'],
+  label: 'label',
+  normalLabels: ['normal', 'benign', 'Benign', 'BENIGN', '0'],
+  timestamp: 'timestamp',
+  ignore: FLOW_IDENTIFIERS.filter((c) => c !== 'timestamp' && c !== 'protocol'),
+  log1p: FLOW_FEATURES.filter((c) => c !== 'protocol' && c !== 'fwd_init_win' && c !== 'bwd_init_win'),
+};
+
 /** Built-in descriptions by name (`--dataset NAME`). */
 export const DATASETS: Readonly<Record<string, DatasetSchema>> = {
   seed: SEED_SCHEMA,
   'nsl-kdd': NSL_KDD_SCHEMA,
   odds: ODDS_SCHEMA,
+  flows: FLOWS_SCHEMA,
 };
 
 const SCHEMA_KEYS = ['name', 'features', 'categorical', 'label', 'normalLabels', 'timestamp', 'requireLabel', 'header', 'columns', 'ignore', 'log1p'];
