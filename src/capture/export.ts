@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { once } from 'node:events';
-import { tempPathFor } from '../core/persistence';
+import { isSpecialFile, tempPathFor } from '../core/persistence';
 import { csvLine, parseTraffic, type LoadOptions, type TrafficData } from '../data/csv';
 import { danfo } from '../data/danfo';
 import { FLOWS_SCHEMA } from '../data/schema';
@@ -46,8 +46,10 @@ export async function writeFlowsCsv(source: CaptureSource, out: string | NodeJS.
   // open the capture (a missing file fails here) before creating anything
   const first = await flows.next();
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-  const tmp = tempPathFor(out);
-  const fd = fs.openSync(tmp, 'wx', 0o644);
+  // a device or pipe (/dev/null) is written in place: renaming a temporary file over it would replace it
+  const special = isSpecialFile(out);
+  const tmp = special ? out : tempPathFor(out);
+  const fd = fs.openSync(tmp, special ? 'w' : 'wx', 0o644);
   let fdOpen = true;
   const stream = fs.createWriteStream('', { fd, autoClose: false, highWaterMark: 1 << 20 });
   let failed: unknown;
@@ -61,15 +63,15 @@ export async function writeFlowsCsv(source: CaptureSource, out: string | NodeJS.
     const summary = await pipeFlows(all, stream, opts);
     await new Promise<void>((resolve, reject) => stream.end((e?: Error | null) => (e ? reject(e) : resolve())));
     if (failed) throw failed;
-    fs.fsyncSync(fd);
+    if (!special) fs.fsyncSync(fd);
     fs.closeSync(fd);
     fdOpen = false;
-    fs.renameSync(tmp, out);
+    if (!special) fs.renameSync(tmp, out);
     return summary;
   } catch (e) {
     stream.destroy();
     if (fdOpen) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
+    if (!special) fs.rmSync(tmp, { force: true });
     throw e;
   } finally {
     await flows.return(undefined as never);

@@ -17,7 +17,7 @@ import type { FlowRecord } from './flows';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { tempPathFor } from '../core/persistence';
+import { isSpecialFile, tempPathFor } from '../core/persistence';
 
 /** Kinds of synthesized sessions. */
 export type SessionKind = 'web' | 'dns' | 'ssh' | 'ping' | 'scan' | 'bruteforce' | 'upload';
@@ -620,8 +620,9 @@ export async function synthesizeCapture(file: string, opts: SynthCaptureOptions 
   const sessions: SynthSession[] = [];
   const writer = new CaptureWriter(opts);
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = tempPathFor(file);
-  const fileStream = fs.createWriteStream(tmp, { flags: 'wx', highWaterMark: 1 << 20 });
+  const special = isSpecialFile(file);
+  const tmp = special ? file : tempPathFor(file);
+  const fileStream = fs.createWriteStream(tmp, { flags: special ? 'w' : 'wx', highWaterMark: 1 << 20 });
   const gz = file.endsWith('.gz') ? zlib.createGzip() : undefined;
   const out: NodeJS.WritableStream = gz ?? fileStream;
   if (gz) gz.pipe(fileStream);
@@ -652,10 +653,10 @@ export async function synthesizeCapture(file: string, opts: SynthCaptureOptions 
       fileStream.once('finish', () => resolve());
       out.end();
     });
-    fs.renameSync(tmp, file);
+    if (!special) fs.renameSync(tmp, file);
   } catch (e) {
     fileStream.destroy();
-    fs.rmSync(tmp, { force: true });
+    if (!special) fs.rmSync(tmp, { force: true });
     throw e;
   }
   return { file, packets, bytes, sessions };

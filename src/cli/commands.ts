@@ -1,5 +1,5 @@
 /**
- * The `nal` subcommands: generate, train, detect, evaluate, feedback. Option names and JSON keys are a
+ * The `nal` subcommands: generate, train, detect, evaluate, feedback, flows. Option names and JSON keys are a
  * contract other tools drive the project through; keep them stable.
  */
 import * as fs from 'node:fs';
@@ -19,6 +19,9 @@ import { AnomalyEnsemble, DETECTOR_NAMES, type EnsembleOptions, type FitProgress
 import { evaluateDetection, type EvaluationReport } from '../ensemble/evaluate';
 import { detectCsvStream, detectCsvToFile, modelSchema, writeDetectionCsv, type StreamSummary } from '../stream/detect-stream';
 import { readManifest } from '../core/persistence';
+import { writeFlowsCsv } from '../capture/export';
+import { DEFAULT_FLOW_OPTIONS, type CaptureFlowSummary, type FlowOptions } from '../capture/flows';
+import { linkTypeName } from '../capture/pcap';
 import { retrainWithFeedback } from '../feedback/retrain';
 import { appendFeedback, FEEDBACK_LABELS, feedbackPath, feedbackStats, labelRows, loadFeedback, type FeedbackLabel, type FeedbackLog } from '../feedback/store';
 
@@ -34,6 +37,7 @@ Usage:
   nal feedback add   --model DIR --data FILE --row-id ID[,ID...] --label tp|fp|fn [--note TEXT] [--file F]
   nal feedback stats --model DIR | --file F [--json]
   nal train    --data FILE --model DIR --feedback F [--fp-weight N] [--keep-weights]   retrain with labels
+  nal flows    --pcap FILE|- [--out FILE|-] [--idle-timeout S] [--active-timeout S] [--close-wait S]
 
 Feedback (labels of detected rows, by the row_id column of nal detect output):
   --label tp|fp|fn          tp: a real anomaly; fp: normal traffic the model flagged; fn: a missed anomaly
@@ -42,6 +46,11 @@ Feedback (labels of detected rows, by the row_id column of nal detect output):
                             positives join them --fp-weight times (default 10), thresholds are
                             recalibrated, fusion weights are learned from the labels (not with
                             --keep-weights); an existing model in DIR gives the options and seed
+
+Packet captures (nal flows; see nal flows --help and docs/FLOWS.md):
+  --pcap FILE|-             a pcap or pcapng capture (.gz read directly; - reads stdin) becomes one CSV
+                            row per bidirectional flow (default --out -: stdout); then
+                            nal train|detect --dataset flows reads the rows
 
 Data options:
   --data -                  (detect) read the CSV from stdin; detect streams any size in bounded memory
@@ -122,8 +131,17 @@ export async function runCli(argv: string[], io: { stdout?: NodeJS.WritableStrea
         );
       case 'feedback':
         return await cmdFeedback(rest, ctx);
+      case 'flows':
+        if (rest.includes('--help') || rest.includes('-h')) {
+          stdout.write(FLOWS_USAGE + '\n');
+          return 0;
+        }
+        return await cmdFlows(
+          parse(rest, { pcap: { type: 'string' }, out: { type: 'string' }, 'idle-timeout': { type: 'string' }, 'active-timeout': { type: 'string' }, 'close-wait': { type: 'string' } }),
+          ctx,
+        );
       default:
-        throw new UsageError(`unknown command '${cmd}' (commands: generate, train, detect, evaluate, feedback; see nal --help).`);
+        throw new UsageError(`unknown command '${cmd}' (commands: generate, train, detect, evaluate, feedback, flows; see nal --help).`);
     }
   } catch (e) {
     const err = e as Error;
@@ -627,4 +645,87 @@ async function trainWithFeedback(v: Values, ctx: Ctx): Promise<number> {
     base?.dispose();
   }
   return 0;
+}
+
+// -------------------------------------------------------------------------------------------------
+// flows: packet captures to flow rows
+// -------------------------------------------------------------------------------------------------
+
+const FLOWS_USAGE = `nal flows: a packet capture becomes one CSV row per bidirectional flow
+
+Usage:
+  nal flows --pcap FILE|- [--out FILE|-] [--idle-timeout S] [--active-timeout S] [--close-wait S] [--quiet]
+
+  --pcap FILE|-             classic pcap (either byte order, micro- or nanosecond timestamps) or pcapng
+                            (several interfaces); .gz files are read directly; - reads stdin
+                            (tcpdump -w - | nal flows --pcap -). Link types: Ethernet (802.1Q/QinQ VLAN
+                            tags, PPPoE), Linux cooked SLL and SLL2 (-i any), raw IP, BSD loopback.
+  --out FILE|-              where the CSV goes (default -: stdout); a file is written to a temporary
+                            file and renamed into place at the end, so a failure leaves no partial output
+  --idle-timeout S          a flow without packets for S seconds ends (default ${DEFAULT_FLOW_OPTIONS.idleTimeout})
+  --active-timeout S        a flow ends S seconds after its first packet even when still active; its next
+                            packet starts a new flow (default ${DEFAULT_FLOW_OPTIONS.activeTimeout})
+  --close-wait S            a TCP flow closed by FIN from both sides or by RST keeps counting its late
+                            packets (the last ACK, retransmissions) for S seconds; a SYN always starts
+                            a new flow (default ${DEFAULT_FLOW_OPTIONS.closeWait})
+
+One row per flow, keyed by the 5-tuple (addresses, ports, protocol), the first packet's sender as
+the source: identifiers (timestamp, src_ip, src_port, dst_ip, dst_port, protocol, end_reason) and
+CICFlowMeter-style features (duration; packet, byte and payload counts per direction; payload
+length min/max/mean/std; bytes/s and packets/s; inter-arrival times; TCP flag counts; header bytes;
+initial windows). Every column is defined in docs/FLOWS.md. Memory holds the active flows only.
+
+Then:
+  nal train  --dataset flows --data flows.csv --contamination auto --model models/mine
+  nal detect --model models/mine --data new-flows.csv --out scored.csv`;
+
+function secondsOpt(v: Values, name: string): number | undefined {
+  const x = v[name];
+  if (x === undefined) return undefined;
+  const n = Number(x);
+  if (typeof x !== 'string' || x.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number of seconds, got '${x}'.`);
+  return n;
+}
+
+/** `nal flows --pcap FILE [--out FILE]`. */
+async function cmdFlows(v: Values, ctx: Ctx): Promise<number> {
+  const pcap = required(v, 'pcap');
+  const out = typeof v.out === 'string' && v.out !== '' ? v.out : '-';
+  const timeouts: FlowOptions = {
+    idleTimeout: secondsOpt(v, 'idle-timeout'),
+    activeTimeout: secondsOpt(v, 'active-timeout'),
+    closeWait: secondsOpt(v, 'close-wait'),
+  };
+  const abort = new AbortController();
+  const onSignal = () => abort.abort(new AnomalyLabError('interrupted; no output written.', 'INTERRUPTED'));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let summary: CaptureFlowSummary;
+  try {
+    summary = await writeFlowsCsv(pcap, out === '-' ? ctx.stdout : out, {
+      ...timeouts,
+      file: pcap === '-' ? 'stdin' : pcap,
+      signal: abort.signal,
+      onWarning: (w) => {
+        if (!v.quiet) ctx.stderr.write(`warning: ${w}\n`);
+      },
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (!v.quiet) ctx.stderr.write(flowSummaryLine(summary, pcap === '-' ? 'stdin' : pcap, out === '-' ? 'stdout' : out) + '\n');
+  return 0;
+}
+
+function flowSummaryLine(s: CaptureFlowSummary, from: string, to: string): string {
+  const fmt = (n: number) => n.toLocaleString('en-US');
+  const c = s.capture;
+  const links = [...new Set(c.interfaces.map((i) => linkTypeName(i.linkType).replace(/ \(\d+\)$/, '')))].join(', ');
+  const what = `${c.format ?? 'capture'}, ${c.interfaces.length > 1 ? `${c.interfaces.length} interfaces: ` : ''}${links}`;
+  const skipped = Object.entries(s.skipped).filter(([, k]) => k > 0);
+  const names: Record<string, string> = { 'non-ip': 'not IP', 'link-type': 'unsupported link type', truncated: 'headers cut short', malformed: 'malformed headers' };
+  const skip = skipped.length ? `; ${fmt(skipped.reduce((a, [, k]) => a + k, 0))} packets in no flow (${skipped.map(([r, k]) => `${fmt(k)} ${names[r] ?? r}`).join(', ')})` : '';
+  const span = s.first ? `; ${s.first} to ${s.last}` : '';
+  return `read ${fmt(s.packets)} packets from ${from} (${what}${span}): ${fmt(s.flows)} flows written to ${to}${skip}`;
 }

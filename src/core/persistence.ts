@@ -43,7 +43,26 @@ export function fsyncDir(dir: string): void {
  * Write `data` to `target` atomically: temp file, fsync, rename. The temp file is removed if
  * anything fails, and an existing `target` is untouched until the rename.
  */
+/**
+ * Whether `target` exists and is neither a regular file nor a folder (a device such as /dev/null,
+ * a named pipe, a socket): output to it is written in place, never to a temporary file renamed
+ * over it (which would replace the device).
+ */
+export function isSpecialFile(target: string): boolean {
+  try {
+    const st = fs.statSync(target);
+    return !st.isFile() && !st.isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 export function atomicWriteFile(target: string, data: string | Uint8Array): void {
+  if (isSpecialFile(target)) {
+    // a device or pipe (/dev/null, /dev/stdout, a FIFO): renaming over it would replace it
+    fs.writeFileSync(target, data);
+    return;
+  }
   const tmp = tempPathFor(target);
   let fd: number | undefined;
   try {

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { once } from 'node:events';
 import { DataValidationError } from '../core/errors';
 import type { DenseMatrix } from '../core/matrix';
-import { tempPathFor } from '../core/persistence';
+import { isSpecialFile, tempPathFor } from '../core/persistence';
 import type { TrafficData } from '../data/csv';
 import type { DatasetSchema } from '../data/schema';
 import type { AnomalyEnsemble, DetectionResult } from '../ensemble/ensemble';
@@ -316,8 +316,10 @@ export async function detectCsvToFile(
   // open the source (a missing file fails here) before creating the output
   const first = await chunks.next();
   fs.mkdirSync(path.dirname(path.resolve(outFile)), { recursive: true });
-  const tmp = tempPathFor(outFile);
-  const fd = fs.openSync(tmp, 'wx', 0o644);
+  // a device or pipe (/dev/null) is written in place: renaming a temporary file over it would replace it
+  const special = isSpecialFile(outFile);
+  const tmp = special ? outFile : tempPathFor(outFile);
+  const fd = fs.openSync(tmp, special ? 'w' : 'wx', 0o644);
   let fdOpen = true;
   const out = fs.createWriteStream('', { fd, autoClose: false, highWaterMark: 1 << 20 });
   let failed: unknown;
@@ -332,15 +334,15 @@ export async function detectCsvToFile(
       out.end((e?: Error | null) => (e ? reject(e) : resolve()));
     });
     if (failed) throw failed;
-    fs.fsyncSync(fd);
+    if (!special) fs.fsyncSync(fd);
     fs.closeSync(fd);
     fdOpen = false;
-    fs.renameSync(tmp, outFile);
+    if (!special) fs.renameSync(tmp, outFile);
     return summary;
   } catch (e) {
     out.destroy();
     if (fdOpen) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
+    if (!special) fs.rmSync(tmp, { force: true });
     throw e;
   } finally {
     await chunks.return(undefined);
