@@ -23,15 +23,22 @@ export {
   NSL_KDD_FEATURES,
   NSL_KDD_SCHEMA,
   ODDS_SCHEMA,
+  FLOWS_SCHEMA,
+  FLOW_FEATURES,
+  ZEEK_CONN_SCHEMA,
+  CICFLOWMETER_SCHEMA,
   DATASETS,
   checkDatasetSchema,
   loadDatasetSchema,
   resolveDatasetSchema,
 } from './data/schema';
 export type { DatasetSchema } from './data/schema';
-export { loadTraffic, parseCsv, parseCsvWithSchema, parseTraffic, encodeTraffic, readTextFile, csvLine } from './data/csv';
+export { loadTraffic, parseCsv, parseCsvWithSchema, parseTable, parseTraffic, encodeTraffic, readTextFile, csvLine, checkHeader } from './data/csv';
+export { parseZeekLog, ZeekLogParser, ZEEK_CONN_FIELDS } from './data/zeek';
+export { BAD_ROW_POLICIES, badRowsError, writeSkippedRows, SkippedRowsFile, skippedRowsHeader } from './data/bad-rows';
+export type { BadRowPolicy, SkippedRow } from './data/bad-rows';
 export { TrafficEncoder, MAX_CATEGORIES } from './data/encoder';
-export type { TrafficEncoderState, UnseenCategories } from './data/encoder';
+export type { TrafficEncoderState, UnseenCategories, BadCellHandler } from './data/encoder';
 export type { TrafficData, CsvTable, LoadOptions } from './data/csv';
 export { generateTraffic, trafficToCsv, pythonFloat } from './data/generator';
 export type { GenerateOptions } from './data/generator';
@@ -65,8 +72,22 @@ export { detectionToCsv, detectionRows, resultColumns } from './ensemble/output'
 export { selectDetection } from './ensemble/select';
 
 // streaming (detection over files of any size, stdin or live generators, in bounded memory)
-export { readCsvChunks, readTrafficChunks, detectStream, detectCsvStream, detectCsvToFile, writeDetectionCsv } from './stream';
+export { readCsvChunks, readTrafficChunks, readZeekChunks, detectStream, detectCsvStream, detectCsvToFile, writeDetectionCsv, skippedRowsFileFor } from './stream';
 export type { CsvSource, CsvChunk, CsvChunkOptions, TrafficChunk, TrafficChunkOptions, StreamRow, DetectionChunk, DetectStreamOptions, DetectCsvStreamOptions, StreamSummary } from './stream';
+
+// packet captures: pcap/pcapng in, bidirectional flows out (docs/FLOWS.md), and a seeded packet synthesizer
+export { readCapture, forEachPacket, openCapture, CaptureParser, PacketView, LINK_TYPES, linkTypeName, isSupportedLinkType, MAX_PACKET_BYTES, MAX_RECORD_BYTES } from './capture/pcap';
+export type { CaptureSource, CaptureInterface, CaptureInfo, CapturedPacket, ReadCaptureOptions, OpenedCapture } from './capture/pcap';
+export { decodePacket, DecodedPacket, ipv4String, ipv6String, protocolName, PROTOCOL_NAMES } from './capture/decode';
+export type { SkipReason } from './capture/decode';
+export { FlowMeter, captureFlows, flowCells, isoTime, DEFAULT_FLOW_OPTIONS, FLOW_COLUMNS, FLOW_IDENTIFIERS } from './capture/flows';
+export type { FlowOptions, FlowRecord, FlowEndReason, FlowMeterStats, SkippedPackets, CaptureFlowSummary, CaptureFlowOptions } from './capture/flows';
+export { flowsToCsv, writeFlowsCsv, loadCaptureFlows, flowsToTraffic, flowsToDataFrame } from './capture/export';
+export type { WriteFlowsOptions } from './capture/export';
+export { CaptureWriter, writeCaptureFile, buildIpPacket, frameFor, addressBytes } from './capture/writer';
+export type { PacketSpec, CaptureWriterOptions } from './capture/writer';
+export { synthesizePackets, synthesizeCapture, labelFlows, ATTACK_KINDS } from './capture/synth';
+export type { SynthOptions, SynthCaptureOptions, SynthCapture, SynthSession, SessionKind } from './capture/synth';
 
 // metrics
 export { confusion, rates, rocAuc, rocCurve, prCurve, averagePrecision, detectionMetrics } from './metrics/classification';

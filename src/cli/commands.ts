@@ -17,7 +17,8 @@ import { generateTraffic, trafficToCsv } from '../data/generator';
 import { sampleRows, splitTraffic, subsetRows } from '../data/split';
 import { AnomalyEnsemble, DETECTOR_NAMES, type EnsembleOptions, type FitProgress } from '../ensemble/ensemble';
 import { evaluateDetection, type EvaluationReport } from '../ensemble/evaluate';
-import { detectCsvStream, detectCsvToFile, modelSchema, writeDetectionCsv, type StreamSummary } from '../stream/detect-stream';
+import { detectCsvStream, detectCsvToFile, modelSchema, skippedRowsFileFor, writeDetectionCsv, type StreamSummary } from '../stream/detect-stream';
+import { SkippedRowsFile, writeSkippedRows, type BadRowPolicy, type SkippedRow } from '../data/bad-rows';
 import { readManifest } from '../core/persistence';
 import { writeFlowsCsv } from '../capture/export';
 import { DEFAULT_FLOW_OPTIONS, type CaptureFlowSummary, type FlowOptions } from '../capture/flows';
@@ -31,7 +32,7 @@ Usage:
   nal generate --rows N [--anomaly-ratio R] [--seed S] --out FILE
   nal train    --data FILE [--dataset D] [--normal-only] [--train-sample N]
                [--contamination C|auto] [--seed S] --model DIR
-  nal detect   --data FILE|- [--dataset D] --model DIR --out FILE|- [--chunk-size N]
+  nal detect   --data FILE|- [--dataset D] --model DIR --out FILE|- [--chunk-size N] [--bad-rows error|skip]
   nal evaluate --data FILE [--dataset D] [--train FILE] [--normal-only] [--train-fraction F [--stratify]]
                [--train-sample N] [--contamination C|auto] [--seed S] [--json]
   nal feedback add   --model DIR --data FILE --row-id ID[,ID...] --label tp|fp|fn [--note TEXT] [--file F]
@@ -56,8 +57,15 @@ Data options:
   --data -                  (detect) read the CSV from stdin; detect streams any size in bounded memory
   --chunk-size N            (detect) rows scored together (default 8192); --out - writes to stdout
   --dataset D               file layout: ${Object.keys(DATASETS).join(', ')} (default seed), or a JSON
-                            description file (features, categorical, label, normalLabels, header, columns)
+                            description file (features, categorical, label, normalLabels, header, columns);
+                            flows = nal flows output, zeek-conn = Zeek conn.log (TSV or JSON lines),
+                            cicflowmeter = CICFlowMeter / CIC-IDS CSVs
   --train-sample N          train on a seeded random sample of N training rows (after --normal-only)
+  --bad-rows error|skip     (train, detect, evaluate) rows with a cell that cannot be encoded (Infinity,
+                            NaN, empty, text): error (default) names the first and says how many; skip
+                            leaves them out and lists them with their reasons in a side file
+  --skipped-rows FILE       the side file (default: beside --out as NAME.skipped.csv for detect, else
+                            DATA.skipped.csv in the current folder, DATA being the data file's name)
   --stratify                with --train-fraction: take the share of each label class (ADBench split: the rows
                             of scikit-learn's train_test_split(stratify=y, random_state=seed))
 
@@ -85,6 +93,8 @@ const MODEL_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   'normal-only': { type: 'boolean' },
   dataset: { type: 'string' },
   'train-sample': { type: 'string' },
+  'bad-rows': { type: 'string' },
+  'skipped-rows': { type: 'string' },
 };
 const COMMON: NonNullable<ParseArgsConfig['options']> = {
   debug: { type: 'boolean' },
@@ -123,7 +133,18 @@ export async function runCli(argv: string[], io: { stdout?: NodeJS.WritableStrea
           ctx,
         );
       case 'detect':
-        return await cmdDetect(parse(rest, { data: { type: 'string' }, dataset: { type: 'string' }, model: { type: 'string' }, out: { type: 'string' }, 'chunk-size': { type: 'string' } }), ctx);
+        return await cmdDetect(
+          parse(rest, {
+            data: { type: 'string' },
+            dataset: { type: 'string' },
+            model: { type: 'string' },
+            out: { type: 'string' },
+            'chunk-size': { type: 'string' },
+            'bad-rows': { type: 'string' },
+            'skipped-rows': { type: 'string' },
+          }),
+          ctx,
+        );
       case 'evaluate':
         return await cmdEvaluate(
           parse(rest, { ...MODEL_OPTIONS, data: { type: 'string' }, train: { type: 'string' }, 'train-fraction': { type: 'string' }, stratify: { type: 'boolean' }, json: { type: 'boolean' } }),
@@ -297,10 +318,44 @@ function datasetOpt(v: Values): DatasetSchema {
   return typeof v.dataset === 'string' ? resolveDatasetSchema(v.dataset) : SEED_SCHEMA;
 }
 
-/** Read a data file with the --dataset layout (and a model's encoder when given). */
-function readData(file: string, schema: DatasetSchema, v: Values, ctx: Ctx, encoder?: TrafficEncoder): TrafficData {
-  const data = loadTraffic(file, { schema, encoder });
+/** --bad-rows error|skip. */
+function badRowsOpt(v: Values): BadRowPolicy {
+  const x = v['bad-rows'];
+  if (x === undefined) {
+    if (v['skipped-rows'] !== undefined) throw new UsageError('--skipped-rows needs --bad-rows skip.');
+    return 'error';
+  }
+  if (x !== 'error' && x !== 'skip') throw new UsageError(`--bad-rows must be 'error' or 'skip', got '${x}'.`);
+  if (x === 'error' && v['skipped-rows'] !== undefined) throw new UsageError('--skipped-rows needs --bad-rows skip.');
+  return x;
+}
+
+/** The side file of the rows of `dataFile` skipped by --bad-rows skip: --skipped-rows, else NAME.skipped.csv here. */
+function skippedRowsPath(v: Values, dataFile: string, role?: 'train'): string {
+  const given = v['skipped-rows'];
+  if (typeof given === 'string' && given !== '') return role === 'train' ? given.replace(/(\.csv)?$/i, '.train$1') : given;
+  const base = path.basename(dataFile === '-' ? 'stdin' : dataFile).replace(/\.gz$/i, '').replace(/\.(csv|txt|log|json|jsonl)$/i, '');
+  return `${base}.skipped.csv`;
+}
+
+/** Skipped rows: written to their side file, said on stderr. */
+function reportSkipped(data: TrafficData, file: string, sideFile: string, v: Values, ctx: Ctx): { file: string; rows: number; sideFile: string } | undefined {
+  const rows = data.skippedRows;
+  if (!rows?.length) return undefined;
+  writeSkippedRows(sideFile, data.header, rows);
+  if (!v.quiet) {
+    const f = rows[0];
+    ctx.stderr.write(`note: ${rows.length} row${rows.length === 1 ? '' : 's'} of ${file} cannot be encoded and ${rows.length === 1 ? 'was' : 'were'} skipped (first: row ${f.row}, column '${f.column}': ${f.reason}); listed in ${sideFile}\n`);
+  }
+  return { file, rows: rows.length, sideFile };
+}
+
+/** Read a data file with the --dataset layout (and a model's encoder when given), with the --bad-rows policy. */
+function readData(file: string, schema: DatasetSchema, v: Values, ctx: Ctx, encoder?: TrafficEncoder, role?: 'train', skipped?: object[]): TrafficData {
+  const data = loadTraffic(file, { schema, encoder, badRows: badRowsOpt(v) });
   printWarnings(data, v, ctx);
+  const said = reportSkipped(data, file, skippedRowsPath(v, file, role), v, ctx);
+  if (said) skipped?.push(said);
   return data;
 }
 
@@ -357,9 +412,16 @@ async function cmdDetect(v: Values, ctx: Ctx): Promise<number> {
     // streamed: chunk by chunk in bounded memory, written progressively (to a temporary file
     // renamed into place at the end, so a failure leaves no partial output)
     const progress = v.quiet ? undefined : streamProgress(ctx);
+    const badRows = badRowsOpt(v);
+    const sidePath = typeof v['skipped-rows'] === 'string' ? v['skipped-rows'] : out === '-' ? skippedRowsPath(v, file) : skippedRowsFileFor(out);
+    // stdout: the side file is written here as rows are skipped; a file: by detectCsvToFile
+    const side = badRows === 'skip' && out === '-' ? new SkippedRowsFile(sidePath) : undefined;
     const opts = {
       schema,
       chunkSize,
+      badRows,
+      skippedRowsFile: sidePath,
+      onSkippedRows: side ? (rows: SkippedRow[], header: readonly string[]) => side.add(header, rows) : undefined,
       file: file === '-' ? 'stdin' : file,
       onWarning: (w: string) => {
         if (v.quiet) return;
@@ -377,10 +439,17 @@ async function cmdDetect(v: Values, ctx: Ctx): Promise<number> {
     process.once('SIGTERM', onSignal);
     let summary: StreamSummary;
     try {
-      summary =
-        out === '-'
-          ? await writeDetectionCsv(detectCsvStream(ens, file, opts), ctx.stdout, opts.onChunk, abort.signal)
-          : await detectCsvToFile(ens, file, out, { ...opts, signal: abort.signal });
+      if (out === '-') {
+        summary = await writeDetectionCsv(detectCsvStream(ens, file, opts), ctx.stdout, opts.onChunk, abort.signal);
+        if (side) {
+          side.commit();
+          summary.skipped = side.count;
+          if (side.count) summary.skippedRowsFile = side.file;
+        }
+      } else summary = await detectCsvToFile(ens, file, out, { ...opts, signal: abort.signal });
+    } catch (e) {
+      side?.discard();
+      throw e;
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
@@ -388,7 +457,8 @@ async function cmdDetect(v: Values, ctx: Ctx): Promise<number> {
     }
     const n = summary.anomalies;
     if (!v.quiet) {
-      ctx.stderr.write(`scored ${summary.rows} rows: ${n} anomalies (${((100 * n) / summary.rows).toFixed(1)}%); wrote ${out === '-' ? 'stdout' : out}\n`);
+      const skippedNote = summary.skipped ? `; ${summary.skipped} row${summary.skipped === 1 ? '' : 's'} that cannot be encoded skipped, listed in ${summary.skippedRowsFile}` : '';
+      ctx.stderr.write(`scored ${summary.rows} rows: ${n} anomalies (${((100 * n) / Math.max(1, summary.rows)).toFixed(1)}%); wrote ${out === '-' ? 'stdout' : out}${skippedNote}\n`);
     }
   } finally {
     ens.dispose();
@@ -438,7 +508,8 @@ async function cmdEvaluate(v: Values, ctx: Ctx): Promise<number> {
   const seed = opts.seed ?? 42;
   opts.seed = seed;
   const schema = datasetOpt(v);
-  let evalData = readData(file, schema, v, ctx);
+  const skipped: object[] = [];
+  let evalData = readData(file, schema, v, ctx, undefined, undefined, skipped);
   if (!evalData.labels) throw new UsageError(`evaluate needs a '${schema.label ?? 'label'}' column, and ${file} has none.`);
   let train: TrafficData;
   const frac = numOpt(v, 'train-fraction');
@@ -446,7 +517,7 @@ async function cmdEvaluate(v: Values, ctx: Ctx): Promise<number> {
   if (v.stratify && v['normal-only']) throw new UsageError('--stratify and --normal-only cannot be combined.');
   if (typeof v.train === 'string') {
     if (frac !== undefined) throw new UsageError('--train-fraction and --train cannot be combined.');
-    train = trainingRows(readData(v.train, schema, v, ctx), v.train, v, seed, ctx);
+    train = trainingRows(readData(v.train, schema, v, ctx, undefined, 'train', skipped), v.train, v, seed, ctx);
   } else if (frac !== undefined) {
     if (!(frac > 0 && frac < 1)) throw new UsageError(`--train-fraction must be in (0, 1), got ${frac}.`);
     // a seeded share of the (normal) rows trains; every other row is evaluated
@@ -464,7 +535,7 @@ async function cmdEvaluate(v: Values, ctx: Ctx): Promise<number> {
   }
   const report: EvaluationReport = await evaluateDetection(train, evalData, { ...opts, onProgress: v.json ? undefined : progressReporter(v, ctx) });
   if (v.json) {
-    ctx.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    ctx.stdout.write(JSON.stringify(v['bad-rows'] === 'skip' ? { ...report, skippedRows: skipped } : report, null, 2) + '\n');
   } else {
     ctx.stdout.write(formatReport(report) + '\n');
   }

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import * as zlib from 'node:zlib';
 import { DataValidationError } from '../core/errors';
+import { checkHeader } from '../data/cells';
 
 /**
  * Where CSV text comes from: a file path (`"-"` is stdin; `.gz` files, or files that start with
@@ -40,6 +41,8 @@ export interface CsvChunkOptions {
   onBytes?: (bytes: number) => void;
   /** Called once with the column names as soon as they are known, before any record (may throw). */
   onHeader?: (header: readonly string[]) => void;
+  /** A repeated header name: an error, or renamed `name.1`, `name.2` (see {@link checkHeader}). @defaultValue "error" */
+  duplicateColumns?: 'error' | 'rename';
 }
 
 /** One chunk of {@link readCsvChunks}. */
@@ -345,13 +348,7 @@ export async function* readCsvChunks(source: CsvSource, opts: CsvChunkOptions = 
     if (isBlank(r)) return;
     if (!header) {
       if (hasHeader) {
-        header = r.cells.map((h) => h.trim());
-        const seen = new Map<string, number>();
-        header.forEach((h, j) => {
-          if (h === '') throw new DataValidationError(`column ${j + 1} of the header has no name.`, { file, row: 0 });
-          if (seen.has(h)) throw new DataValidationError(`duplicate column name '${h}' (columns ${seen.get(h)! + 1} and ${j + 1}).`, { file, row: 0 });
-          seen.set(h, j);
-        });
+        header = checkHeader(r.cells, file, opts.duplicateColumns);
         width = header.length;
         opts.onHeader?.(header);
         return;
