@@ -69,8 +69,13 @@ export async function writeFlowsCsv(source: CaptureSource, out: string | NodeJS.
     if (!special) fs.renameSync(tmp, out);
     return summary;
   } catch (e) {
-    stream.destroy();
-    if (fdOpen) fs.closeSync(fd);
+    // destroying the stream closes its descriptor (whatever autoClose says): wait for it, never close it twice
+    if (fdOpen && !stream.closed) {
+      await new Promise<void>((resolve) => {
+        stream.once('close', () => resolve());
+        stream.destroy();
+      });
+    }
     if (!special) fs.rmSync(tmp, { force: true });
     throw e;
   } finally {

@@ -416,8 +416,13 @@ export async function detectCsvToFile(
     }
     return summary;
   } catch (e) {
-    out.destroy();
-    if (fdOpen) fs.closeSync(fd);
+    // destroying the stream closes its descriptor (whatever autoClose says): wait for it, never close it twice
+    if (fdOpen && !out.closed) {
+      await new Promise<void>((resolve) => {
+        out.once('close', () => resolve());
+        out.destroy();
+      });
+    }
     if (!special) fs.rmSync(tmp, { force: true });
     side?.discard();
     throw e;
