@@ -123,6 +123,8 @@ export type { LossCurveOptions } from './charts/training';
 export { showChart, showTable, chartHtml, tableHtml, plotlyScriptTag, plotlyBundlePath, PLOTLY_CONFIG, createLiveChart } from './charts/display';
 export type { ShowChartOptions, ShowTableOptions, ChartHtmlOptions, HtmlSink, LiveChart, LiveChartOptions } from './charts/display';
 export { StreamHistory, streamChart } from './charts/stream';
+export { flowsOverTimeChart, topTalkersChart, flaggedFlowsChart } from './charts/flows';
+export type { FlowsOverTimeOptions, TopTalkersOptions } from './charts/flows';
 export type { StreamWindow, StreamPoint, StreamTotals, StreamState, StreamHistoryOptions, ScoredWindow, StreamChartOptions } from './charts/stream';
 export { createProgressBar } from './charts/progress';
 export type { ProgressBar, ProgressBarOptions } from './charts/progress';
