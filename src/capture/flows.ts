@@ -77,7 +77,19 @@ const URG = 0x20;
 
 /** One active flow. Times are nanoseconds since the meter's base second. */
 class Flow {
-  readonly key: string;
+  /** The canonical key: IPv4 in numbers (`ka`, `kb`, `kpa`, `kpb`, `protocol`), IPv6 in `key6`. */
+  ka = 0;
+  kb = 0;
+  kpa = 0;
+  kpb = 0;
+  key6 = '';
+  /** Hash bucket (IPv4) and the next flow of the same bucket. */
+  bucket = 0;
+  next: Flow | undefined = undefined;
+  /** Creation order, for writing flows oldest first. */
+  seq = 0;
+  /** Set when the flow has been written. */
+  ended = false;
   /** The flow's source is the first endpoint of the canonical key. */
   readonly srcIsA: boolean;
   readonly src: string;
@@ -117,8 +129,7 @@ class Flow {
   /** Set when TCP closed the flow. */
   closed: 'fin' | 'rst' | undefined = undefined;
 
-  constructor(key: string, srcIsA: boolean, src: string, dst: string, srcPort: number, dstPort: number, protocol: number, sec: number, ns: number, t: number) {
-    this.key = key;
+  constructor(srcIsA: boolean, src: string, dst: string, srcPort: number, dstPort: number, protocol: number, sec: number, ns: number, t: number) {
     this.srcIsA = srcIsA;
     this.src = src;
     this.dst = dst;
@@ -280,6 +291,69 @@ export interface FlowMeterStats {
   last?: string;
 }
 
+/**
+ * The active flows by canonical key. IPv4 keys are hashed into small integers (chained on
+ * collision), so looking a packet's flow up allocates nothing; IPv6 keys are strings.
+ */
+class FlowTable {
+  private readonly v4 = new Map<number, Flow>();
+  private readonly v6 = new Map<string, Flow>();
+  size = 0;
+
+  static hash4(a: number, b: number, pa: number, pb: number, proto: number): number {
+    let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b ^ 0xc2b2ae35, 0x27d4eb2f);
+    h ^= Math.imul((pa << 16) ^ pb ^ (proto << 8), 0x165667b1);
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x2c1b3c6d);
+    h ^= h >>> 12;
+    return h & 0x3fffffff;
+  }
+
+  get4(h: number, a: number, b: number, pa: number, pb: number, proto: number): Flow | undefined {
+    let f = this.v4.get(h);
+    while (f !== undefined && !(f.ka === a && f.kb === b && f.kpa === pa && f.kpb === pb && f.protocol === proto)) f = f.next;
+    return f;
+  }
+
+  get6(key: string): Flow | undefined {
+    return this.v6.get(key);
+  }
+
+  add(f: Flow): void {
+    if (f.key6) this.v6.set(f.key6, f);
+    else {
+      f.next = this.v4.get(f.bucket);
+      this.v4.set(f.bucket, f);
+    }
+    this.size++;
+  }
+
+  remove(f: Flow): void {
+    if (f.key6) this.v6.delete(f.key6);
+    else {
+      const head = this.v4.get(f.bucket);
+      if (head === f) {
+        if (f.next) this.v4.set(f.bucket, f.next);
+        else this.v4.delete(f.bucket);
+      } else {
+        let p = head;
+        while (p !== undefined && p.next !== f) p = p.next;
+        if (p) p.next = f.next;
+      }
+      f.next = undefined;
+    }
+    this.size--;
+  }
+
+  /** The flows for which `pick` holds, oldest first. */
+  select(pick: (f: Flow) => boolean): Flow[] {
+    const out: Flow[] = [];
+    for (const head of this.v4.values()) for (let f: Flow | undefined = head; f !== undefined; f = f.next) if (pick(f)) out.push(f);
+    for (const f of this.v6.values()) if (pick(f)) out.push(f);
+    return out.sort((x, y) => x.seq - y.seq);
+  }
+}
+
 interface FragmentEntry {
   key: string;
   flow: Flow;
@@ -316,7 +390,8 @@ export class FlowMeter {
   private readonly idleNs: number;
   private readonly activeNs: number;
   private readonly closeNs: number;
-  private readonly flows = new Map<string, Flow>();
+  private readonly flows = new FlowTable();
+  private created = 0;
   private readonly fragments = new Map<string, FragmentEntry>();
   private readonly pk = new DecodedPacket();
   private readonly words = new Array<number>(19);
@@ -377,28 +452,33 @@ export class FlowMeter {
     if (this.now >= this.nextSweep) this.sweep();
     st.flowPackets++;
 
-    let key: string;
-    let aIsSrc: boolean;
     if (pk.fragment === 2) {
       const fe = this.fragments.get(this.fragmentKey(pk));
       if (fe) {
         fe.seen = this.now;
         if (!pk.moreFragments) this.fragments.delete(fe.key);
-        const live = this.flows.get(fe.flow.key);
-        if (live === fe.flow) {
-          live.add(fe.fwd, t, p.originalLength, pk);
+        if (!fe.flow.ended) {
+          fe.flow.add(fe.fwd, t, p.originalLength, pk);
           return;
         }
         // the flow has ended meanwhile: the fragment starts a flow of its own below
       } else st.orphanFragments++;
     }
+    let aIsSrc: boolean;
+    let flow: Flow | undefined;
+    let h = 0;
+    let key6 = '';
     if (pk.ipVersion === 4) {
       const a = pk.src4;
       const b = pk.dst4;
       aIsSrc = a < b || (a === b && pk.srcPort <= pk.dstPort);
-      key = aIsSrc
-        ? String.fromCharCode(a >>> 16, a & 0xffff, b >>> 16, b & 0xffff, pk.srcPort, pk.dstPort, pk.protocol)
-        : String.fromCharCode(b >>> 16, b & 0xffff, a >>> 16, a & 0xffff, pk.dstPort, pk.srcPort, pk.protocol);
+      if (aIsSrc) {
+        h = FlowTable.hash4(a, b, pk.srcPort, pk.dstPort, pk.protocol);
+        flow = this.flows.get4(h, a, b, pk.srcPort, pk.dstPort, pk.protocol);
+      } else {
+        h = FlowTable.hash4(b, a, pk.dstPort, pk.srcPort, pk.protocol);
+        flow = this.flows.get4(h, b, a, pk.dstPort, pk.srcPort, pk.protocol);
+      }
     } else {
       const d = pk.data;
       let cmp = 0;
@@ -414,10 +494,10 @@ export class FlowMeter {
       w[16] = aIsSrc ? pk.srcPort : pk.dstPort;
       w[17] = aIsSrc ? pk.dstPort : pk.srcPort;
       w[18] = pk.protocol;
-      key = String.fromCharCode.apply(null, w);
+      key6 = String.fromCharCode.apply(null, w);
+      flow = this.flows.get6(key6);
     }
 
-    let flow = this.flows.get(key);
     if (flow !== undefined) {
       const gap = t - flow.last;
       let reason: FlowEndReason | undefined;
@@ -432,10 +512,19 @@ export class FlowMeter {
       }
     }
     if (flow === undefined) {
-      const src = pk.ipVersion === 4 ? ipv4String(pk.src4) : ipv6String(pk.data, pk.src6);
-      const dst = pk.ipVersion === 4 ? ipv4String(pk.dst4) : ipv6String(pk.data, pk.dst6);
-      flow = new Flow(key, aIsSrc, src, dst, pk.srcPort, pk.dstPort, pk.protocol, p.seconds, p.nanoseconds, t);
-      this.flows.set(key, flow);
+      const v4 = pk.ipVersion === 4;
+      const src = v4 ? ipv4String(pk.src4) : ipv6String(pk.data, pk.src6);
+      const dst = v4 ? ipv4String(pk.dst4) : ipv6String(pk.data, pk.dst6);
+      flow = new Flow(aIsSrc, src, dst, pk.srcPort, pk.dstPort, pk.protocol, p.seconds, p.nanoseconds, t);
+      flow.seq = this.created++;
+      if (v4) {
+        flow.ka = aIsSrc ? pk.src4 : pk.dst4;
+        flow.kb = aIsSrc ? pk.dst4 : pk.src4;
+        flow.kpa = aIsSrc ? pk.srcPort : pk.dstPort;
+        flow.kpb = aIsSrc ? pk.dstPort : pk.srcPort;
+        flow.bucket = h;
+      } else flow.key6 = key6;
+      this.flows.add(flow);
       if (this.flows.size > st.peakActiveFlows) st.peakActiveFlows = this.flows.size;
     }
     flow.add(aIsSrc === flow.srcIsA, t, p.originalLength, pk);
@@ -447,7 +536,7 @@ export class FlowMeter {
 
   /** End every active flow (`end_reason` `end`), oldest first, and report the totals. */
   finish(): FlowMeterStats {
-    for (const f of [...this.flows.values()]) this.end(f, f.closed ?? 'end');
+    for (const f of this.flows.select(() => true)) this.end(f, f.closed ?? 'end');
     this.fragments.clear();
     if (this.base >= 0) {
       this.stats.first = isoTime(this.firstSec, this.firstNs);
@@ -457,7 +546,8 @@ export class FlowMeter {
   }
 
   private end(flow: Flow, reason: FlowEndReason): void {
-    this.flows.delete(flow.key);
+    this.flows.remove(flow);
+    flow.ended = true;
     this.stats.flows++;
     this.onFlow(flow.record(reason));
   }
@@ -466,10 +556,8 @@ export class FlowMeter {
   private sweep(): void {
     const now = this.now;
     this.nextSweep = now + 1e9;
-    for (const f of this.flows.values()) {
-      const idle = now - f.last;
-      if (f.closed !== undefined ? idle > this.closeNs : idle > this.idleNs) this.end(f, f.closed ?? 'idle');
-    }
+    const expired = this.flows.select((f) => (f.closed !== undefined ? now - f.last > this.closeNs : now - f.last > this.idleNs));
+    for (const f of expired) this.end(f, f.closed ?? 'idle');
     // fragments of a datagram arrive together; a minute is far beyond any reassembly timeout
     for (const fe of this.fragments.values()) if (now - fe.seen > 60e9) this.fragments.delete(fe.key);
   }
