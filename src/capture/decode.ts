@@ -61,6 +61,12 @@ const ETH_IPV6 = 0x86dd;
  * or the code for messages without one, so a request and its reply share a flow. Protocols other
  * than TCP, UDP and ICMP get ports 0. Lengths on the wire come from the IP header, not from the
  * captured bytes, so packets cut to a snapshot length are still counted in full.
+ * @example
+ * ```ts
+ * const d = new DecodedPacket();
+ * if (decodePacket(frame, 0, frame.length, LINK_TYPES.ETHERNET, d)) console.log(d.protocol, d.srcPort, d.dstPort);
+ * else console.log('skipped:', d.skip);
+ * ```
  */
 export function decodePacket(data: Uint8Array, start: number, capLen: number, linkType: number, out: DecodedPacket): boolean {
   const end = start + capLen;

@@ -17,6 +17,10 @@ import type { CaptureSource } from './pcap';
  * Flows as CSV text: the header ({@link FLOW_COLUMNS}, then `label` when labels are given) and one
  * line per flow.
  * @param labels - a label per flow (for example from {@link labelFlows}), written as a `label` column
+ * @example
+ * ```ts
+ * fs.writeFileSync('flows.csv', flowsToCsv(flows, labelFlows(flows, sessions)));
+ * ```
  */
 export function flowsToCsv(flows: readonly FlowRecord[], labels?: readonly string[]): string {
   if (labels && labels.length !== flows.length) throw new RangeError(`flowsToCsv: ${labels.length} labels for ${flows.length} flows.`);
@@ -38,6 +42,11 @@ export interface WriteFlowsOptions extends CaptureFlowOptions {
  * renamed into place at the end, so a failure leaves no partial output and an earlier file
  * untouched), or to a writable stream (`process.stdout`), honouring back-pressure.
  * @returns the capture's summary (packets, flows, what was skipped, warnings)
+ * @example
+ * ```ts
+ * const s = await writeFlowsCsv('capture.pcapng.gz', 'flows.csv', { idleTimeout: 60 });
+ * console.log(`${s.packets} packets, ${s.flows} flows`);
+ * ```
  * @throws DataValidationError as {@link captureFlows}
  */
 export async function writeFlowsCsv(source: CaptureSource, out: string | NodeJS.WritableStream, opts: WriteFlowsOptions = {}): Promise<CaptureFlowSummary> {
@@ -131,6 +140,11 @@ export async function loadCaptureFlows(source: CaptureSource, opts: CaptureFlowO
  * as `loadTraffic` reads a `nal flows` CSV.
  * @param labels - optional label per flow (`normal` / `benign` are normal, anything else an anomaly)
  * @param opts - another schema, or a model's encoder (`ens.encoder`) for flows to be scored
+ * @example
+ * ```ts
+ * const ens = await new AnomalyEnsemble({ contamination: 'auto' }).fit(flowsToTraffic(monday));
+ * const r = ens.detect(flowsToTraffic(tuesday, undefined, { encoder: ens.encoder }));
+ * ```
  */
 export function flowsToTraffic(flows: readonly FlowRecord[], labels?: readonly string[], opts: LoadOptions = {}): TrafficData {
   if (labels && labels.length !== flows.length) throw new RangeError(`flowsToTraffic: ${labels.length} labels for ${flows.length} flows.`);
@@ -142,6 +156,11 @@ export function flowsToTraffic(flows: readonly FlowRecord[], labels?: readonly s
 /**
  * Flows as a danfo DataFrame, one column per {@link FLOW_COLUMNS} entry (plus `label` when given).
  * danfojs-node is loaded on first use.
+ * @example
+ * ```ts
+ * const df = flowsToDataFrame(flows);
+ * df.groupby(['protocol']).agg({ duration: 'mean' });
+ * ```
  */
 export function flowsToDataFrame(flows: readonly FlowRecord[], labels?: readonly string[]): any {
   const cols: Record<string, unknown[]> = {};

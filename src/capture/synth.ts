@@ -667,6 +667,13 @@ export async function synthesizeCapture(file: string, opts: SynthCaptureOptions 
  * `by: "kind"` the session's kind (`web`, `dns`, `ssh`, `ping`, ...). A flow is matched to the
  * session with the same addresses, ports and protocol (in either direction) that was under way
  * when the flow started; a flow that matches none (a capture of other traffic) gets `unknown`.
+ * @example
+ * ```ts
+ * const { sessions } = await synthesizeCapture('c.pcap', { seed: 1 });
+ * const { flows } = await loadCaptureFlows('c.pcap');
+ * labelFlows(flows, sessions);                 // ['normal', ..., 'scan', ...]
+ * labelFlows(flows, sessions, { by: 'kind' }); // ['web', 'dns', ..., 'scan', ...]
+ * ```
  */
 export function labelFlows(flows: readonly FlowRecord[], sessions: readonly SynthSession[], opts: { by?: 'label' | 'kind' } = {}): string[] {
   const by = opts.by ?? 'label';

@@ -69,6 +69,11 @@ export function skippedRowLine(r: SkippedRow): string {
 /**
  * Write skipped rows to a CSV side file (`row,column,reason`, then the row's cells under the
  * file's own header), atomically.
+ * @example
+ * ```ts
+ * const data = loadTraffic('flows.csv', { schema: CICFLOWMETER_SCHEMA, badRows: 'skip' });
+ * if (data.skippedRows) writeSkippedRows('flows.skipped.csv', data.header, data.skippedRows);
+ * ```
  */
 export function writeSkippedRows(file: string, header: readonly string[], rows: readonly SkippedRow[]): void {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });

@@ -10,6 +10,10 @@ import { DEFAULT_CHUNK_SIZE, openCsvSource, type CsvChunk, type CsvChunkOptions,
 
 /**
  * Read a Zeek log (TSV with `#fields`, or JSON lines) `chunkSize` rows at a time.
+ * @example
+ * ```ts
+ * for await (const { header, records } of readZeekChunks('conn.log.gz', { chunkSize: 10000 })) console.log(records.length);
+ * ```
  * @throws DataValidationError for an empty log, a log without `#fields`, or a bad row (by data row)
  */
 export async function* readZeekChunks(
