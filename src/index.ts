@@ -81,7 +81,7 @@ export { decodePacket, DecodedPacket, ipv4String, ipv6String, protocolName, PROT
 export type { SkipReason } from './capture/decode';
 export { FlowMeter, captureFlows, flowCells, isoTime, DEFAULT_FLOW_OPTIONS, FLOW_COLUMNS, FLOW_IDENTIFIERS } from './capture/flows';
 export type { FlowOptions, FlowRecord, FlowEndReason, FlowMeterStats, SkippedPackets, CaptureFlowSummary, CaptureFlowOptions } from './capture/flows';
-export { flowsToCsv, writeFlowsCsv, loadCaptureFlows, flowsToTraffic, flowsToDataFrame } from './capture/export';
+export { flowsToCsv, writeFlowsCsv, loadCaptureFlows, flowsToTraffic } from './capture/export';
 export type { WriteFlowsOptions } from './capture/export';
 export { CaptureWriter, writeCaptureFile, buildIpPacket, frameFor, addressBytes } from './capture/writer';
 export type { PacketSpec, CaptureWriterOptions } from './capture/writer';
@@ -172,6 +172,7 @@ export {
   importanceToDataFrame,
   feedbackRoundsToDataFrame,
   streamWindowsToDataFrame,
+  flowsToDataFrame,
 } from './frames/convert';
 export { frameText, frameHtml } from './frames/format';
 export type { FrameLike, FrameFormatOptions } from './frames/format';

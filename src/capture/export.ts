@@ -1,14 +1,13 @@
 /**
  * Flows out: CSV text and files (written progressively to a temporary file renamed into place),
- * {@link TrafficData} for the detectors (with the built-in `flows` description), and danfo
- * DataFrames for notebooks.
+ * and {@link TrafficData} for the detectors (with the built-in `flows` description). DataFrames:
+ * `flowsToDataFrame` in src/frames.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { once } from 'node:events';
 import { isSpecialFile, tempPathFor } from '../core/persistence';
 import { csvLine, parseTraffic, type LoadOptions, type TrafficData } from '../data/csv';
-import { danfo } from '../data/danfo';
 import { FLOWS_SCHEMA } from '../data/schema';
 import { captureFlows, flowCells, FLOW_COLUMNS, type CaptureFlowOptions, type CaptureFlowSummary, type FlowRecord } from './flows';
 import type { CaptureSource } from './pcap';
@@ -151,20 +150,4 @@ export function flowsToTraffic(flows: readonly FlowRecord[], labels?: readonly s
   const header = labels ? [...FLOW_COLUMNS, 'label'] : [...FLOW_COLUMNS];
   const records = flows.map((f, i) => (labels ? [...flowCells(f), labels[i]] : flowCells(f)));
   return parseTraffic({ header, records, warnings: [] }, { schema: FLOWS_SCHEMA, ...opts });
-}
-
-/**
- * Flows as a danfo DataFrame, one column per {@link FLOW_COLUMNS} entry (plus `label` when given).
- * danfojs-node is loaded on first use.
- * @example
- * ```ts
- * const df = flowsToDataFrame(flows);
- * df.groupby(['protocol']).agg({ duration: 'mean' });
- * ```
- */
-export function flowsToDataFrame(flows: readonly FlowRecord[], labels?: readonly string[]): any {
-  const cols: Record<string, unknown[]> = {};
-  for (const c of FLOW_COLUMNS) cols[c] = flows.map((f) => f[c]);
-  if (labels) cols.label = [...labels];
-  return new (danfo().DataFrame)(cols);
 }
