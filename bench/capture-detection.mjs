@@ -32,7 +32,7 @@ const { values: opt } = parseArgs({
     out: { type: 'string' },
   },
 });
-const list = (s, d) => (s ?? d).split(',').filter(Boolean).map(Number);
+const list = (s, d) => (s ?? d).split(',').filter((x) => x.trim() !== '').map(Number);
 const devSeeds = list(opt.seeds, '1,2,3');
 const holdout = list(opt.holdout, '101,102,103,104,105');
 const contamination = opt.contamination === undefined || opt.contamination === 'auto' ? 'auto' : Number(opt.contamination);
@@ -109,6 +109,7 @@ const table = (rows) => [
   ...rows.map((r) => `| ${r.seed} | ${r.trainFlows} / ${r.testFlows} | ${pct(r.flagged.ensemble.scan)} of ${r.counts.scan} | ${pct(r.flagged.ensemble.bruteforce)} of ${r.counts.bruteforce} | ${pct(r.flagged.ensemble.upload)} of ${r.counts.upload} | ${pct(r.flagged.ensemble.normal)} of ${r.counts.normal} | ${r.met ? 'met' : '**not met**'} |`),
 ];
 const perDetector = (rows) => {
+  if (rows.length === 0) return ['(none)'];
   const models = Object.keys(rows[0].flagged);
   const mean = (f) => rows.reduce((a, r) => a + f(r), 0) / rows.length;
   return [

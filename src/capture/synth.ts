@@ -293,6 +293,20 @@ interface SessionPlan {
   port?: number;
 }
 
+/**
+ * Initial TCP windows by operating system, as the hosts' first SYN carries them: clients run
+ * Windows or Linux (64,240), macOS or iOS (65,535) or an older Linux or Android (29,200), six,
+ * three and one in ten; the web servers vary likewise.
+ */
+function clientWindow(client: number): number {
+  const k = client % 10;
+  return k < 6 ? 64240 : k < 9 ? 65535 : 29200;
+}
+
+function serverWindow(server: number): number {
+  return [65160, 65535, 29200, 64240][server % 4];
+}
+
 /** The hosts of the synthesized office network. */
 const NET = {
   clients: 50,
@@ -438,7 +452,7 @@ function buildSession(plan: SessionPlan, out: SessionOut, ports: PortAllocator, 
       const c = ep(host, ports.tcp(host));
       const s = ep(plan.v6 ? NET.web6(server) : NET.web4(server), tls ? 443 : 80);
       const rtt = Math.min(300e3, lognormal(rng, 30e3, 0.6));
-      const tcp = new Tcp(out, rng, c, s, rtt, true, plan.start);
+      const tcp = new Tcp(out, rng, c, s, rtt, true, plan.start, clientWindow(plan.client), serverWindow(server));
       tcp.handshake();
       if (tls) {
         tcp.message(true, 517, 100);
@@ -493,7 +507,7 @@ function buildSession(plan: SessionPlan, out: SessionOut, ports: PortAllocator, 
       const host = NET.client4(plan.client);
       const c = ep(host, ports.tcp(host));
       const s = ep(NET.sshServer, 22);
-      const tcp = new Tcp(out, rng, c, s, 400, true, plan.start);
+      const tcp = new Tcp(out, rng, c, s, 400, true, plan.start, clientWindow(plan.client));
       tcp.handshake();
       sshKeyExchange(tcp, rng);
       // public-key authentication succeeds
@@ -560,7 +574,7 @@ function buildSession(plan: SessionPlan, out: SessionOut, ports: PortAllocator, 
       const c = ep(host, ports.tcp(host));
       const s = ep(NET.uploadTarget, 443);
       const rtt = 60e3;
-      const tcp = new Tcp(out, rng, c, s, rtt, true, plan.start);
+      const tcp = new Tcp(out, rng, c, s, rtt, true, plan.start, clientWindow(plan.client));
       tcp.handshake();
       tcp.message(true, 517, 100);
       tcp.send(false, 3500, rtt + 3000);
