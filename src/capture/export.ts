@@ -3,10 +3,8 @@
  * and {@link TrafficData} for the detectors (with the built-in `flows` description). DataFrames:
  * `flowsToDataFrame` in src/frames.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { once } from 'node:events';
-import { isSpecialFile, tempPathFor } from '../core/persistence';
+import { atomicWriteStream } from '../core/persistence';
 import { csvLine, parseTraffic, type LoadOptions, type TrafficData } from '../data/csv';
 import { FLOWS_SCHEMA } from '../data/schema';
 import { captureFlows, flowCells, FLOW_COLUMNS, type CaptureFlowOptions, type CaptureFlowSummary, type FlowRecord } from './flows';
@@ -32,8 +30,6 @@ export function flowsToCsv(flows: readonly FlowRecord[], labels?: readonly strin
 export interface WriteFlowsOptions extends CaptureFlowOptions {
   /** Called after each batch of rows is written, with the flows written so far. */
   onFlows?: (flows: number) => void;
-  /** Stops between batches (removing the temporary file) when aborted. */
-  signal?: AbortSignal;
 }
 
 /**
@@ -49,46 +45,34 @@ export interface WriteFlowsOptions extends CaptureFlowOptions {
  * @throws DataValidationError as {@link captureFlows}
  */
 export async function writeFlowsCsv(source: CaptureSource, out: string | NodeJS.WritableStream, opts: WriteFlowsOptions = {}): Promise<CaptureFlowSummary> {
-  const flows = captureFlows(source, opts);
-  if (typeof out !== 'string') return pipeFlows(flows, out, opts);
-  // open the capture (a missing file fails here) before creating anything
-  const first = await flows.next();
-  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-  // a device or pipe (/dev/null) is written in place: renaming a temporary file over it would replace it
-  const special = isSpecialFile(out);
-  const tmp = special ? out : tempPathFor(out);
-  const fd = fs.openSync(tmp, special ? 'w' : 'wx', 0o644);
-  let fdOpen = true;
-  const stream = fs.createWriteStream('', { fd, autoClose: false, highWaterMark: 1 << 20 });
-  let failed: unknown;
-  stream.on('error', (e) => (failed ??= e));
-  try {
-    const all = (async function* (): AsyncGenerator<FlowRecord, CaptureFlowSummary> {
-      if (first.done) return first.value;
-      yield first.value;
-      return yield* flows;
-    })();
-    const summary = await pipeFlows(all, stream, opts);
-    await new Promise<void>((resolve, reject) => stream.end((e?: Error | null) => (e ? reject(e) : resolve())));
-    if (failed) throw failed;
-    if (!special) fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fdOpen = false;
-    if (!special) fs.renameSync(tmp, out);
-    return summary;
-  } catch (e) {
-    // destroying the stream closes its descriptor (whatever autoClose says): wait for it, never close it twice
-    if (fdOpen && !stream.closed) {
-      await new Promise<void>((resolve) => {
-        stream.once('close', () => resolve());
-        stream.destroy();
-      });
+  if (typeof out !== 'string') return pipeFlows(captureFlows(source, opts), out, opts);
+  let summary: CaptureFlowSummary | undefined;
+  const pieces = (async function* () {
+    const flows = captureFlows(source, opts);
+    let text = csvLine([...FLOW_COLUMNS]) + '\n';
+    let n = 0;
+    let pending = 0;
+    for (;;) {
+      const r = await flows.next();
+      if (r.done) {
+        summary = r.value;
+        break;
+      }
+      text += csvLine(flowCells(r.value)) + '\n';
+      n++;
+      if (++pending >= 4096) {
+        yield text;
+        text = '';
+        pending = 0;
+        opts.onFlows?.(n);
+      }
     }
-    if (!special) fs.rmSync(tmp, { force: true });
-    throw e;
-  } finally {
-    await flows.return(undefined as never);
-  }
+    yield text;
+    opts.onFlows?.(n);
+  })();
+  // a temporary file beside `out`, renamed into place at the end (removed on failure or interrupt)
+  await atomicWriteStream(out, pieces, { signal: opts.signal });
+  return summary!;
 }
 
 async function pipeFlows(flows: AsyncGenerator<FlowRecord, CaptureFlowSummary>, out: NodeJS.WritableStream, opts: WriteFlowsOptions): Promise<CaptureFlowSummary> {

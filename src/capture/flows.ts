@@ -595,6 +595,8 @@ export interface CaptureFlowOptions extends FlowOptions {
   onWarning?: (message: string) => void;
   /** Raw bytes read (for progress). */
   onBytes?: (bytes: number) => void;
+  /** Stops the reading when aborted (also while waiting on stdin): the generator rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /**

@@ -573,6 +573,8 @@ export interface ReadCaptureOptions {
   onWarning?: (message: string) => void;
   /** Raw bytes read (for progress). */
   onBytes?: (bytes: number) => void;
+  /** Stops the reading when aborted (also while waiting on stdin): the read rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** An opened capture source: its byte chunks and what is known about it. */
@@ -612,6 +614,7 @@ export async function openCapture(source: CaptureSource, opts: ReadCaptureOption
     const { bytesRead } = await fh.read(head, 0, 2, 0);
     if (!(bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b)) {
       const onBytes = opts.onBytes;
+      const signal = opts.signal;
       const handle = fh;
       return {
         file,
@@ -620,6 +623,7 @@ export async function openCapture(source: CaptureSource, opts: ReadCaptureOption
           const buf = Buffer.allocUnsafe(READ_BYTES);
           try {
             for (;;) {
+              signal?.throwIfAborted();
               const { bytesRead: n } = await handle.read(buf, 0, READ_BYTES, null);
               if (n === 0) return;
               onBytes?.(n);
@@ -633,7 +637,7 @@ export async function openCapture(source: CaptureSource, opts: ReadCaptureOption
     }
     await fh.close();
   }
-  const opened = openCsvSource(source, { file, onBytes: opts.onBytes });
+  const opened = openCsvSource(source, { file, onBytes: opts.onBytes, signal: opts.signal });
   const gzip = typeof source === 'string' && source !== '-';
   return {
     file: opened.file ?? file,

@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataValidationError } from '../core/errors';
+import { registerTempFile } from '../core/cleanup';
 import { atomicWriteFile, isSpecialFile, tempPathFor } from '../core/persistence';
 
 /** What to do with rows that cannot be encoded: refuse the file (`error`) or leave them out (`skip`). */
@@ -90,6 +91,7 @@ export class SkippedRowsFile {
   count = 0;
   private fd: number | undefined;
   private tmp: string | undefined;
+  private unregister: (() => void) | undefined;
 
   constructor(file: string) {
     this.file = file;
@@ -100,6 +102,8 @@ export class SkippedRowsFile {
     if (this.fd === undefined) {
       fs.mkdirSync(path.dirname(path.resolve(this.file)), { recursive: true });
       this.tmp = isSpecialFile(this.file) ? this.file : tempPathFor(this.file);
+      // an interrupted run removes the temporary file
+      if (this.tmp !== this.file) this.unregister = registerTempFile(this.tmp);
       this.fd = fs.openSync(this.tmp, this.tmp === this.file ? 'w' : 'wx', 0o644);
       fs.writeSync(this.fd, skippedRowsHeader(header).map(csvField).join(',') + '\n');
     }
@@ -113,6 +117,7 @@ export class SkippedRowsFile {
     fs.closeSync(this.fd);
     this.fd = undefined;
     if (this.tmp !== this.file) fs.renameSync(this.tmp!, this.file);
+    this.unregister?.();
   }
 
   /** Close and remove the temporary file. */
@@ -121,5 +126,6 @@ export class SkippedRowsFile {
     fs.closeSync(this.fd);
     this.fd = undefined;
     if (this.tmp !== this.file) fs.rmSync(this.tmp!, { force: true });
+    this.unregister?.();
   }
 }

@@ -18,7 +18,7 @@ export interface TrafficChunk extends TrafficData {
 }
 
 /** Options of {@link readTrafficChunks}. */
-export interface TrafficChunkOptions extends Pick<CsvChunkOptions, 'chunkSize' | 'file' | 'onBytes'> {
+export interface TrafficChunkOptions extends Pick<CsvChunkOptions, 'chunkSize' | 'file' | 'onBytes' | 'maxLineBytes' | 'signal'> {
   /** Column layout. @defaultValue {@link SEED_SCHEMA} */
   schema?: DatasetSchema;
   /**
@@ -90,11 +90,13 @@ export async function* readTrafficChunks(source: CsvSource, opts: TrafficChunkOp
   };
   const chunks =
     schema.format === 'zeek'
-      ? readZeekChunks(source, { chunkSize: opts.chunkSize, file, onBytes: opts.onBytes, onWarning: warn, onHeader })
+      ? readZeekChunks(source, { chunkSize: opts.chunkSize, file, onBytes: opts.onBytes, signal: opts.signal, onWarning: warn, onHeader })
       : readCsvChunks(source, {
           chunkSize: opts.chunkSize,
           file,
           onBytes: opts.onBytes,
+          maxLineBytes: opts.maxLineBytes,
+          signal: opts.signal,
           onWarning: warn,
           hasHeader: schema.header !== false,
           columns: schema.header === false ? schema.columns : undefined,

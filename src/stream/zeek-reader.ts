@@ -18,11 +18,11 @@ import { DEFAULT_CHUNK_SIZE, openCsvSource, type CsvChunk, type CsvChunkOptions,
  */
 export async function* readZeekChunks(
   source: CsvSource,
-  opts: Pick<CsvChunkOptions, 'chunkSize' | 'file' | 'onWarning' | 'onBytes' | 'onHeader'> = {},
+  opts: Pick<CsvChunkOptions, 'chunkSize' | 'file' | 'onWarning' | 'onBytes' | 'onHeader' | 'signal'> = {},
 ): AsyncGenerator<CsvChunk> {
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`readZeekChunks: chunkSize must be an integer >= 1, got ${chunkSize}.`);
-  const opened = openCsvSource(source, { file: opts.file, onBytes: opts.onBytes });
+  const opened = openCsvSource(source, { file: opts.file, onBytes: opts.onBytes, signal: opts.signal });
   const file = opened.file;
   const parser = new ZeekLogParser(file);
   const decoder = new StringDecoder('utf8');

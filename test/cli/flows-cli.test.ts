@@ -3,6 +3,7 @@
  * a synthesized capture becomes flows, trains and is scored; the hand-written Zeek and
  * CICFlowMeter fixtures train, detect and evaluate; bad rows are refused or skipped into a side file.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -41,7 +42,7 @@ describe('nal flows', () => {
     expect(a.out.split('\n').length).toBeGreaterThan(b.out.split('\n').length);
     expect(a.out).toMatch(/,idle,/);
     const usage = await nal('flows', '--out', 'x.csv');
-    expect([usage.code, usage.err]).toEqual([2, 'nal: --pcap is required (see nal --help).\n']);
+    expect([usage.code, usage.err]).toEqual([2, 'nal: --pcap is required (see nal flows --help).\n']);
     const t = await nal('flows', '--pcap', pcap, '--active-timeout=-3');
     expect([t.code, t.err]).toEqual([2, "nal: --active-timeout must be a positive number of seconds, got '-3'.\n"]);
     const csv = path.join(FIX, 'cic-ids2017.csv');
@@ -53,9 +54,28 @@ describe('nal flows', () => {
     expect(fs.readdirSync(dir).filter((f) => f.startsWith('.never'))).toEqual([]);
     const help = await nal('flows', '--help');
     expect(help.code).toBe(0);
-    expect(help.out).toMatch(/^nal flows: a packet capture becomes one CSV row per bidirectional flow\n\nUsage:\n {2}nal flows --pcap FILE\|- /);
+    expect(help.out).toMatch(/^nal flows: turn a packet capture \(pcap, pcapng\) into one CSV row per bidirectional flow\n\nUsage:\n {2}nal flows --pcap FILE\|- /);
     expect(help.out).toMatch(/--close-wait S/);
-    expect((await nal('--help')).out).toMatch(/nal flows {4}--pcap FILE\|- \[--out FILE\|-\]/);
+    expect((await nal('--help')).out).toMatch(/nal flows --pcap FILE\|- \[--out FILE\|-\]/);
+  });
+
+  it('--out to a named pipe (or a device such as /dev/null) writes into it and leaves it in place', async () => {
+    const fifo = path.join(dir, 'flows.fifo');
+    const mk = spawnSync('mkfifo', [fifo]);
+    if (mk.status !== 0) throw new Error(`mkfifo failed: ${mk.stderr}`);
+    let text = '';
+    const reader = new Promise<void>((resolve, reject) => {
+      const rs = fs.createReadStream(fifo, { encoding: 'utf8' });
+      rs.on('data', (c) => (text += c));
+      rs.on('end', () => resolve());
+      rs.on('error', reject);
+    });
+    const r = await nal('flows', '--pcap', pcap, '--out', fifo, '--quiet');
+    await reader;
+    expect(r.code, r.err).toBe(0);
+    expect(fs.statSync(fifo).isFIFO()).toBe(true); // not replaced by a renamed temporary file
+    expect(text).toBe(flowsToCsv((await loadCaptureFlows(pcap)).flows));
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('.flows.fifo'))).toEqual([]);
   });
 
   it('train --dataset flows on the normal first part, detect the rest: the scan is flagged', async () => {
