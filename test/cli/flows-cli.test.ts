@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { flowsToCsv, loadCaptureFlows } from '../../src/capture/export';
 import { labelFlows, synthesizeCapture } from '../../src/capture/synth';
 import { nal } from '../support/cli';
+import { startNal, tempFilesUnder, waitUntil, writing } from '../support/process';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nal-flows-cli-'));
 const FIX = path.resolve(__dirname, '../fixtures/flow-logs');
@@ -77,6 +78,21 @@ describe('nal flows', () => {
     expect(text).toBe(flowsToCsv((await loadCaptureFlows(pcap)).flows));
     expect(fs.readdirSync(dir).filter((f) => f.startsWith('.flows.fifo'))).toEqual([]);
   });
+
+  it('Ctrl-C while reading a capture from stdin: exit 130, nothing written, no temporary file', async () => {
+    const out = path.join(dir, 'interrupted.csv');
+    const child = await startNal(['flows', '--pcap', '-', '--out', out], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // half the capture, then the pipe stays open: nal waits for more
+    const bytes = fs.readFileSync(pcap);
+    child.stdin!.write(bytes.subarray(0, bytes.length >> 1));
+    await waitUntil(() => writing(dir, 'interrupted.csv'), 60_000, 'nal flows to start its output');
+    child.kill('SIGINT');
+    const r = await child.done;
+    expect(r.code).toBe(130);
+    expect(r.err).toBe('nal: interrupted by SIGINT; nothing written.\n');
+    expect(fs.existsSync(out)).toBe(false);
+    expect(tempFilesUnder(dir)).toEqual([]);
+  }, 90_000);
 
   it('train --dataset flows on the normal first part, detect the rest: the scan is flagged', async () => {
     const { flows } = await loadCaptureFlows(pcap);
