@@ -12,7 +12,7 @@
  * results/FLOWS_BENCH.md and results/flows-bench.json. A benchmark, never a test: nothing asserts
  * on a time. The target (issue 16): at least 1,000,000 packets/s on one core for `flows`.
  *
- * Usage: npm run build && node bench/flows.mjs [--repeats N] [--minutes M] [--quick]
+ * Usage: npm run build && node bench/capture-speed.mjs [--repeats N] [--minutes M] [--quick]
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -31,7 +31,7 @@ if (opt.help) {
   process.exit(0);
 }
 if (!fs.existsSync(path.join(DIST, 'capture/flows.js'))) {
-  console.error('bench/flows.mjs: build first (npm run build)');
+  console.error('bench/capture-speed.mjs: build first (npm run build)');
   process.exit(1);
 }
 const repeats = Number(opt.repeats ?? (opt.quick ? 2 : 5));
@@ -116,7 +116,7 @@ const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const lines = [
   `# Capture reading and flow metering: packets per second on one core`,
   '',
-  `\`node bench/flows.mjs${opt.quick ? ' --quick' : ''}\` on ${report.date.slice(0, 10)}: a synthesized capture (seed ${SYNTH.seed}, ${minutes} minutes, ` +
+  `\`node bench/capture-speed.mjs${opt.quick ? ' --quick' : ''}\` on ${report.date.slice(0, 10)}: a synthesized capture (seed ${SYNTH.seed}, ${minutes} minutes, ` +
     `${fmt(packets)} packets, snapshot length ${SYNTH.snapLength}; pcap ${(sizes.pcap / 2 ** 20).toFixed(0)} MiB, pcapng ${(sizes.pcapng / 2 ** 20).toFixed(0)} MiB), ` +
     `medians of ${repeats} runs, each a fresh process${pin.length ? ' pinned to one CPU (taskset -c 0)' : ''}, cells interleaved; ${report.machine.cpus} CPUs (${report.machine.model}), load average ${report.machine.load.map((x) => x.toFixed(1)).join(' ')} at the end, Node ${process.version}.`,
   '',
