@@ -92,7 +92,7 @@ export { readCapture, forEachPacket, openCapture, CaptureParser, PacketView, LIN
 export type { CaptureSource, CaptureInterface, CaptureInfo, CapturedPacket, ReadCaptureOptions, OpenedCapture } from './capture/pcap';
 export { decodePacket, DecodedPacket, ipv4String, ipv6String, protocolName, PROTOCOL_NAMES } from './capture/decode';
 export type { SkipReason } from './capture/decode';
-export { FlowMeter, captureFlows, flowCells, isoTime, DEFAULT_FLOW_OPTIONS, FLOW_COLUMNS, FLOW_IDENTIFIERS } from './capture/flows';
+export { FlowMeter, captureFlows, flowCells, flowCsvLine, isoTime, DEFAULT_FLOW_OPTIONS, FLOW_COLUMNS, FLOW_IDENTIFIERS } from './capture/flows';
 export type { FlowOptions, FlowRecord, FlowEndReason, FlowMeterStats, SkippedPackets, CaptureFlowSummary, CaptureFlowOptions } from './capture/flows';
 export { flowsToCsv, writeFlowsCsv, loadCaptureFlows, flowsToTraffic } from './capture/export';
 export type { WriteFlowsOptions } from './capture/export';

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { atomicWriteStream } from '../core/persistence';
 import { csvLine, parseTraffic, type LoadOptions, type TrafficData } from '../data/csv';
 import { FLOWS_SCHEMA } from '../data/schema';
-import { captureFlows, flowCells, FLOW_COLUMNS, type CaptureFlowOptions, type CaptureFlowSummary, type FlowRecord } from './flows';
+import { captureFlows, flowCells, flowCsvLine, FLOW_COLUMNS, type CaptureFlowOptions, type CaptureFlowSummary, type FlowRecord } from './flows';
 import type { CaptureSource } from './pcap';
 
 /**
@@ -58,7 +58,7 @@ export async function writeFlowsCsv(source: CaptureSource, out: string | NodeJS.
         summary = r.value;
         break;
       }
-      text += csvLine(flowCells(r.value)) + '\n';
+      text += flowCsvLine(r.value) + '\n';
       n++;
       if (++pending >= 4096) {
         yield text;
@@ -92,7 +92,7 @@ async function pipeFlows(flows: AsyncGenerator<FlowRecord, CaptureFlowSummary>, 
       await flush();
       return r.value;
     }
-    text += csvLine(flowCells(r.value)) + '\n';
+    text += flowCsvLine(r.value) + '\n';
     n++;
     if (++pending >= 4096) await flush();
   }

@@ -646,6 +646,17 @@ export async function* captureFlows(source: CaptureSource, opts: CaptureFlowOpti
   return { ...stats, capture: parser.info, warnings };
 }
 
+/**
+ * One flow as a CSV line (no newline), in {@link FLOW_COLUMNS} order. No cell of a flow needs
+ * quoting (times, addresses, protocol names and numbers hold no comma, quote or line break), so
+ * this is the cells joined by commas: {@link csvLine} of {@link flowCells}, faster.
+ */
+export function flowCsvLine(f: FlowRecord): string {
+  let line = f.timestamp;
+  for (let j = 1; j < FLOW_COLUMNS.length; j++) line += ',' + f[FLOW_COLUMNS[j]];
+  return line;
+}
+
 /** One flow as CSV cells, in {@link FLOW_COLUMNS} order. */
 export function flowCells(f: FlowRecord): string[] {
   const out = new Array<string>(FLOW_COLUMNS.length);

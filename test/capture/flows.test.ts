@@ -273,3 +273,14 @@ describe('decoding', () => {
     expect([summary.packets, summary.flowPackets, summary.flows]).toEqual([3, 1, 1]);
   });
 });
+
+describe('CSV', () => {
+  it('flowCsvLine is csvLine of flowCells for every flow (nothing needs quoting)', async () => {
+    const { csvLine } = await import('../../src/data/csv');
+    const { flowCells, flowCsvLine } = await import('../../src/capture/flows');
+    const { smallCapture } = await import('./fixtures');
+    const got = await flows(smallCapture({ ipv6Share: 0.5, fragmentedDnsShare: 0.3 }).packets);
+    expect(got.length).toBeGreaterThan(100);
+    for (const f of got) expect(flowCsvLine(f)).toBe(csvLine(flowCells(f)));
+  });
+});
