@@ -134,3 +134,9 @@ export { runFeedbackExperiment } from './feedback/experiment';
 export type { FeedbackExperimentOptions, FeedbackExperimentReport, FeedbackRound, SplitMetrics, ReviewOrder } from './feedback/experiment';
 export { explanationChart, importanceByModelChart, feedbackRoundsChart } from './charts/explain';
 export type { ExplanationChartOptions, ImportanceByModelOptions } from './charts/explain';
+
+// provenance of a run (every `npm start` report ends with it)
+export { recordDataFile, recordSeed, recordedDataFiles, recordedSeeds, resetProvenance } from './core/provenance';
+export type { ProvenanceSeed } from './core/provenance';
+export { collectProvenance, provenanceHtml, provenanceText, showProvenance, sha256File, gitState } from './report/provenance';
+export type { Provenance, ProvenanceParameter, ProvenanceFile, CollectProvenanceOptions } from './report/provenance';

@@ -120,22 +120,28 @@ export function decodeMessage(key, frames) {
 // kernel specs and connection files
 
 /**
+ * The per-user Jupyter data dir, as jupyter_core's `jupyter_data_dir()`: `$JUPYTER_DATA_DIR`, else
+ * ~/.local/share/jupyter (or `$XDG_DATA_HOME/jupyter`), ~/Library/Jupyter on macOS,
+ * %APPDATA%\jupyter on Windows.
+ * @param {NodeJS.ProcessEnv} [env]
+ */
+export function jupyterUserDataDir(env = process.env) {
+  const home = env.HOME ?? os.homedir();
+  if (env.JUPYTER_DATA_DIR) return env.JUPYTER_DATA_DIR;
+  if (process.platform === 'darwin') return path.join(home, 'Library', 'Jupyter');
+  if (process.platform === 'win32') return path.join(env.APPDATA ?? home, 'jupyter');
+  return path.join(env.XDG_DATA_HOME || path.join(home, '.local', 'share'), 'jupyter');
+}
+
+/**
  * Folders searched for `kernels/NAME/kernel.json`, in Jupyter's order: `$JUPYTER_PATH` entries,
- * `$JUPYTER_DATA_DIR` (else the per-user data dir), then the system dirs.
+ * the per-user data dir, then the system dirs.
  * @param {NodeJS.ProcessEnv} [env]
  */
 export function jupyterDataDirs(env = process.env) {
-  const home = env.HOME ?? os.homedir();
-  const user =
-    env.JUPYTER_DATA_DIR ??
-    (process.platform === 'darwin'
-      ? path.join(home, 'Library', 'Jupyter')
-      : process.platform === 'win32'
-        ? path.join(env.APPDATA ?? home, 'jupyter')
-        : path.join(env.XDG_DATA_HOME ?? path.join(home, '.local', 'share'), 'jupyter'));
   const system = process.platform === 'win32' ? [path.join(env.PROGRAMDATA ?? 'C:\\ProgramData', 'jupyter')] : ['/usr/local/share/jupyter', '/usr/share/jupyter'];
   const fromEnv = (env.JUPYTER_PATH ?? '').split(path.delimiter).filter(Boolean);
-  return [...new Set([...fromEnv, user, ...system])];
+  return [...new Set([...fromEnv, jupyterUserDataDir(env), ...system])];
 }
 
 /**
@@ -505,12 +511,29 @@ let exitHooked = false;
 function hookExit() {
   if (exitHooked) return;
   exitHooked = true;
-  process.on('exit', () => {
-    for (const k of liveKernels) {
-      k.signal('SIGKILL');
+  process.on('exit', killAllKernels);
+}
+
+/**
+ * Kills (SIGKILL, whole process group) every kernel this process started and has not shut down,
+ * and removes their connection files. Synchronous, so it can run in an `exit` handler; a command
+ * line tool calls it from its SIGINT/SIGTERM handlers too (kernels run in their own process
+ * groups, so a Ctrl-C in the terminal does not reach them).
+ * @returns how many kernels were killed
+ */
+export function killAllKernels() {
+  let n = 0;
+  for (const k of liveKernels) {
+    k.signal('SIGKILL');
+    try {
       fs.rmSync(k.connectionFile, { force: true });
+    } catch {
+      /* gone */
     }
-  });
+    liveKernels.delete(k);
+    n++;
+  }
+  return n;
 }
 
 /**

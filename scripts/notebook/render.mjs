@@ -302,8 +302,7 @@ ${html}
 <div class="jp-InputArea jp-Cell-inputArea">
 <div class="jp-InputPrompt jp-InputArea-prompt">In&nbsp;[${count}]:</div>
 <div class="jp-CodeMirrorEditor jp-Editor jp-InputArea-editor" data-type="inline">
-<div class="highlight hl-${escapeHtml(this.language)}"><pre><code>${highlightCode(text(cell.source), this.language)}
-</code></pre></div>
+<div class="highlight hl-${escapeHtml(this.language)}"><pre><code>${highlightCode(text(cell.source).replace(/\r?\n$/, ''), this.language)}</code></pre></div>
 </div>
 </div>
 </div>

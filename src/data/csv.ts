@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { DataValidationError } from '../core/errors';
+import { recordDataFile } from '../core/provenance';
 import type { DenseMatrix } from '../core/matrix';
 import { parseNumber, truncateCell } from './cells';
 import { describeUnseen, TrafficEncoder } from './encoder';
@@ -57,6 +58,7 @@ export function readTextFile(path: string): string {
       file: path,
     });
   }
+  recordDataFile(path, 'readTextFile');
   if (path.endsWith('.gz') || (buf.length > 2 && buf[0] === 0x1f && buf[1] === 0x8b)) {
     try {
       buf = zlib.gunzipSync(buf);

@@ -14,6 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataValidationError } from '../core/errors';
+import { recordDataFile } from '../core/provenance';
 import type { DetectorName } from '../core/detector';
 import { takeRows } from '../core/matrix';
 import { fsyncDir } from '../core/persistence';
@@ -215,7 +216,9 @@ export function loadFeedback(file: string, opts: { missingOk?: boolean } = {}): 
     if (opts.missingOk) return { file, records: [], latest: new Map(), conflicts: [], warnings: [] };
     throw new DataValidationError('feedback file not found.', { file });
   }
-  return parseFeedback(fs.readFileSync(file, 'utf8'), file);
+  const text = fs.readFileSync(file, 'utf8');
+  recordDataFile(file, 'loadFeedback');
+  return parseFeedback(text, file);
 }
 
 /** Counts of a feedback log. */

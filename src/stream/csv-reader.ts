@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import * as zlib from 'node:zlib';
 import { DataValidationError } from '../core/errors';
+import { recordDataFile } from '../core/provenance';
 
 /**
  * Where CSV text comes from: a file path (`"-"` is stdin; `.gz` files, or files that start with
@@ -89,6 +90,7 @@ export function openCsvSource(source: CsvSource, opts: { file?: string; onBytes?
       const code = (e as NodeJS.ErrnoException).code;
       throw new DataValidationError(code === 'ENOENT' ? 'file not found.' : `cannot read file (${code ?? String(e)}).`, { file });
     }
+    recordDataFile(source, 'readCsvChunks');
     const stream = fs.createReadStream('', { fd, highWaterMark: 1 << 16 });
     return { chunks: gunzipIfNeeded(countBytes(stream, opts.onBytes), file, source.endsWith('.gz')), file, size };
   }
