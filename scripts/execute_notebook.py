@@ -13,8 +13,8 @@ The kernel starts in ``--cwd`` (default: the notebook's folder), so a prepared c
 
 Execution stops at the first failing cell (a cell tagged ``raises-exception`` may fail). tslab
 reports a failed cell (a TypeScript compile error or a thrown exception) only as a stderr stream
-plus an execute_reply with status "error", never as an ``error`` output, so a failed cell gets a
-standard ``error`` output appended here: Jupyter tools, the HTML report and the runner's checks then
+plus an execute_reply with status "error", never as an ``error`` output, so a failed cell (also one
+allowed to fail) gets a standard ``error`` output appended here: Jupyter tools, the HTML report and the runner's checks then
 all see it.
 
 The last stdout line is ``NAL_RESULT {json}`` with the outcome; the exit status is 0 when the
@@ -61,8 +61,15 @@ def main(argv=None):
             self.current_index = cell_index
             return await super().async_execute_cell(cell, cell_index, *a, **kw)
 
+    failed_allowed = []  # cells tagged raises-exception that failed: they get an error output too
+
+    def on_cell_error(cell, cell_index, execute_reply):
+        if "raises-exception" in cell.metadata.get("tags", []):
+            failed_allowed.append(cell_index)
+
     client = Client(
         nb,
+        on_cell_error=on_cell_error,
         kernel_name=args.kernel,
         timeout=args.timeout,
         startup_timeout=args.startup_timeout,
@@ -88,6 +95,8 @@ def main(argv=None):
         message = "%s: %s" % (type(e).__name__, e)
     seconds = time.time() - t0
 
+    for index in failed_allowed:
+        _append_error_output(nbformat, nb.cells[index], "error", "cell %s failed" % _cell_label(index))
     if failed_cell is not None and 0 <= failed_cell < len(nb.cells):
         _append_error_output(nbformat, nb.cells[failed_cell], status, message)
 

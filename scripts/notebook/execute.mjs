@@ -12,8 +12,9 @@
  * - execution stops at the first failing cell unless it is tagged `raises-exception`.
  *
  * tslab reports a failed cell only as stderr text and an execute_reply with status "error" (never
- * an `error` output), so a failed cell gets a standard `error` output made from that text, as
- * scripts/execute_notebook.py did: Jupyter tools, the HTML report and the runner's checks all see it.
+ * an `error` output), so a failed cell (also one allowed to fail) gets a standard `error` output
+ * made from that text, as scripts/execute_notebook.py does: Jupyter tools, the HTML report and the
+ * runner's checks all see it.
  * `metadata.nal.execution` records `{ status, message, failedCell, seconds }`; status is `ok`,
  * `error`, `timeout`, `dead-kernel` or `failed-to-run`.
  */
@@ -95,7 +96,8 @@ export function errorOutputFromStderr(cell, status, message) {
  * @param {string} [opts.runtimeDir] folder of the connection file
  * @param {(event: { type: 'cell', index: number, count: number, total: number } ) => void} [opts.onCell]
  * @param {(line: string) => void} [opts.log]
- * @returns {Promise<{ notebook: object, status: string, message: string|null, failedCell: number|null, seconds: number }>}
+ * @returns {Promise<{ notebook: object, status: string, message: string|null, failedCell: number|null, seconds: number, kernelPid: number|null }>}
+ *   `kernelPid`: the kernel's process id (shut down by now), null when it did not start
  */
 export async function executeNotebook(nb, opts) {
   const out = structuredClone(nb);
@@ -140,7 +142,14 @@ export async function executeNotebook(nb, opts) {
       const allowErrors = (cell.metadata?.tags ?? []).includes('raises-exception');
       const r = await run.execute(cell, index, { limitMs: limit, graceMs, allowErrors, executionCount: ++count });
       afterError = r.replyStatus === 'error';
-      if (r.outcome === 'ok') continue;
+      if (r.outcome === 'ok') {
+        // a cell allowed to fail (raises-exception) that failed gets its error output too
+        if (afterError) {
+          const err = errorOutputFromStderr(cell, 'error', `cell ${cellLabel(index)} failed`);
+          if (err) cell.outputs.push(err);
+        }
+        continue;
+      }
       failedCell = index;
       if (r.outcome === 'error') {
         status = 'error';
@@ -176,7 +185,7 @@ export async function executeNotebook(nb, opts) {
   }
   out.metadata ??= {};
   out.metadata.nal = { ...(out.metadata.nal ?? {}), execution: { status, message, failedCell, seconds: Math.round(seconds * 100) / 100 } };
-  return { notebook: out, status, message, failedCell, seconds };
+  return { notebook: out, status, message, failedCell, seconds, kernelPid: kernel?.child?.pid ?? null };
 }
 
 function tailNote(stderr) {
@@ -222,14 +231,18 @@ class CellRunner {
         cell.execution_count = executionCount;
         resolve(result);
       };
+      let timedOut = false;
       const maybeDone = () => {
         if (!reply || !idle) return;
         const st = reply.content?.status;
-        if (st === 'ok') finish({ outcome: 'ok', replyStatus: st });
+        if (timedOut) finish({ outcome: 'timeout', stopped: true, replyStatus: st });
+        else if (st === 'ok') finish({ outcome: 'ok', replyStatus: st });
         else if (st === 'error') finish({ outcome: allowErrors ? 'ok' : 'error', replyStatus: st });
         else finish({ outcome: 'aborted', replyStatus: st });
       };
       const onIopub = (msg) => {
+        // as nbclient: a cell's output ends with its idle status (later messages are dropped)
+        if (idle) return;
         const c = msg.content ?? {};
         const type = msg.msg_type;
         const displayId = c.transient?.display_id;
@@ -279,14 +292,16 @@ class CellRunner {
         if (!idle) setTimeout(() => ((idle = true), maybeDone()), 4000).unref?.();
         maybeDone();
       };
-      const onDead = (error) => finish({ outcome: 'dead', error });
+      const onDead = (error) => finish(timedOut ? { outcome: 'timeout', stopped: false } : { outcome: 'dead', error });
 
       const onTimeout = async () => {
         if (settled) return;
+        timedOut = true;
         // interrupt, give the cell a moment to stop and report, then kill a kernel that is stuck
         await kernel.interrupt();
         const until = Date.now() + graceMs;
-        while (!settled && Date.now() < until && !(reply && idle)) await sleep(50);
+        while (!settled && Date.now() < until) await sleep(50);
+        if (settled) return;
         const stopped = Boolean(reply);
         if (!stopped) await kernel.shutdown({ now: true });
         finish({ outcome: 'timeout', stopped, replyStatus: reply?.content?.status });
