@@ -5,7 +5,7 @@
  *
  *   node scripts/notebooks.mjs run [names...] [--param KEY=VALUE ...] [--strict] [--jobs N]
  *                                  [--timeout S] [--total-timeout S] [--out DIR] [--no-build]
- *                                  [--executor node|nbclient]
+ *                                  [--executor node|nbclient] [--json FILE]
  *   node scripts/notebooks.mjs open [jupyter args...]
  *   node scripts/notebooks.mjs setup-kernel [--force]
  *   node scripts/notebooks.mjs strip [--check] [names...]
@@ -793,6 +793,7 @@ const USAGE = `Usage: node scripts/notebooks.mjs <command>
       --no-build          do not rebuild dist/ when stale
       --executor E        node (default) or nbclient (Jupyter's nbclient + nbconvert, needs Python;
                           for comparison); or $NAL_NOTEBOOK_EXECUTOR
+      --json FILE         also write the outcome as JSON ({ ok, seconds, results: [...] })
   open [jupyter args]   Jupyter Notebook on notebooks/ with the tslab kernel (npm run notebooks)
   setup-kernel [--force]  register the tslab kernel in .jupyter/ (done by run/open)
   strip [--check] [names...]  remove outputs from notebooks/*.ipynb (--check: only report)
@@ -846,6 +847,7 @@ export async function main(argv) {
       const totalTimeout = takeOption(args, '--total-timeout');
       const outDir = takeOption(args, '--out');
       const executor = takeOption(args, '--executor');
+      const json = takeOption(args, '--json');
       const build = !takeFlag(args, '--no-build');
       const strict = takeFlag(args, '--strict');
       const unknown = args.find((a) => a.startsWith('-'));
@@ -854,8 +856,9 @@ export async function main(argv) {
         if (v !== undefined && !(Number(v) > 0)) throw new UserError(`${flag} must be a positive number, got ${JSON.stringify(v)}`, 2);
       }
       stopKernelsOnSignals();
-      const { ok } = await runNotebooks({ names: args, params, jobs, timeout, totalTimeout, outDir, build, executor, strict });
-      return ok ? 0 : 1;
+      const run = await runNotebooks({ names: args, params, jobs, timeout, totalTimeout, outDir, build, executor, strict });
+      if (json) fs.writeFileSync(path.resolve(json), JSON.stringify(run, null, 2) + '\n');
+      return run.ok ? 0 : 1;
     }
     case 'open':
       return openNotebooks(args);

@@ -1,14 +1,15 @@
 /**
  * Notebooks: the committed files are clean (no outputs) and well-formed, and every notebook
- * executes headlessly through the same runner as `npm start` without errors, showing the charts
- * its metadata declares. The execution part needs Jupyter; it skips with a printed reason on a
- * machine without it, and never skips in CI (CI=true).
+ * executes headlessly through `npm start` without errors, showing the charts its metadata
+ * declares, with Node alone: the run's PATH has no Python and no Jupyter (support.ts). Needs
+ * `npm install` only; never skips in CI (CI=true).
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { findParameters } from '../../scripts/notebook/parameters.mjs';
 import { chartHtml as renderChart } from '../../src/charts/display';
 import { ensureReports, notebookSkipReason, nslKdd, nslKddSkipReason, runner, withLock } from './support';
 import type { RunManifest } from './support';
@@ -46,6 +47,17 @@ describe('committed notebooks', () => {
   });
 });
 
+describe('parameters cells (the contract with `npm start -- NAME --param KEY=VALUE`)', () => {
+  it.each(names)('%s has at most one, of `const NAME = <JSON literal>;` lines', (name) => {
+    const nb = runner.readNotebook(path.join(runner.NOTEBOOKS_DIR, `${name}.ipynb`));
+    const found = findParameters(nb, name);
+    if (!found) return;
+    expect(found.parameters.length).toBeGreaterThan(0);
+    const { notebook } = runner.prepareNotebook(nb, { name, overrides: [] });
+    expect(notebook.cells.filter((c: any) => (c.metadata?.tags ?? []).includes('injected-parameters'))).toEqual([]);
+  });
+});
+
 if (notebookSkipReason) console.warn(notebookSkipReason);
 
 describe.skipIf(notebookSkipReason !== null)('notebooks execute headlessly (npm start)', () => {
@@ -58,6 +70,26 @@ describe.skipIf(notebookSkipReason !== null)('notebooks execute headlessly (npm 
   it('the runner ran', () => {
     expect(run.failure ?? null).toBeNull();
     expect(run.results.map((r) => r.name)).toEqual(names);
+  });
+
+  it('`npm start` needs neither Python nor Jupyter (they are not on its PATH)', () => {
+    expect(run.command).toMatch(/^npm start|^node scripts\/notebooks\.mjs run/);
+    expect(run.onPath).toEqual({ python3: null, python: null, jupyter: null });
+    expect(run.exitCode).toBe(0);
+    expect(run.ok).toBe(true);
+    expect(run.output).toMatch(new RegExp(`${names.length}/${names.length} notebooks ok, 0 failed`));
+  });
+
+  it.each(names)('%s ends with its provenance and lists its parameters', (name) => {
+    const r = run.results.find((x) => x.name === name)!;
+    const executed = runner.readNotebook(r.ipynb);
+    const last = executed.cells.at(-1);
+    expect(last.metadata.tags).toEqual(['provenance', 'remove-input']);
+    const html = [last.outputs?.[0]?.data?.['text/html']].flat().join('');
+    expect(html).toContain('<h2 style="font-size:16px;font-weight:500;margin:4px 0 6px 0">Provenance</h2>');
+    expect(html).toContain(`notebooks/${name}.ipynb`);
+    for (const p of r.parameters) expect(html).toContain(`>${p.name}</td>`);
+    expect(fs.readFileSync(r.html, 'utf8')).not.toContain('showProvenance');
   });
 
   it.each(names)('%s runs without errors and shows its charts', (name) => {
@@ -207,8 +239,8 @@ describe('runner checks', () => {
     expect(b.errors.join('\n')).toMatch(/charts missing: "Duration"/);
   });
 
-  it.each(['run', 'open'])('`%s` without Jupyter says how to install it and exits non-zero', (cmd) => {
-    const r = spawnSync(process.execPath, [path.join(runner.ROOT, 'scripts', 'notebooks.mjs'), cmd], {
+  it.each([['open'], ['run', '--executor', 'nbclient']])('`%s %s %s` without Jupyter says how to install it and exits non-zero', (...cmd) => {
+    const r = spawnSync(process.execPath, [path.join(runner.ROOT, 'scripts', 'notebooks.mjs'), ...cmd.filter(Boolean)], {
       env: { ...process.env, NAL_PYTHON: '/nonexistent/python3' },
       encoding: 'utf8',
     });
@@ -237,8 +269,13 @@ describe('runner checks', () => {
     }
   });
 
-  it('requires the chart declaration', () => {
-    expect(runner.analyzeNotebook(nb([code('1', [])], {})).errors.join('\n')).toMatch(/expectedCharts is missing/);
+  it("counts a user's notebook's charts without a declaration; --strict requires it", () => {
+    const undeclared = runner.analyzeNotebook(nb([code('1', [chart])], {}));
+    expect(undeclared.errors).toEqual([]);
+    expect(undeclared.charts).toMatchObject({ count: 1, expected: null });
+    expect(runner.analyzeNotebook(nb([code('1', [])], {}), { strict: true }).errors.join('\n')).toMatch(/expectedCharts is missing \(--strict/);
+    // a declared count is checked with or without --strict
+    expect(runner.analyzeNotebook(nb([code('1', [])], { expectedCharts: 2 })).errors.join('\n')).toMatch(/expected 2 charts, found 0/);
   });
 
   it('strips outputs, counts and execution metadata', () => {
