@@ -841,6 +841,10 @@ export async function main(argv) {
   const [cmd, ...args] = argv;
   switch (cmd) {
     case 'run': {
+      if (args.includes('--help') || args.includes('-h')) {
+        console.log(USAGE);
+        return 0;
+      }
       const params = takeOptions(args, '--param');
       const jobs = takeOption(args, '--jobs');
       const timeout = takeOption(args, '--timeout');

@@ -3,8 +3,8 @@
  * whichever test file asks first (notebooks.test.ts and browser.test.ts run in parallel workers;
  * a lock folder and a manifest in reports/ make the second one wait for and reuse the first run).
  *
- * The run is `npm start` itself, in a child process whose PATH holds only `node`, `npm` and `git`
- * (no `python3`, no `jupyter`; NAL_PYTHON points nowhere) and whose HOME is an empty scratch
+ * The run is `npm start` itself, in a child process whose PATH holds only `node`, `npm`, `sh` and
+ * `git` (no `python3`, no `jupyter`; NAL_PYTHON points nowhere) and whose HOME is an empty scratch
  * folder, so the tests prove that the main job needs Node alone and writes nothing outside the
  * project.
  */
@@ -155,16 +155,18 @@ function npmCli(): string | null {
 }
 
 /**
- * A folder holding only `node`, `npm` (when found) and `git` (for the provenance's commit): a
- * PATH on which Python and Jupyter do not exist.
+ * A folder holding only `node`, `npm` and `sh` (npm runs scripts with it), when found, and `git`
+ * (for the provenance's commit): a PATH on which Python and Jupyter do not exist.
  */
 export function nodeOnlyBin(dir: string): string {
   fs.mkdirSync(dir, { recursive: true });
   fs.symlinkSync(process.execPath, path.join(dir, 'node'));
   const npm = npmCli();
   if (npm) fs.symlinkSync(npm, path.join(dir, 'npm'));
-  const git = which('git', process.env.PATH ?? '');
-  if (git) fs.symlinkSync(git, path.join(dir, 'git'));
+  for (const tool of ['sh', 'git']) {
+    const found = which(tool, process.env.PATH ?? '') ?? (tool === 'sh' && fs.existsSync('/bin/sh') ? '/bin/sh' : null);
+    if (found) fs.symlinkSync(found, path.join(dir, tool));
+  }
   return dir;
 }
 
