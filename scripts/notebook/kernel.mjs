@@ -577,8 +577,6 @@ export async function startKernel({ spec, cwd = process.cwd(), env = process.env
   liveKernels.add(client);
   hookExit();
   try {
-    const failed = await Promise.race([spawnError.then((e) => e), sleep(0).then(() => null)]);
-    if (failed) throw new KernelError(`could not start the kernel ${argv[0]}: ${failed.message}`, 'startup');
     client.open();
     const info = await Promise.race([
       client.waitForReady(startupTimeoutMs),

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { findParameters } from '../../scripts/notebook/parameters.mjs';
 import { chartHtml as renderChart } from '../../src/charts/display';
-import { ensureReports, notebookSkipReason, nslKdd, nslKddSkipReason, runner, withLock } from './support';
+import { ensureReports, jupyter, notebookSkipReason, nslKdd, nslKddSkipReason, runner, withLock } from './support';
 import type { RunManifest } from './support';
 
 const files = runner.listNotebooks();
@@ -247,6 +247,29 @@ describe('runner checks', () => {
     expect(r.status).toBe(3);
     expect(r.stderr).toContain('apt-get install -y --no-install-recommends jupyter-notebook jupyter-nbconvert python3-nbclient python3-ipykernel jupyter-client');
     expect(r.stderr).toContain('pip install notebook nbconvert nbclient ipykernel');
+  });
+
+  it('registers the kernel for this user without Python (install-user-kernel), where Jupyter finds it', () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'nal-user-kernel-'));
+    try {
+      const env: Record<string, string> = { ...(process.env as Record<string, string>), HOME: home, NAL_PYTHON: '/nonexistent/python3' };
+      for (const k of ['JUPYTER_DATA_DIR', 'XDG_DATA_HOME', 'JUPYTER_PATH']) delete env[k];
+      const r = spawnSync(process.execPath, [path.join(runner.ROOT, 'scripts', 'notebooks.mjs'), 'install-user-kernel'], { env, encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const dir = process.platform === 'darwin' ? path.join(home, 'Library', 'Jupyter') : path.join(home, '.local', 'share', 'jupyter');
+      const spec = JSON.parse(fs.readFileSync(path.join(dir, 'kernels', 'tslab', 'kernel.json'), 'utf8'));
+      expect(spec).toEqual(runner.tslabKernelSpecs().tslab);
+      expect(spec.argv).toEqual([runner.TSLAB_BIN, 'kernel', '--config-path', '{connection_file}']);
+      expect(fs.existsSync(path.join(dir, 'kernels', 'jslab', 'kernel.json'))).toBe(true);
+      expect(r.stdout).toContain(path.join(dir, 'kernels'));
+      if (jupyter.python) {
+        const list = spawnSync(jupyter.python, ['-m', 'jupyter', 'kernelspec', 'list', '--json'], { env: { ...env, PYDEVD_DISABLE_FILE_VALIDATION: '1' }, encoding: 'utf8' });
+        expect(JSON.parse(list.stdout).kernelspecs.tslab.resource_dir).toBe(path.join(dir, 'kernels', 'tslab'));
+      }
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it('does not check the charts of a notebook whose required data is missing', () => {
