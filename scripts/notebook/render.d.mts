@@ -2,6 +2,7 @@
 export declare const STYLESHEET: string;
 export declare const DISPLAY_PRIORITY: string[];
 export declare const REMOVE_INPUT_TAGS: string[];
+export declare const PLOTLY_MIME: string;
 export declare function escapeHtml(s: string): string;
 export declare function highlightCode(code: string, language?: string): string;
 export declare function ansiToHtml(text: string): string;

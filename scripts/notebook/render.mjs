@@ -8,7 +8,8 @@
  * - code cells: `In [n]:` prompts and highlight.js highlighting in the notebook's language; long
  *   lines wrap (nothing is cut off);
  * - outputs: one representation per output, picked in nbconvert's HTML order (JavaScript, HTML,
- *   markdown, SVG, LaTeX, PNG, JPEG, plain text); consecutive stream outputs merged and `\r`
+ *   markdown, SVG, LaTeX, PNG, JPEG, plain text; a Plotly figure that has only its JSON form is
+ *   drawn from it, with plotly.js inlined once); consecutive stream outputs merged and `\r`
  *   overwrites applied as nbconvert's `coalesce_streams` does; ANSI colours in text; `Out[n]:` on
  *   execute results; errors as their traceback;
  * - cells tagged `remove-input` show only their outputs (the provenance section uses it).
@@ -249,8 +250,15 @@ export function coalesceStreams(outputs) {
   return merged;
 }
 
-/** The mime type nbconvert would show for a mime bundle, or null. */
+export const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
+
+/**
+ * The mime type shown for a mime bundle: nbconvert's choice, except that a Plotly figure
+ * (`application/vnd.plotly.v1+json`) without an HTML form is drawn from its JSON (nbconvert would
+ * fall back to its text); null when nothing can be shown.
+ */
 export function pickMimeType(data, widgetState = {}) {
+  if (PLOTLY_MIME in data && !('text/html' in data) && !('application/javascript' in data)) return PLOTLY_MIME;
   for (const m of DISPLAY_PRIORITY) {
     if (!(m in data)) continue;
     if (m === 'application/vnd.jupyter.widget-view+json' && !(data[m]?.model_id in widgetState)) continue;
@@ -265,6 +273,7 @@ class Renderer {
     this.language = opts.language ?? nb.metadata?.language_info?.name ?? nb.metadata?.kernelspec?.language ?? 'typescript';
     this.widgetState = nb.metadata?.widgets?.['application/vnd.jupyter.widget-state+json']?.state ?? {};
     this.jsCounter = 0;
+    this.plotlyIncluded = false;
   }
 
   cell(cell) {
@@ -338,6 +347,22 @@ ${body}</div>
     return `<div class="jp-OutputArea-child">\n<div class="jp-OutputPrompt jp-OutputArea-prompt">${prompt}</div>\n${inner}\n</div>\n`;
   }
 
+  /** A Plotly figure drawn from its JSON; the first one on the page carries the plotly.js bundle. */
+  plotlyFigure(fig) {
+    const id = `nal-plotly-output-${++this.jsCounter}`;
+    const json = JSON.stringify({ data: fig?.data ?? [], layout: fig?.layout ?? {}, config: { responsive: true, displaylogo: false, ...(fig?.config ?? {}) } })
+      .replace(/</g, '\\u003c')
+      .replace(/\u2028/g, '\\u2028')
+      .replace(/\u2029/g, '\\u2029');
+    const height = typeof fig?.layout?.height === 'number' ? fig.layout.height : 420;
+    let bundle = '';
+    if (!this.plotlyIncluded) {
+      this.plotlyIncluded = true;
+      bundle = `<script type="text/javascript">/* plotly.js, inlined so the page works offline */\n${plotlySource().replace(/<\/(script)/gi, '<\\/$1')}\n</script>\n`;
+    }
+    return `${bundle}<div id="${id}" class="nal-chart" style="width:100%;height:${height}px;"></div>\n<script type="text/javascript">\n(function () { var f = ${json}; window.Plotly.newPlot(document.getElementById('${id}'), f.data, f.layout, f.config); })();\n</script>`;
+  }
+
   mimeBundle(o, extra) {
     const data = o.data ?? {};
     const mime = pickMimeType(data, this.widgetState);
@@ -363,6 +388,8 @@ ${body}</div>
         const id = `nal-js-output-${++this.jsCounter}`;
         return `<div id="${id}" class="jp-RenderedJavaScript jp-OutputArea-output${extra}" data-mime-type="application/javascript">\n<script type="text/javascript">\nvar element = document.getElementById('${id}');\n${text(value)}\n</script>\n</div>`;
       }
+      case PLOTLY_MIME:
+        return `<div class="jp-RenderedHTMLCommon jp-RenderedHTML jp-OutputArea-output${extra}" data-mime-type="${PLOTLY_MIME}">\n${this.plotlyFigure(value)}\n</div>`;
       case 'application/vnd.jupyter.widget-view+json': {
         const json = escapeHtml(JSON.stringify(value));
         return `<div class="jupyter-widgets jp-OutputArea-output${extra}">\n<script type="${mime}">\n${json}\n</script>\n</div>`;
@@ -382,6 +409,27 @@ export function notebookTitle(nb, fallback = 'Notebook') {
     if (m) return m[1].trim();
   }
   return fallback;
+}
+
+let plotlyJs;
+/** The plotly.js browser bundle (plotly.js-dist-min, else plotly.js-dist), for figures given as JSON only. */
+function plotlySource() {
+  if (plotlyJs === undefined) {
+    const tried = [];
+    for (const [pkg, file] of [
+      ['plotly.js-dist-min', 'plotly.min.js'],
+      ['plotly.js-dist', 'plotly.js'],
+    ]) {
+      try {
+        plotlyJs = fs.readFileSync(path.join(path.dirname(require.resolve(`${pkg}/package.json`)), file), 'utf8');
+        break;
+      } catch {
+        tried.push(pkg);
+      }
+    }
+    if (plotlyJs === undefined) throw new Error(`a Plotly figure needs the plotly.js bundle: install plotly.js-dist-min (tried ${tried.join(', ')})`);
+  }
+  return plotlyJs;
 }
 
 let css;

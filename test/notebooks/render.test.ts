@@ -16,8 +16,10 @@ describe('output choice', () => {
     expect(pickMimeType({ 'image/svg+xml': '<svg/>', 'image/png': 'AAA' })).toBe('image/svg+xml');
     expect(pickMimeType({ 'text/markdown': '*x*', 'text/plain': 'x' })).toBe('text/markdown');
     expect(pickMimeType({ 'application/javascript': '1', 'text/html': 'h' })).toBe('application/javascript');
-    // a chart's Plotly JSON is shown through its HTML fallback, as nbconvert does
+    // a chart's Plotly JSON is shown through its HTML fallback, as nbconvert does, and drawn from
+    // the JSON when it has no HTML form
     expect(pickMimeType({ 'application/vnd.plotly.v1+json': {}, 'text/html': '<div></div>' })).toBe('text/html');
+    expect(pickMimeType({ 'application/vnd.plotly.v1+json': {}, 'text/plain': 'Figure' })).toBe('application/vnd.plotly.v1+json');
     // a widget view without saved widget state is skipped
     expect(pickMimeType({ 'application/vnd.jupyter.widget-view+json': { model_id: 'm' }, 'text/plain': 'w' })).toBe('text/plain');
     expect(pickMimeType({ 'application/x-unknown': 'z' })).toBeNull();
@@ -42,6 +44,21 @@ describe('output choice', () => {
     expect(ansiToHtml('\x1b[1;92mok\x1b[39;22m')).toBe('<span class="ansi-green-intense-fg ansi-bold">ok</span>');
     expect(ansiToHtml('\x1b[38;2;1;2;3mrgb')).toBe('<span style="color: rgb(1,2,3)">rgb</span>');
     expect(ansiToHtml('\x1b[2Kcleared')).toBe('cleared');
+  });
+});
+
+describe('Plotly figures given as JSON only', () => {
+  it('are drawn with plotly.js inlined once per page', () => {
+    const fig = (title: string) => ({
+      output_type: 'display_data',
+      metadata: {},
+      data: { 'application/vnd.plotly.v1+json': { data: [{ type: 'bar', x: [1], y: [2] }], layout: { title: { text: title }, height: 300 } }, 'text/plain': 'Figure' },
+    });
+    const page = renderNotebook(nb([code('show()', [fig('A </script> B'), fig('Second')])]));
+    expect(page.match(/plotly\.js, inlined so the page works offline/g)).toHaveLength(1);
+    expect(page.match(/window\.Plotly\.newPlot\(/g)).toHaveLength(2);
+    expect(page).toContain('"title":{"text":"A \\u003c/script> B"}');
+    expect(page).toContain('class="nal-chart" style="width:100%;height:300px;"');
   });
 });
 
