@@ -188,13 +188,13 @@ function facts(p: Provenance): [string, string][] {
   const rows: [string, string][] = [];
   if (p.subject) rows.push(['run', p.subject]);
   rows.push(['package', `${p.package.name} ${p.package.version}`]);
-  rows.push(['git commit', p.git ? `${p.git.commit}${p.git.dirty ? ' (with uncommitted changes)' : ''}` : 'not a git checkout']);
+  rows.push(['git commit', p.git ? `${p.git.commit}${p.git.dirty ? ' (with uncommitted changes)' : ''}` : 'none (not a git checkout, or git is not installed)']);
   rows.push(['Node.js', `${p.node} (${p.platform})`]);
   rows.push(['TensorFlow.js backend', p.tfBackend === 'none' ? 'not loaded' : p.tfBackend]);
   rows.push(['seeds', p.seeds.length ? p.seeds.map((s) => `${s.label} ${s.seed}${s.uses > 1 ? ` (x${s.uses})` : ''}`).join('; ') : 'none recorded']);
   for (const [k, v] of Object.entries(p.extra ?? {})) rows.push([k, v]);
   rows.push(['started', p.startedAt]);
-  rows.push(['wall time', `${p.wallSeconds.toFixed(1)} s`]);
+  rows.push(['wall time', `${p.wallSeconds.toFixed(1)} s (since the process started; in a notebook, since its kernel started)`]);
   return rows;
 }
 
