@@ -276,8 +276,14 @@ export class KernelClient {
     this.exited = false;
     this.exitInfo = null;
     this.closed = false;
+    // the last words of a dying kernel may still be in its pipes when it exits: wait for them
+    // (briefly: a process it started can hold the pipes open)
+    const drained = Promise.all(
+      [child.stdout, child.stderr].filter(Boolean).map((stream) => new Promise((resolve) => (stream.readableEnded ? resolve() : stream.once('end', resolve)))),
+    );
     this.exitPromise = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
+      child.once('exit', async (code, signal) => {
+        await Promise.race([drained, sleep(200)]);
         this.exited = true;
         this.exitInfo = { code, signal };
         resolve(this.exitInfo);

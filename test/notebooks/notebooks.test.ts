@@ -60,6 +60,11 @@ describe('parameters cells (the contract with `npm start -- NAME --param KEY=VAL
 
 if (notebookSkipReason) console.warn(notebookSkipReason);
 
+const nbformatPython = runner.findPython(['nbformat']).python;
+const nbformatSkipReason =
+  nbformatPython || runner.isCI() ? null : 'Skipping the nbformat schema check of the executed notebooks: no Python with nbformat (Debian: apt-get install python3-nbformat). It runs in CI (CI=true).';
+if (nbformatSkipReason && !notebookSkipReason) console.warn(nbformatSkipReason);
+
 describe.skipIf(notebookSkipReason !== null)('notebooks execute headlessly (npm start)', () => {
   let run: RunManifest;
 
@@ -108,6 +113,17 @@ describe.skipIf(notebookSkipReason !== null)('notebooks execute headlessly (npm 
     if (r!.dataMissing.length) return;
     expect(r!.charts.count).toBe(r!.charts.expected);
     expect(runner.findCharts(executed).count).toBe(runner.notebookSpec(executed).expectedCharts);
+  });
+
+  it.skipIf(nbformatSkipReason !== null)('writes executed notebooks that are valid against nbformat 4', () => {
+    const files = run.results.map((r) => r.ipynb);
+    const check = spawnSync(
+      nbformatPython ?? 'python3',
+      ['-c', 'import sys, nbformat\nfor f in sys.argv[1:]:\n    nbformat.validate(nbformat.read(f, as_version=4))\n    print("valid", f)', ...files],
+      { encoding: 'utf8' },
+    );
+    expect(check.stderr).toBe('');
+    expect(check.stdout.trim().split('\n')).toEqual(files.map((f) => `valid ${f}`));
   });
 
   it('writes nothing outside the project ($HOME stays empty)', () => {

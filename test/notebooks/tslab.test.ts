@@ -67,6 +67,7 @@ describe('npm start -- FILE --param KEY=VALUE with tslab', () => {
             `import * as nal from ${LIB};\nimport * as fs from 'fs';\nconst data = nal.generateTraffic({ rows: ROWS, anomalyRatio: RATIO, seed: SEED });\nfs.writeFileSync(${JSON.stringify(csv)}, nal.trafficToCsv(data));\nconst back = nal.loadTraffic(${JSON.stringify(csv)});\nconsole.log(\`\${LABEL}: \${back.X.rows} rows, seed \${SEED}\`);`,
           ),
           code('d', "import * as tslab from 'tslab';\nconst d = tslab.newDisplay();\nd.html('<b>step 1</b>');\nd.html('<b>step 2 of 2</b>');\nconsole.log('shown');"),
+          code('c', "nal.showChart({ data: [{ type: 'bar', x: ['a', 'b'], y: [ROWS, 2 * ROWS] }], layout: { title: { text: 'A chart nobody declared' } } });"),
           md('e', 'The end.'),
         ]),
       ),
@@ -80,6 +81,8 @@ describe('npm start -- FILE --param KEY=VALUE with tslab', () => {
 
   it('runs the notebook with the given values, after its parameters cell', () => {
     expect(result.errors).toEqual([]);
+    // a user's notebook declares no charts: they are counted, not checked
+    expect(result.charts).toMatchObject({ count: 1, expected: null, titles: ['A chart nobody declared'] });
     expect(result.status).toBe('ok');
     expect(lines.join('\n')).toContain('Parameters: ROWS = 300, LABEL = "changed"');
     const nb = runner.readNotebook(result.ipynb);
