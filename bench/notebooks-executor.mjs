@@ -7,8 +7,13 @@
  * folder, so reports/ is left alone.
  *
  *   npm run build && node bench/notebooks-executor.mjs [--repeats 3] [--jobs 2] [names...]
+ *   node bench/notebooks-executor.mjs --tiny --repeats 7
  *
- * Writes results/notebooks-executor.json and results/NOTEBOOKS_EXECUTOR.md. Needs Python with
+ * `--tiny` runs a one-cell notebook instead (`console.log(1 + 1)`): what is left is each
+ * executor's fixed cost per run (kernel start and shutdown, Python's start-up, the HTML report).
+ *
+ * Writes results/notebooks-executor.json and results/NOTEBOOKS_EXECUTOR.md (with `--tiny`:
+ * results/notebooks-executor-tiny.json and a section of its own in the same .md). Needs Python with
  * Jupyter for the nbclient side. Nothing asserts on a time: run it on a quiet machine.
  */
 import { spawn } from 'node:child_process';
@@ -29,9 +34,29 @@ if (args.includes('--help')) {
   console.log('node bench/notebooks-executor.mjs [--repeats N] [--jobs N] [names...]');
   process.exit(0);
 }
+const tinyIndex = args.indexOf('--tiny');
+const tiny = tinyIndex >= 0;
+if (tiny) args.splice(tinyIndex, 1);
 const repeats = Number(option('--repeats', '3'));
 const jobs = option('--jobs', '2');
 const names = args;
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'nal-bench-executor-'));
+if (tiny) {
+  const file = path.join(scratch, 'tiny.ipynb');
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: { kernelspec: { display_name: 'TypeScript', language: 'typescript', name: 'tslab' } },
+      cells: [
+        { cell_type: 'markdown', id: 'a', metadata: {}, source: '# Tiny' },
+        { cell_type: 'code', id: 'b', metadata: {}, execution_count: null, outputs: [], source: 'console.log(1 + 1);' },
+      ],
+    }),
+  );
+  names.splice(0, names.length, file);
+}
 const EXECUTORS = ['node', 'nbclient'];
 
 function runOnce(executor, outDir) {
@@ -67,7 +92,6 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'nal-bench-executor-'));
 const runs = [];
 try {
   for (let r = 0; r < repeats; r++) {
@@ -103,11 +127,13 @@ const result = {
   ratioNodeOverNbclient: { perRepeat: pairs, median: pairs.length ? median(pairs) : null },
 };
 fs.mkdirSync(path.join(ROOT, 'results'), { recursive: true });
-fs.writeFileSync(path.join(ROOT, 'results', 'notebooks-executor.json'), JSON.stringify(result, null, 2) + '\n');
+fs.writeFileSync(path.join(ROOT, 'results', tiny ? 'notebooks-executor-tiny.json' : 'notebooks-executor.json'), JSON.stringify(result, null, 2) + '\n');
+const heading = tiny ? '## Fixed cost per run: a one-cell notebook' : '# `npm start` wall time: Node executor vs nbclient + nbconvert';
+const what = tiny ? 'a one-cell notebook (`console.log(1 + 1)`)' : `notebooks: ${Array.isArray(result.notebooks) ? result.notebooks.join(', ') : 'all'}, ${jobs} at a time`;
 const md = [
-  '# `npm start` wall time: Node executor vs nbclient + nbconvert',
+  heading,
   '',
-  `${result.date}, ${result.machine}; notebooks: ${Array.isArray(result.notebooks) ? result.notebooks.join(', ') : 'all'}, ${jobs} at a time; ${repeats} repeats, interleaved (alternating which runs first). Produced by \`node bench/notebooks-executor.mjs\`.`,
+  `${result.date}, ${result.machine}, load average ${os.loadavg()[0].toFixed(1)} at the end; ${what}; ${repeats} repeats, interleaved (alternating which runs first). Produced by \`node bench/notebooks-executor.mjs${tiny ? ' --tiny' : ''}\`.`,
   '',
   '| repeat | executor | wall (s) | in kernels (s) | load before -> after |',
   '|---|---|---|---|---|',
@@ -116,5 +142,14 @@ const md = [
   `Median wall: Node ${summary.node.medianWall?.toFixed(1) ?? '?'} s, nbclient ${summary.nbclient.medianWall?.toFixed(1) ?? '?'} s; Node / nbclient per repeat ${pairs.map((p) => p.toFixed(2)).join(', ')} (median ${result.ratioNodeOverNbclient.median?.toFixed(2) ?? '?'}).`,
   '',
 ];
-fs.writeFileSync(path.join(ROOT, 'results', 'NOTEBOOKS_EXECUTOR.md'), md.join('\n'));
+const mdFile = path.join(ROOT, 'results', 'NOTEBOOKS_EXECUTOR.md');
+if (tiny) {
+  // the tiny section follows the full run's, replacing an earlier tiny section
+  const before = fs.existsSync(mdFile) ? fs.readFileSync(mdFile, 'utf8').split(`\n${heading}\n`)[0].trimEnd() : '';
+  fs.writeFileSync(mdFile, `${before ? `${before}\n\n` : ''}${md.join('\n')}`);
+} else {
+  const old = fs.existsSync(mdFile) ? fs.readFileSync(mdFile, 'utf8') : '';
+  const tinySection = old.includes('\n## Fixed cost per run') ? old.slice(old.indexOf('\n## Fixed cost per run')) : '';
+  fs.writeFileSync(mdFile, md.join('\n') + tinySection);
+}
 console.log(md.slice(-2).join('\n'));
