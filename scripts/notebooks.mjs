@@ -583,6 +583,8 @@ async function executeWithNode(job) {
       timeout: job.timeout,
       totalTimeout: job.totalTimeout,
       runtimeDir: path.join(LOCAL_JUPYTER, 'runtime'),
+      // a failed notebook's report still ends with its provenance
+      alwaysRun: ['provenance'],
     });
     fs.writeFileSync(path.join(job.outDir, `${job.name}.ipynb`), formatExecutedNotebook(run.notebook));
     fs.writeFileSync(path.join(job.outDir, `${job.name}.html`), renderNotebook(run.notebook, { title: notebookTitle(run.notebook, job.name) }));

@@ -12,6 +12,8 @@ export interface ExecuteOptions {
   startupTimeout?: number;
   interruptGrace?: number;
   runtimeDir?: string;
+  /** Tags of cells that still run after a failure, while the kernel lives. */
+  alwaysRun?: string[];
   onCell?: (event: { type: 'cell'; index: number; count: number; total: number }) => void;
   log?: (line: string) => void;
 }

@@ -9,7 +9,8 @@
  * - code cells are numbered 1, 2, ... in execution order; blank cells are skipped;
  * - `metadata.language_info` comes from the kernel; each executed cell gets
  *   `metadata.execution` timestamps (iopub busy/idle, shell reply);
- * - execution stops at the first failing cell unless it is tagged `raises-exception`.
+ * - execution stops at the first failing cell unless it is tagged `raises-exception` (later cells
+ *   tagged with one of `alwaysRun` still run, e.g. the provenance section).
  *
  * tslab reports a failed cell only as stderr text and an execute_reply with status "error" (never
  * an `error` output), so a failed cell (also one allowed to fail) gets a standard `error` output
@@ -94,6 +95,8 @@ export function errorOutputFromStderr(cell, status, message) {
  * @param {number} [opts.interruptGrace] seconds a timed-out cell gets to stop after the interrupt,
  *   before the kernel is killed (default 5)
  * @param {string} [opts.runtimeDir] folder of the connection file
+ * @param {string[]} [opts.alwaysRun] tags of cells that still run after a cell failed or was
+ *   interrupted (while the kernel lives), e.g. the provenance section
  * @param {(event: { type: 'cell', index: number, count: number, total: number } ) => void} [opts.onCell]
  * @param {(line: string) => void} [opts.log]
  * @returns {Promise<{ notebook: object, status: string, message: string|null, failedCell: number|null, seconds: number, kernelPid: number|null }>}
@@ -169,6 +172,16 @@ export async function executeNotebook(nb, opts) {
         message = `the kernel died in cell ${cellLabel(index)}: ${r.error.message}${tailNote(r.error.stderr)}`;
       }
       break;
+    }
+    // cells that run even after a failure (the provenance section), while the kernel lives
+    const always = opts.alwaysRun ?? [];
+    if (failedCell != null && always.length && !kernel.exited && !kernel.closed) {
+      for (const [cell, index] of code) {
+        if (index <= failedCell || !(cell.metadata?.tags ?? []).some((t) => always.includes(t))) continue;
+        await sleep(300);
+        const r = await run.execute(cell, index, { limitMs: Math.min(timeoutMs, 60_000), graceMs, allowErrors: true, executionCount: ++count });
+        if (r.outcome !== 'ok' || kernel.exited) break;
+      }
     }
   } catch (e) {
     status = 'failed-to-run';

@@ -133,6 +133,16 @@ describe('executeNotebook with a fake kernel', () => {
     expect(nb.cells[2].outputs).toEqual([]);
   }, 60_000);
 
+  it('still runs cells tagged with one of alwaysRun after a failure', async () => {
+    const r = await run([code('error Bad thing'), code('print skipped'), code('print provenance', ['provenance'])], { alwaysRun: ['provenance'] });
+    expect(r.status).toBe('error');
+    expect(r.failedCell).toBe(0);
+    const nb = r.notebook as any;
+    expect(nb.cells[1].execution_count).toBeNull();
+    expect(nb.cells[2].execution_count).toBe(2);
+    expect(nb.cells[2].outputs[0].text).toBe('provenance\n');
+  }, 60_000);
+
   it("gives a cell that failed only on stderr (tslab's way) a standard error output", async () => {
     const r = await run([code('fail TypeError: x is not a function'), code('print never')]);
     expect(r.status).toBe('error');
