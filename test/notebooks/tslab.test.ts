@@ -112,7 +112,7 @@ describe('npm start -- FILE --param KEY=VALUE with tslab', () => {
     const sha = createHash('sha256').update(fs.readFileSync(csv)).digest('hex');
     expect(html).toContain(csv);
     expect(html).toContain(sha);
-    expect(html).toMatch(/wall time<\/th><td[^>]*>\d+\.\d s</);
+    expect(html).toMatch(/wall time<\/th><td[^>]*>\d+\.\d s \(since the process started; in a notebook, since its kernel started\)</);
     const git = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: runner.ROOT, encoding: 'utf8' });
     if (git.status === 0) expect(html).toContain(git.stdout.trim());
     // the report shows the section, not the code that made it
