@@ -5,7 +5,7 @@
  */
 
 // core contract
-export { AnomalyLabError, NotFittedError, FeatureMismatchError, DataValidationError, ModelFormatError } from './core/errors';
+export { AnomalyLabError, NotFittedError, FeatureMismatchError, DataValidationError, ModelFormatError, MissingDependencyError } from './core/errors';
 export { BaseDetector } from './core/detector';
 export type { DetectorName, BaseDetectorOptions, DetectorSnapshot } from './core/detector';
 export { Random, checkSeed, type RandomState } from './core/random';
@@ -40,7 +40,6 @@ export { locateDataset, datasetSearchPath, DATASET_SOURCES, DATA_DIR_ENV, PACKAG
 export type { DatasetLocation, DatasetSource, DatasetFile, SearchedPlace, LocateOptions } from './data/locate';
 export { anomalyBursts } from './data/scenario';
 export type { AnomalyBurstOptions } from './data/scenario';
-export { trafficToDataFrame, dataFrameToTraffic, detectionToDataFrame } from './data/danfo';
 export { StandardScaler } from './preprocess/standard-scaler';
 
 // detectors
@@ -101,6 +100,8 @@ export { lossCurveChart } from './charts/training';
 export type { LossCurveOptions } from './charts/training';
 export { showChart, showTable, chartHtml, tableHtml, plotlyScriptTag, plotlyBundlePath, PLOTLY_CONFIG, createLiveChart } from './charts/display';
 export type { ShowChartOptions, ShowTableOptions, ChartHtmlOptions, HtmlSink, LiveChart, LiveChartOptions } from './charts/display';
+export { saveChart, chartPage, findChromium, CHART_FORMATS } from './charts/save';
+export type { SaveChartOptions, ChartFormat } from './charts/save';
 export { StreamHistory, streamChart } from './charts/stream';
 export type { StreamWindow, StreamPoint, StreamTotals, StreamState, StreamHistoryOptions, ScoredWindow, StreamChartOptions } from './charts/stream';
 export { createProgressBar } from './charts/progress';
@@ -134,6 +135,25 @@ export { runFeedbackExperiment } from './feedback/experiment';
 export type { FeedbackExperimentOptions, FeedbackExperimentReport, FeedbackRound, SplitMetrics, ReviewOrder } from './feedback/experiment';
 export { explanationChart, importanceByModelChart, feedbackRoundsChart } from './charts/explain';
 export type { ExplanationChartOptions, ImportanceByModelOptions } from './charts/explain';
+
+// DataFrames (danfo.js, an optional peer loaded on first use): every result as a DataFrame, and one
+// display call for frames, figures and rows
+export { danfo, isFrame, isSeries, DANFO_PACKAGE, DANFO_OVERRIDES } from './frames/danfo';
+export type { DataFrame, Series, DanfoModule } from './frames/danfo';
+export {
+  toDataFrame,
+  trafficToDataFrame,
+  dataFrameToTraffic,
+  detectionToDataFrame,
+  metricsToDataFrame,
+  importanceToDataFrame,
+  feedbackRoundsToDataFrame,
+  streamWindowsToDataFrame,
+} from './frames/convert';
+export { frameText, frameHtml } from './frames/format';
+export type { FrameLike, FrameFormatOptions } from './frames/format';
+export { show } from './frames/show';
+export type { ShowOptions } from './frames/show';
 
 // provenance of a run (every `npm start` report ends with it)
 export { recordDataFile, recordSeed, recordedDataFiles, recordedSeeds, resetProvenance } from './core/provenance';

@@ -72,6 +72,24 @@ export class ModelFormatError extends AnomalyLabError {
   }
 }
 
+/**
+ * Thrown when a feature needs an optional package or program that is not installed: danfo.js for
+ * DataFrames, Chromium for PNG/SVG charts. The message says what to install; the rest of the
+ * library works without it.
+ * @example
+ * ```ts
+ * try { trafficToDataFrame(data); } catch (e) { if (e instanceof MissingDependencyError) console.log(e.message); }
+ * ```
+ */
+export class MissingDependencyError extends AnomalyLabError {
+  /** The package or program that is missing, e.g. `"danfojs-node"` or `"Chromium"`. */
+  readonly dependency: string;
+  constructor(dependency: string, message: string) {
+    super(message, 'MISSING_DEPENDENCY');
+    this.dependency = dependency;
+  }
+}
+
 /** Format an option error in one message shape (scikit-learn's). */
 export function optionError(
   owner: string,

@@ -265,8 +265,8 @@ export interface StreamSummary {
  * first. Concatenating the chunks' texts (the first with its header) gives exactly
  * `detectionToCsv` of all the rows.
  */
-export function chunkToCsv(data: TrafficData, r: DetectionResult, header = false): string {
-  const text = detectionToCsv(data, r);
+export function chunkToCsv(r: DetectionResult, data: TrafficData, header = false): string {
+  const text = detectionToCsv(r, data);
   return header ? text : text.slice(text.indexOf('\n') + 1);
 }
 
@@ -285,7 +285,7 @@ export async function writeDetectionCsv(
   let first = true;
   for await (const c of chunks) {
     signal?.throwIfAborted();
-    const text = chunkToCsv(c.data, c.result, first);
+    const text = chunkToCsv(c.result, c.data, first);
     first = false;
     summary.rows += c.rows;
     for (let i = 0; i < c.rows; i++) summary.anomalies += c.result.isAnomaly[i];
