@@ -230,7 +230,7 @@ function newestMtime(p) {
   return m;
 }
 
-/** Builds dist/ with tsc when dist/index.js is missing or older than src/, tsconfig.json or package.json. */
+/** Builds dist/ as `npm run build` does (tsc, then scripts/self-types.mjs) when dist/index.js is missing or older than src/, tsconfig.json or package.json. */
 export function ensureBuilt({ log = console.log } = {}) {
   const out = path.join(ROOT, 'dist', 'index.js');
   const built = fs.statSync(out, { throwIfNoEntry: false })?.mtimeMs ?? 0;
@@ -241,6 +241,12 @@ export function ensureBuilt({ log = console.log } = {}) {
   if (!fs.existsSync(tsc)) throw new UserError('node_modules/.bin/tsc is missing: run `npm install` first.');
   const r = spawnSync(tsc, ['-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'inherit' });
   if (r.status !== 0) throw new UserError('the TypeScript build failed (see above); the notebooks import dist/.');
+  // the rest of `npm run build`: the types the notebooks' `import ... from 'network-anomaly-lab'` needs
+  const selfTypes = path.join(ROOT, 'scripts', 'self-types.mjs');
+  if (fs.existsSync(selfTypes)) {
+    const t = spawnSync(process.execPath, [selfTypes], { cwd: ROOT, stdio: 'inherit' });
+    if (t.status !== 0) throw new UserError('scripts/self-types.mjs failed (see above).');
+  }
   // tsc leaves unchanged outputs alone on some versions: mark the build time explicitly
   const now = new Date();
   fs.utimesSync(out, now, now);
