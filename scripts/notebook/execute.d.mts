@@ -30,6 +30,7 @@ export interface ExecuteResult {
 export declare function cellLabel(index: number | null): string;
 export declare function outputFromMessage(msg: { msg_type: string; content: any }): any | null;
 export declare function errorOutputFromStderr(cell: any, status: string, message: string | null): { output_type: 'error'; ename: string; evalue: string; traceback: string[] } | null;
+export declare function normalizeCellIds(nb: any): number;
 export declare function executeNotebook(nb: object, opts: ExecuteOptions): Promise<ExecuteResult>;
 export declare function formatExecutedNotebook(nb: object): string;
 export declare function splitLines(s: string): string[];

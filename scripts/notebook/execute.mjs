@@ -7,6 +7,7 @@
  *   `error`; `clear_output` clears, with `wait` at the next output); `update_display_data`
  *   replaces the data of every earlier output with that display id, in any cell;
  * - code cells are numbered 1, 2, ... in execution order; blank cells are skipped;
+ * - cells of an nbformat 4.5 notebook without an id get one ({@link normalizeCellIds});
  * - `metadata.language_info` comes from the kernel; each executed cell gets
  *   `metadata.execution` timestamps (iopub busy/idle, shell reply);
  * - execution stops at the first failing cell unless it is tagged `raises-exception` (later cells
@@ -19,6 +20,7 @@
  * `metadata.nal.execution` records `{ status, message, failedCell, seconds }`; status is `ok`,
  * `error`, `timeout`, `dead-kernel` or `failed-to-run`.
  */
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { KernelError, startKernel } from './kernel.mjs';
 
@@ -82,6 +84,30 @@ export function errorOutputFromStderr(cell, status, message) {
 }
 
 /**
+ * Gives every cell of an nbformat 4.5+ notebook an id, as nbformat's schema requires (nbformat
+ * adds missing ones when it reads a notebook, and renames duplicates): a missing or repeated id
+ * becomes 8 hex digits of the SHA-256 of the cell's position and source, so a run writes the same
+ * ids every time. Older notebooks (4.0-4.4) have no ids and get none. In place.
+ * @returns the number of ids added or changed
+ */
+export function normalizeCellIds(nb) {
+  if (!(nb.nbformat > 4 || (nb.nbformat === 4 && (nb.nbformat_minor ?? 0) >= 5))) return 0;
+  const seen = new Set();
+  let changed = 0;
+  (nb.cells ?? []).forEach((cell, i) => {
+    const valid = typeof cell.id === 'string' && /^[a-zA-Z0-9-_]{1,64}$/.test(cell.id) && !seen.has(cell.id);
+    if (!valid) {
+      let id;
+      for (let k = 0; !id || seen.has(id); k++) id = createHash('sha256').update(`${i}:${k}:${text(cell.source)}`).digest('hex').slice(0, 8);
+      cell.id = id;
+      changed++;
+    }
+    seen.add(cell.id);
+  });
+  return changed;
+}
+
+/**
  * Executes a notebook and returns the executed copy (the input is not changed).
  *
  * @param {object} nb an nbformat 4 notebook (parsed JSON; sources as strings or lists)
@@ -104,6 +130,7 @@ export function errorOutputFromStderr(cell, status, message) {
  */
 export async function executeNotebook(nb, opts) {
   const out = structuredClone(nb);
+  normalizeCellIds(out);
   const timeoutMs = (opts.timeout ?? 600) > 0 ? (opts.timeout ?? 600) * 1000 : Infinity;
   const totalMs = opts.totalTimeout > 0 ? opts.totalTimeout * 1000 : Infinity;
   const graceMs = (opts.interruptGrace ?? 5) * 1000;

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { executeNotebook, formatExecutedNotebook, splitLines, errorOutputFromStderr } from '../../scripts/notebook/execute.mjs';
+import { executeNotebook, formatExecutedNotebook, normalizeCellIds, splitLines, errorOutputFromStderr } from '../../scripts/notebook/execute.mjs';
 import { decodeMessage, encodeMessage, findKernelSpec, KernelError, newMessage, sign } from '../../scripts/notebook/kernel.mjs';
 
 const FAKE = path.join(__dirname, 'fake-kernel.mjs');
@@ -235,6 +235,22 @@ describe('the executed notebook file', () => {
     expect(back.cells[0].outputs[1].data['application/json']).toEqual({ a: 1 });
     expect(text.startsWith('{\n "cells": [\n  {\n   "cell_type": "code",')).toBe(true);
     expect(text.endsWith('}\n')).toBe(true);
+  });
+
+  it('gives every cell of an nbformat 4.5 notebook an id, the same on every run', () => {
+    const make = () => ({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [{ cell_type: 'code', source: 'a', id: 'keep' }, { cell_type: 'code', source: 'b' }, { cell_type: 'markdown', source: 'c', id: 'keep' }, { cell_type: 'code', source: 'd', id: 'bad id!' }] });
+    const a = make();
+    expect(normalizeCellIds(a)).toBe(3);
+    const ids = a.cells.map((c: any) => c.id);
+    expect(ids[0]).toBe('keep');
+    expect(new Set(ids).size).toBe(4);
+    for (const id of ids.slice(1)) expect(id).toMatch(/^[0-9a-f]{8}$/);
+    const b = make();
+    normalizeCellIds(b);
+    expect(b.cells.map((c: any) => c.id)).toEqual(ids);
+    const old = { nbformat: 4, nbformat_minor: 4, metadata: {}, cells: [{ cell_type: 'code', source: 'a' }] };
+    expect(normalizeCellIds(old)).toBe(0);
+    expect('id' in old.cells[0]).toBe(false);
   });
 
   it("splits lines like Python's str.splitlines(True)", () => {
