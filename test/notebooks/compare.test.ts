@@ -23,6 +23,7 @@ describe('the comparison', () => {
       'fit in # UNIT, # UNIT, # UNIT per window, 3 of 4 detectors, F1 #.#',
     );
     expect(maskRunDependent('reports/anomaly-report-2026-12-07T16-09-05-377Z.csv')).toBe('reports/anomaly-report-TIMESTAMP.csv');
+    expect(maskRunDependent("the autoencoder took 59% of the detectors' fit time; 15% of the rows")).toBe("the autoencoder took #% of the detectors' fit time; 15% of the rows");
     const table = '<table><thead><tr><th>window</th><th>latency (ms)</th><th>rows/s</th></tr></thead><tbody><tr><td>7</td><td>553</td><td>2548</td></tr></tbody></table>';
     expect(maskRunDependent(table)).toContain('<td>7</td><td>TIMING</td><td>TIMING</td>');
   });
