@@ -26,6 +26,11 @@ describe('the comparison', () => {
     expect(maskRunDependent("the autoencoder took 59% of the detectors' fit time; 15% of the rows")).toBe("the autoencoder took #% of the detectors' fit time; 15% of the rows");
     const table = '<table><thead><tr><th>window</th><th>latency (ms)</th><th>rows/s</th></tr></thead><tbody><tr><td>7</td><td>553</td><td>2548</td></tr></tbody></table>';
     expect(maskRunDependent(table)).toContain('<td>7</td><td>TIMING</td><td>TIMING</td>');
+    // a DataFrame's table: snake_case headers, an index column of <th> in every row, a feature called duration
+    const frame =
+      '<table><thead><tr><th></th><th>window</th><th>duration</th><th>latency_ms</th><th>rows_per_s</th><th>fit_seconds</th></tr></thead>' +
+      '<tbody><tr><th>0</th><td>7</td><td>12</td><td>553</td><td>2548</td><td>3</td></tr></tbody></table>';
+    expect(maskRunDependent(frame)).toContain('<tr><th>0</th><td>7</td><td>12</td><td>TIMING</td><td>TIMING</td><td>TIMING</td></tr>');
   });
 
   it('finds a missing output, another count or another order', () => {

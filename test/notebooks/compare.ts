@@ -12,22 +12,35 @@ const text = (v: unknown): string => (Array.isArray(v) ? v.join('') : String(v ?
 const UNITS = String.raw`(?:ms|s|sec|secs|seconds?|µs|us|ns|min|mins|minutes?|h|hours?|rows\/s|/s|per second|KB|kB|KiB|MB|MiB|GB|GiB|bytes|B)\b`;
 const WITH_UNIT = new RegExp(String.raw`\d[\d,]*(?:\.\d+)?(?:e[+-]?\d+)?(\s*)${UNITS}`, 'g');
 
-/** A table column holds timings or sizes when its header says so: `latency (ms)`, `rows/s`, `seconds`, `MB`... */
-const TIMING_HEADER = new RegExp(String.raw`\b(?:latency|time|duration|elapsed|seconds?|throughput|memory|heap|rss)\b|\(\s*${UNITS}\s*\)|^\s*${UNITS}\s*$|rows\/s`, 'i');
+/**
+ * A table column holds timings when its header says so: `latency (ms)`, `rows/s`, `fit_seconds`,
+ * `latency_ms`, `rows_per_s`, `wall time` (snake_case read as words). Feature names such as
+ * `duration` are not timings of the run.
+ */
+const TIMING_HEADER = /\b(?:latency|seconds?|secs?|ms|throughput|elapsed|wall|memory|heap|rss|mb|mib)\b|\bper (?:s|sec|second)\b|rows\/s|\(\s*(?:ms|s|sec|seconds?)\s*\)/i;
 
-/** HTML tables with the cells of timing columns (by their header) masked. */
+const CELL = /<(th|td)\b([^>]*)>([\s\S]*?)<\/\1>/g;
+
+/**
+ * HTML tables with the cells of timing columns masked. The header row is the table's `<thead>`
+ * (else its first row); cells are counted with the row headers (`<th>`) a DataFrame's index adds,
+ * so columns line up with the header.
+ */
 export function maskTimingColumns(html: string): string {
   return html.replace(/<table\b[\s\S]*?<\/table>/g, (table) => {
-    const headers = [...table.matchAll(/<th\b[^>]*>([\s\S]*?)<\/th>/g)].map((m) => m[1].replace(/<[^>]*>/g, ''));
+    const head = /<thead\b[\s\S]*?<\/thead>/.exec(table)?.[0] ?? /<tr\b[\s\S]*?<\/tr>/.exec(table)?.[0] ?? '';
+    const headers = [...head.matchAll(CELL)].map((m) => m[3].replace(/<[^>]*>/g, '').replace(/_/g, ' '));
     const timing = new Set(headers.flatMap((h, i) => (TIMING_HEADER.test(h) ? [i] : [])));
     if (!timing.size) return table;
-    return table.replace(/<tr\b[^>]*>[\s\S]*?<\/tr>/g, (row) => {
+    const headEnd = table.indexOf(head) + head.length;
+    const body = table.slice(headEnd).replace(/<tr\b[^>]*>[\s\S]*?<\/tr>/g, (row) => {
       let k = -1;
-      return row.replace(/(<td\b[^>]*>)([\s\S]*?)(<\/td>)/g, (_, open: string, body: string, close: string) => {
+      return row.replace(CELL, (cell, tag: string, attrs: string) => {
         k++;
-        return timing.has(k) ? `${open}TIMING${close}` : `${open}${body}${close}`;
+        return timing.has(k) ? `<${tag}${attrs}>TIMING</${tag}>` : cell;
       });
     });
+    return table.slice(0, headEnd) + body;
   });
 }
 
