@@ -5,7 +5,17 @@
  */
 
 // core contract
-export { AnomalyLabError, NotFittedError, FeatureMismatchError, DataValidationError, ModelFormatError, MissingDependencyError } from './core/errors';
+export {
+  AnomalyLabError,
+  NotFittedError,
+  FeatureMismatchError,
+  DataValidationError,
+  ModelFormatError,
+  MissingDependencyError,
+  PathError,
+  FolderInUseError,
+  InterruptedError,
+} from './core/errors';
 export { BaseDetector } from './core/detector';
 export type { DetectorName, BaseDetectorOptions, DetectorSnapshot } from './core/detector';
 export { Random, checkSeed, type RandomState } from './core/random';
@@ -13,7 +23,9 @@ export { calibrateThreshold, checkContamination, quantileSorted, AUTO_FENCE_IQR 
 export type { Contamination } from './core/threshold';
 export { toDense, denseMatrix, takeRows, column, toArrays, toMlMatrix } from './core/matrix';
 export type { DenseMatrix, MatrixLike } from './core/matrix';
-export { atomicWriteFile } from './core/persistence';
+export { atomicWriteFile, atomicWriteStream, checkOutputPath, checkModelFolderWritable, lockModelFolder, LOCK_FILE } from './core/persistence';
+export type { FolderLock } from './core/persistence';
+export { runCleanups, removeStaleTempFiles } from './core/cleanup';
 
 // data
 export {
@@ -29,12 +41,13 @@ export {
   resolveDatasetSchema,
 } from './data/schema';
 export type { DatasetSchema } from './data/schema';
-export { loadTraffic, parseCsv, parseCsvWithSchema, parseTraffic, encodeTraffic, readTextFile, csvLine } from './data/csv';
+export { loadTraffic, parseCsv, parseCsvWithSchema, parseTraffic, encodeTraffic, readTextFile, csvLine, MAX_WHOLE_FILE_BYTES } from './data/csv';
+export { DEFAULT_MAX_LINE_BYTES } from './data/text';
 export { TrafficEncoder, MAX_CATEGORIES } from './data/encoder';
 export type { TrafficEncoderState, UnseenCategories } from './data/encoder';
 export type { TrafficData, CsvTable, LoadOptions } from './data/csv';
-export { generateTraffic, trafficToCsv, pythonFloat } from './data/generator';
-export type { GenerateOptions } from './data/generator';
+export { generateTraffic, generateTrafficCsv, trafficToCsv, pythonFloat } from './data/generator';
+export type { GenerateOptions, GenerateCsvOptions } from './data/generator';
 export { subsetRows, sampleRows, splitTraffic } from './data/split';
 export { locateDataset, datasetSearchPath, DATASET_SOURCES, DATA_DIR_ENV, PACKAGE_ROOT } from './data/locate';
 export type { DatasetLocation, DatasetSource, DatasetFile, SearchedPlace, LocateOptions } from './data/locate';
@@ -54,7 +67,7 @@ export type { AutoencoderOptions, AutoencoderEngine } from './detectors/autoenco
 export { loadTf, tfBackendName } from './core/tf';
 
 // ensemble
-export { AnomalyEnsemble, DETECTOR_NAMES, DETECTOR_LABELS, PRESETS, resolveEnsembleOptions, MODEL_FORMAT_VERSION } from './ensemble/ensemble';
+export { AnomalyEnsemble, DETECTOR_NAMES, DETECTOR_LABELS, PRESETS, resolveEnsembleOptions, MODEL_FORMAT_VERSION, MAX_SCALED_VALUE } from './ensemble/ensemble';
 export type { EnsembleOptions, DetectionResult, Decision, Preset, FitProgress } from './ensemble/ensemble';
 export { countVotes, majorityVote, confidence, severity, fuseScores, normalizeScores, scoreStats } from './ensemble/combine';
 export type { Severity, ScoreStats, Normalization } from './ensemble/combine';
@@ -128,8 +141,17 @@ export {
   labelRows,
   checkFeedbackRecord,
 } from './feedback/store';
-export type { FeedbackLabel, FeedbackRecord, FeedbackLog, FeedbackStats, FeedbackConflict, RowSelection } from './feedback/store';
-export { retrainWithFeedback, feedbackTrainingSet, feedbackWeights, adjustContamination, DEFAULT_FP_WEIGHT, MIN_LABELS_PER_CLASS, FEEDBACK_WEIGHT_PRIOR } from './feedback/retrain';
+export type { FeedbackLabel, FeedbackRecord, FeedbackLog, FeedbackStats, FeedbackConflict, RowSelection, ParseFeedbackOptions } from './feedback/store';
+export {
+  retrainWithFeedback,
+  feedbackTrainingSet,
+  feedbackWeights,
+  adjustContamination,
+  DEFAULT_FP_WEIGHT,
+  MAX_FP_WEIGHT,
+  MIN_LABELS_PER_CLASS,
+  FEEDBACK_WEIGHT_PRIOR,
+} from './feedback/retrain';
 export type { RetrainOptions, RetrainResult, FeedbackTrainingSet, FeedbackTrainingOptions, FeedbackTrainingInput, FeedbackWeights } from './feedback/retrain';
 export { runFeedbackExperiment } from './feedback/experiment';
 export type { FeedbackExperimentOptions, FeedbackExperimentReport, FeedbackRound, SplitMetrics, ReviewOrder } from './feedback/experiment';

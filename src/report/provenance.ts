@@ -35,6 +35,8 @@ export interface ProvenanceFile {
   sha256: string | null;
   /** What read it, e.g. `readTextFile` (every loader of CSV text) or `readCsvChunks`. */
   readBy: string[];
+  /** Why there is no size or hash: `gone since it was read`, `not a regular file` (a FIFO), `unreadable (...)`. */
+  note?: string;
 }
 
 /** Everything {@link collectProvenance} reports. */
@@ -127,16 +129,20 @@ export interface CollectProvenanceOptions {
  */
 export function collectProvenance(opts: CollectProvenanceOptions = {}): Provenance {
   const root = packageRoot();
-  const dataFiles = recordedDataFiles().map(({ path: file, readBy }) => {
-    let bytes: number | null = null;
-    let sha256: string | null = null;
+  const dataFiles = recordedDataFiles().map(({ path: file, readBy }): ProvenanceFile => {
+    let st: fs.Stats;
     try {
-      bytes = fs.statSync(file).size;
-      sha256 = sha256File(file);
+      st = fs.statSync(file);
     } catch {
-      /* gone since it was read */
+      return { path: file, bytes: null, sha256: null, readBy, note: 'gone since it was read' };
     }
-    return { path: file, bytes, sha256, readBy };
+    // a FIFO or a device was read as a stream: its content cannot be read again (nor hashed)
+    if (!st.isFile()) return { path: file, bytes: null, sha256: null, readBy, note: 'not a regular file' };
+    try {
+      return { path: file, bytes: st.size, sha256: sha256File(file), readBy };
+    } catch (e) {
+      return { path: file, bytes: null, sha256: null, readBy, note: `unreadable (${(e as NodeJS.ErrnoException).code ?? String(e)})` };
+    }
   });
   const uptime = process.uptime();
   return {
@@ -216,7 +222,7 @@ export function provenanceHtml(p: Provenance): string {
     : '<p style="margin:6px 0">No parameters cell.</p>';
   const files = p.dataFiles.length
     ? `<table class="nal-provenance-files" style="border-collapse:collapse;margin:6px 0"><thead><tr><th ${th}>data file read</th><th ${th}>size</th><th ${th}>sha256</th></tr></thead><tbody>${p.dataFiles
-        .map((f) => `<tr><td ${mono}>${esc(shown(p, f.path))}</td><td ${td}>${esc(bytes(f.bytes))}</td><td ${mono}>${esc(f.sha256 ?? 'missing')}</td></tr>`)
+        .map((f) => `<tr><td ${mono}>${esc(shown(p, f.path))}</td><td ${td}>${esc(f.note ?? bytes(f.bytes))}</td><td ${mono}>${esc(f.sha256 ?? '')}</td></tr>`)
         .join('')}</tbody></table>`
     : '<p style="margin:6px 0">No data files read (generated data only).</p>';
   return `<section class="nal-provenance" style="border-top:1px solid #bbb;margin-top:12px;padding-top:6px;font-size:12px">
@@ -233,7 +239,7 @@ export function provenanceText(p: Provenance): string {
   lines.push(p.parameters.length ? '  parameters:' : '  parameters: none');
   for (const x of p.parameters) lines.push(`    ${x.name} = ${value(x.value)}${x.overridden ? ` (default ${value(x.defaultValue)})` : ''}`);
   lines.push(p.dataFiles.length ? '  data files read:' : '  data files read: none');
-  for (const f of p.dataFiles) lines.push(`    ${shown(p, f.path)} ${bytes(f.bytes)} sha256 ${f.sha256 ?? 'missing'}`);
+  for (const f of p.dataFiles) lines.push(`    ${shown(p, f.path)} ${f.sha256 ? `${bytes(f.bytes)} sha256 ${f.sha256}` : `(${f.note ?? 'no hash'})`}`);
   return lines.join('\n');
 }
 

@@ -3,6 +3,7 @@
  * files read through the library with their sha256, seeds of the seeded entry points, parameters,
  * package, Node and wall time, as HTML and text.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -54,7 +55,7 @@ describe('collectProvenance', () => {
     const p = collectProvenance({ subject: 'demo', parameters: [{ name: 'SEED', value: 1, defaultValue: 42, overridden: true }] });
     expect(p.dataFiles).toEqual([
       { path: a, bytes: 8, sha256: createHash('sha256').update('x,y\n1,2\n').digest('hex'), readBy: ['test'] },
-      { path: path.join(dir, 'gone.csv'), bytes: null, sha256: null, readBy: ['test'] },
+      { path: path.join(dir, 'gone.csv'), bytes: null, sha256: null, readBy: ['test'], note: 'gone since it was read' },
     ]);
     const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8'));
     expect(p.package).toEqual({ name: pkg.name, version: pkg.version });
@@ -63,6 +64,15 @@ describe('collectProvenance', () => {
     expect(p.wallSeconds).toBeGreaterThan(0);
     expect(Date.parse(p.startedAt)).toBeLessThan(Date.now());
     expect(p.subject).toBe('demo');
+  });
+
+  it.skipIf(process.platform === 'win32')('does not read a FIFO again (it would wait for a writer)', () => {
+    const fifo = path.join(dir, 'feed');
+    const made = spawnSync('mkfifo', [fifo]);
+    if (made.status !== 0) throw new Error(`mkfifo failed: ${made.stderr}`);
+    recordDataFile(fifo, 'readCsvChunks');
+    expect(collectProvenance().dataFiles).toEqual([{ path: fifo, bytes: null, sha256: null, readBy: ['readCsvChunks'], note: 'not a regular file' }]);
+    expect(provenanceText(collectProvenance())).toContain(`${fifo} (not a regular file)`);
   });
 
   it('reads a large file in blocks to the same sha256', () => {
