@@ -200,3 +200,9 @@ export { frameText, frameHtml } from './frames/format';
 export type { FrameLike, FrameFormatOptions } from './frames/format';
 export { show } from './frames/show';
 export type { ShowOptions } from './frames/show';
+
+// provenance of a run (every `npm start` report ends with it)
+export { recordDataFile, recordSeed, recordedDataFiles, recordedSeeds, resetProvenance } from './core/provenance';
+export type { ProvenanceSeed } from './core/provenance';
+export { collectProvenance, provenanceHtml, provenanceText, showProvenance, sha256File, gitState } from './report/provenance';
+export type { Provenance, ProvenanceParameter, ProvenanceFile, CollectProvenanceOptions } from './report/provenance';

@@ -12,6 +12,7 @@
  */
 import * as fs from 'node:fs';
 import { DataValidationError } from '../core/errors';
+import { recordDataFile } from '../core/provenance';
 import { openCsvSource, type CsvSource } from '../stream/csv-reader';
 
 /** Where capture bytes come from: a path (`"-"` is stdin; `.gz` is gunzipped), a stream or an iterable of byte chunks. */
@@ -613,6 +614,7 @@ export async function openCapture(source: CaptureSource, opts: ReadCaptureOption
     const head = Buffer.alloc(2);
     const { bytesRead } = await fh.read(head, 0, 2, 0);
     if (!(bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b)) {
+      recordDataFile(source, 'openCapture');
       const onBytes = opts.onBytes;
       const signal = opts.signal;
       const handle = fh;

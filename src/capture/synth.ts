@@ -11,6 +11,7 @@
  * the sessions in progress), or are written to a pcap/pcapng file by {@link synthesizeCapture}.
  * {@link labelFlows} gives each flow of the capture its session's label.
  */
+import { recordSeed } from '../core/provenance';
 import { checkSeed, Random } from '../core/random';
 import { CaptureWriter, addressBytes, type CaptureWriterOptions, type PacketSpec } from './writer';
 import type { FlowRecord } from './flows';
@@ -338,6 +339,7 @@ const NET = {
  */
 export function* synthesizePackets(opts: SynthOptions = {}, onSession?: (s: SynthSession) => void): Generator<PacketSpec> {
   const seed = checkSeed(opts.seed ?? 42, 'synthesizePackets');
+  recordSeed('synthesizePackets', seed);
   const minutes = opts.minutes ?? 20;
   if (!(minutes > 0)) throw new RangeError(`The 'minutes' option of synthesizePackets must be a positive number. Got ${minutes}.`);
   const startMs = Date.parse(opts.start ?? '2024-03-04T09:00:00Z');

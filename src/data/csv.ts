@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { DataValidationError } from '../core/errors';
+import { recordDataFile } from '../core/provenance';
 import type { DenseMatrix } from '../core/matrix';
 import { checkHeader, parseNumber, truncateCell } from './cells';
 import { badRowsError, type BadRowPolicy, type SkippedRow } from './bad-rows';
@@ -89,6 +90,7 @@ export function readTextFile(path: string, opts: { maxLineBytes?: number } = {})
       file: path,
     });
   }
+  recordDataFile(path, 'readTextFile');
   if (path.endsWith('.gz') || (buf.length > 2 && buf[0] === 0x1f && buf[1] === 0x8b)) {
     try {
       buf = zlib.gunzipSync(buf, { maxOutputLength: MAX_WHOLE_FILE_BYTES });

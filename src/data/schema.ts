@@ -10,6 +10,7 @@
 import * as fs from 'node:fs';
 import { FLOW_COLUMNS, FLOW_IDENTIFIERS } from '../capture/columns';
 import { DataValidationError } from '../core/errors';
+import { recordDataFile } from '../core/provenance';
 
 /** The 10 features of the seed traffic data, in model order. */
 export const SEED_FEATURES = [
@@ -361,6 +362,7 @@ export function loadDatasetSchema(file: string): DatasetSchema {
     const code = (e as NodeJS.ErrnoException).code;
     throw new DataValidationError(code === 'ENOENT' ? 'dataset description not found.' : `cannot read dataset description (${code}).`, { file });
   }
+  recordDataFile(file, 'loadDatasetSchema');
   let raw: unknown;
   try {
     raw = JSON.parse(text);

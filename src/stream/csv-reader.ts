@@ -11,6 +11,7 @@ import * as zlib from 'node:zlib';
 import { registerCleanup } from '../core/cleanup';
 import { DataValidationError } from '../core/errors';
 import { checkHeader } from '../data/cells';
+import { recordDataFile } from '../core/provenance';
 import { DEFAULT_MAX_LINE_BYTES, InvalidUtf8, invalidUtf8Error, lineTooLongError, StrictUtf8Decoder } from '../data/text';
 
 /**
@@ -121,6 +122,7 @@ export function openCsvSource(
         const code = (e as NodeJS.ErrnoException).code;
         throw new DataValidationError(code === 'ENOENT' ? 'file not found.' : `cannot read file (${code ?? String(e)}).`, { file });
       }
+      recordDataFile(source, 'readCsvChunks');
       stream = fs.createReadStream('', { fd, highWaterMark: 1 << 16 });
     } else {
       // a FIFO or a device: opened without blocking this thread (a FIFO's open waits for a
