@@ -43,6 +43,13 @@ export interface ClampedValues {
   lowest: Record<string, number>;
 }
 
+/**
+ * Receives a cell that cannot be encoded (a bad number, an empty cell, a log-scaled training
+ * value that is not above -1) instead of an exception: `row` is the 0-based index of the record,
+ * `error` the error that would have been thrown (naming file, row and column).
+ */
+export type BadCellHandler = (row: number, column: string, error: DataValidationError) => void;
+
 /** Result of {@link TrafficEncoder.encode}. */
 export interface EncodedRows {
   X: DenseMatrix;
@@ -157,6 +164,8 @@ export class TrafficEncoder {
    * @param opts.log1p - numeric columns to encode as ln(1 + x), `"numeric"` for all of them,
    *   `"auto"` for the non-negative heavy-tailed ones ({@link isHeavyTailed}) or `"none"`
    *   @defaultValue "none"
+   * @param opts.onBadCell - called for an empty categorical cell, or a log-scaled training value
+   *   that is not above -1, instead of throwing (the row's value is then not learned)
    * @throws DataValidationError for a missing column, an empty categorical cell (with row and
    *   column), a column with more than {@link MAX_CATEGORIES} categories, or a training value of a
    *   log-scaled column that is not above -1
@@ -166,7 +175,7 @@ export class TrafficEncoder {
     header: readonly string[],
     columns: readonly string[],
     categorical: readonly string[],
-    opts: { file?: string; log1p?: Log1pOption } = {},
+    opts: { file?: string; log1p?: Log1pOption; onBadCell?: BadCellHandler } = {},
   ): TrafficEncoder {
     const index = columnIndex(header, columns, opts.file);
     const categories: Record<string, string[]> = {};
@@ -176,7 +185,12 @@ export class TrafficEncoder {
       const seen = new Set<string>();
       for (let i = 0; i < records.length; i++) {
         const v = records[i][j].trim();
-        if (v === '') throw new DataValidationError('empty value; every feature needs a value.', { file: opts.file, row: i + 1, column: c });
+        if (v === '') {
+          const e = new DataValidationError('empty value; every feature needs a value.', { file: opts.file, row: i + 1, column: c });
+          if (!opts.onBadCell) throw e;
+          opts.onBadCell(i, c, e);
+          continue;
+        }
         seen.add(v);
       }
       if (seen.size > MAX_CATEGORIES) {
@@ -205,15 +219,14 @@ export class TrafficEncoder {
     for (const c of log1p) {
       const v = trainingValues(c);
       let min = 0;
-      let at = -1;
       for (let i = 0; i < v.length; i++) {
-        if (v[i] < min) {
-          min = v[i];
-          at = i;
+        if (!(v[i] > -1) && !Number.isNaN(v[i])) {
+          const e = new DataValidationError(`value ${v[i]} is not above -1; this column is log-scaled as ln(1 + x).`, { file: opts.file, row: i + 1, column: c });
+          if (!opts.onBadCell) throw e;
+          opts.onBadCell(i, c, e);
+          continue;
         }
-      }
-      if (!(min > -1)) {
-        throw new DataValidationError(`value ${min} is not above -1; this column is log-scaled as ln(1 + x).`, { file: opts.file, row: at + 1, column: c });
+        if (v[i] < min) min = v[i];
       }
       log1pFloor[c] = min;
     }
@@ -225,11 +238,19 @@ export class TrafficEncoder {
    * one-hot. Unseen categories give an all-zero block and are counted in `unseen`; a log-scaled
    * value below its column's training domain ({@link log1pFloor}) is clamped to it and counted in
    * `clamped`.
+   * With `opts.onBadCell`, a cell that cannot be encoded goes to it instead of being thrown.
    * @throws DataValidationError naming the file, row and column of the first bad cell, or the
    *   missing columns
    */
-  encode(records: readonly (readonly string[])[], header: readonly string[], opts: { file?: string } = {}): EncodedRows {
+  encode(records: readonly (readonly string[])[], header: readonly string[], opts: { file?: string; onBadCell?: BadCellHandler } = {}): EncodedRows {
     const file = opts.file;
+    const onBad = opts.onBadCell;
+    // a cell that cannot be encoded: thrown, or handed to onBadCell (the row's values are then
+    // incomplete; the caller drops the row)
+    const bad = (e: unknown, i: number, c: string): void => {
+      if (!onBad || !(e instanceof DataValidationError)) throw e;
+      onBad(i, c, e);
+    };
     const index = columnIndex(header, this.columns, file);
     const n = records.length;
     const d = this.featureNames.length;
@@ -245,16 +266,26 @@ export class TrafficEncoder {
         if (logged.has(c)) {
           const floor = this.log1pFloor[c];
           for (let i = 0; i < n; i++) {
-            let v = parseNumber(records[i][j], i + 1, c, file);
-            if (v < floor) {
-              clamped.rows[c] = (clamped.rows[c] ?? 0) + 1;
-              if (!(v >= clamped.lowest[c])) clamped.lowest[c] = v;
-              v = floor;
+            try {
+              let v = parseNumber(records[i][j], i + 1, c, file);
+              if (v < floor) {
+                clamped.rows[c] = (clamped.rows[c] ?? 0) + 1;
+                if (!(v >= clamped.lowest[c])) clamped.lowest[c] = v;
+                v = floor;
+              }
+              data[i * d + offset] = Math.log1p(v);
+            } catch (e) {
+              bad(e, i, c);
             }
-            data[i * d + offset] = Math.log1p(v);
           }
         } else {
-          for (let i = 0; i < n; i++) data[i * d + offset] = parseNumber(records[i][j], i + 1, c, file);
+          for (let i = 0; i < n; i++) {
+            try {
+              data[i * d + offset] = parseNumber(records[i][j], i + 1, c, file);
+            } catch (e) {
+              bad(e, i, c);
+            }
+          }
         }
         offset++;
         continue;
@@ -267,7 +298,10 @@ export class TrafficEncoder {
           const v = raw.trim();
           at = pos.get(v);
           if (at === undefined) {
-            if (v === '') throw new DataValidationError('empty value; every feature needs a value.', { file, row: i + 1, column: c });
+            if (v === '') {
+              bad(new DataValidationError('empty value; every feature needs a value.', { file, row: i + 1, column: c }), i, c);
+              continue;
+            }
             unseen.rows[c] = (unseen.rows[c] ?? 0) + 1;
             const vals = (unseen.values[c] ??= {});
             vals[v] = (vals[v] ?? 0) + 1;

@@ -20,6 +20,7 @@ import {
   type DType,
   type PartEntry,
 } from '../core/persistence';
+import { recordSeed } from '../core/provenance';
 import { checkSeed, drawSeed, Random } from '../core/random';
 import { calibrateThreshold, checkContamination, type Contamination } from '../core/threshold';
 import { assertFinite } from '../core/validation';
@@ -373,6 +374,7 @@ export class AnomalyEnsemble {
     const { X, names } = this.unpack(data, featureNames);
     assertFinite(X, 'training data', names);
     const seed = this.options.seed ?? drawSeed();
+    recordSeed('AnomalyEnsemble.fit', seed);
     const rng = new Random(seed);
     // the seed application's four detectors draw their seeds first, as they always have; the others
     // are deterministic and take the ensemble's seed, so they leave the generator's stream alone
