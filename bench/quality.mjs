@@ -61,7 +61,9 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     quick: { type: 'boolean', default: false },
     'no-normal-only': { type: 'boolean', default: false },
+    'dump-scores': { type: 'string' },
     render: { type: 'string' },
+    merge: { type: 'string' },
     out: { type: 'string', default: path.join(root, 'results') },
   },
 });
@@ -148,6 +150,7 @@ async function evaluate(train, test, options, extras = EXTRA_DETS) {
       extraScores[d] = { train: det.trainingScores, test: s, stats: nal.scoreStats(det.trainingScores, det.threshold) };
     }
   }
+  if (args['dump-scores'] && dumpName) dumpScores(dumpName, ens, result, test.labels, extraScores);
   const ablations = (options.preset ?? 'default') === 'default' ? ablate(ens, result, test.labels, options.contamination, extraScores) : undefined;
   const weights = ens.weights;
   ens.dispose();
@@ -164,22 +167,29 @@ function ablate(ens, result, labels, contamination, extraScores) {
   const train = ens.trainingResult;
   const stats = (d) => (extraScores[d] ? extraScores[d].stats : ens.stats(d));
   const scoresOf = (r, d, which) => (extraScores[d] ? extraScores[d][which] : r.scores[d]);
-  const fuse = (dets, weights) => {
-    const w = weights === 'equal' ? dets.map(() => 1) : nal.agreementWeights(dets.map((d) => scoresOf(train, d, 'train')), nal.AGREEMENT_POWER, weights);
+  // fusion "top" (weights unused) or the weighted mean with weights "equal" or agreement with a floor
+  const fuse = (dets, fusion, weights) => {
     const cols = (r, which) => dets.map((d) => nal.normalizeScores(scoresOf(r, d, which), stats(d), ens.options.normalization));
-    const fTrain = nal.fuseScores(cols(train, 'train'), w);
-    const fTest = nal.fuseScores(cols(result, 'test'), w);
+    let fTrain, fTest;
+    if (fusion === 'top') {
+      fTrain = nal.topMeanScores(cols(train, 'train'));
+      fTest = nal.topMeanScores(cols(result, 'test'));
+    } else {
+      const w = weights === 'equal' ? dets.map(() => 1) : nal.agreementWeights(dets.map((d) => scoresOf(train, d, 'train')), nal.AGREEMENT_POWER, weights);
+      fTrain = nal.fuseScores(cols(train, 'train'), w);
+      fTest = nal.fuseScores(cols(result, 'test'), w);
+    }
     const thr = nal.calibrateThreshold(fTrain, contamination);
     return nal.detectionMetrics(labels, Uint8Array.from(fTest, (x) => (x > thr ? 1 : 0)), fTest);
   };
   const members = result.detectors;
-  const floor = ens.options.agreementFloor;
   const out = {
-    floor0: fuse(members, 0),
-    equal: fuse(members, 'equal'),
-    seedFour: fuse(nal.SEED_DETECTORS.filter((d) => members.includes(d)), floor),
+    agreement: fuse(members, 'mean', nal.AGREEMENT_FLOOR),
+    floor0: fuse(members, 'mean', 0),
+    equal: fuse(members, 'mean', 'equal'),
+    seedFour: fuse(nal.SEED_DETECTORS.filter((d) => members.includes(d)), ens.options.fusion, 'equal'),
   };
-  if (extraScores.knn) out.plusKnn = fuse([...members, 'knn'], floor);
+  if (extraScores.knn) out.plusKnn = fuse([...members, 'knn'], ens.options.fusion, 'equal');
   // contamination "auto" before issue 12: the fence capped at the largest training score
   if (contamination === 'auto') {
     const s = Float64Array.from(train.ensembleScore).sort();
@@ -189,6 +199,24 @@ function ablate(ens, result, labels, contamination, extraScores) {
     out.oldAuto = nal.detectionMetrics(labels, Uint8Array.from(result.ensembleScore, (x) => (x > thr ? 1 : 0)), result.ensembleScore);
   }
   return out;
+}
+
+/** The run being evaluated, for --dump-scores (set by the protocols). */
+let dumpName;
+
+/**
+ * --dump-scores DIR: every detector's training and test scores, its training-score statistics and
+ * the test labels of one run, as DIR/<run>.json (Float64 arrays in base64), for trying other
+ * combinations offline from the same fitted detectors (bench/combinations.mjs).
+ */
+function dumpScores(name, ens, result, labels, extraScores) {
+  const b64 = (a) => Buffer.from(Float64Array.from(a).buffer).toString('base64');
+  const train = ens.trainingResult;
+  const out = { name, labels: Buffer.from(Uint8Array.from(labels)).toString('base64'), detectors: {} };
+  for (const d of result.detectors) out.detectors[d] = { train: b64(train.scores[d]), test: b64(result.scores[d]), stats: ens.stats(d), member: true };
+  for (const [d, e] of Object.entries(extraScores)) out.detectors[d] = { train: b64(e.train), test: b64(e.test), stats: e.stats, member: false };
+  fs.mkdirSync(args['dump-scores'], { recursive: true });
+  fs.writeFileSync(path.join(args['dump-scores'], `${name}.json`), JSON.stringify(out));
 }
 
 /** A stand-alone detector with the ensemble's default options for it. */
@@ -229,7 +257,9 @@ async function adbenchProtocol(name, all, seeds, normalOnly) {
     const tr = nal.encodeTraffic(capped);
     const te = nal.encodeTraffic(nal.sampleRows(test, TEST_CAP, seed), tr.encoder);
     const t0 = performance.now();
+    dumpName = `${name}-${seed}`;
     const run = await evaluate(tr, te, { contamination: 'auto', seed });
+    dumpName = undefined;
     run.seed = seed;
     run.seconds.total = (performance.now() - t0) / 1000;
     runs.push(run);
@@ -319,7 +349,9 @@ async function nslKdd(seeds) {
   const test = nal.loadTraffic(where.files.test, { schema: nal.NSL_KDD_SCHEMA, encoder: train.encoder });
   const runs = [];
   for (const seed of seeds) {
+    dumpName = `nsl-kdd-${seed}`;
     const run = await evaluate(train, test, { contamination: 0.1, seed });
+    dumpName = undefined;
     run.seed = seed;
     runs.push(run);
     log(`  NSL-KDD seed ${seed}: ensemble ROC-AUC ${run.models.ensemble.rocAuc.toFixed(4)} F1 ${run.models.ensemble.f1.toFixed(4)}`);
@@ -428,7 +460,11 @@ function markdown(res) {
   const adb = res.published?.roc ?? {};
   const adbPr = res.published?.pr ?? {};
   L.push('# Quality across datasets (issue 12)', '');
-  L.push(`Written by \`node bench/quality.mjs${res.argv.length ? ' ' + res.argv.join(' ') : ''}\` on ${res.generated} (${res.machine}); ${(res.seconds / 60).toFixed(1)} minutes. Every number but the seconds is in \`results/${res.quick ? 'quality-quick' : 'quality'}.json\`, per seed, and a rerun gives the same numbers. Rerun: \`npm run bench:quality\`.`, '');
+  if (res.parts) {
+    L.push(`Written by ${res.parts.length} processes of \`node bench/quality.mjs\` run side by side, each on part of the datasets, merged with \`--merge\` (${res.machine}): ${res.parts.map((p) => `\`${p.argv.join(' ')}\` ${(p.seconds / 60).toFixed(1)} min`).join('; ')}; ${(res.seconds / 60).toFixed(1)} minutes in all${res.load ? `, load average ${res.load}` : ''}. Every number but the seconds is in \`results/${res.quick ? 'quality-quick' : 'quality'}.json\`, per seed, and a rerun gives the same numbers. Rerun: \`npm run bench:quality\` (one process).`, '');
+  } else {
+    L.push(`Written by \`node bench/quality.mjs${res.argv.length ? ' ' + res.argv.join(' ') : ''}\` on ${res.generated} (${res.machine}); ${(res.seconds / 60).toFixed(1)} minutes. Every number but the seconds is in \`results/${res.quick ? 'quality-quick' : 'quality'}.json\`, per seed, and a rerun gives the same numbers. Rerun: \`npm run bench:quality\`.`, '');
+  }
   L.push(`Default ensemble: ${members.map((m) => LABEL[m]).join(', ')}; ${res.defaults.describe}. Detectors outside it (${res.extraDetectors.map((m) => LABEL[m]).join(', ') || 'none'}) are fitted on the same scaled rows and shown for comparison.`, '');
   L.push('## Protocol', '');
   L.push(`ADBench's (Han et al. 2022): per seed (${res.seeds.join(', ')}) the stratified 70/30 split scikit-learn's \`train_test_split(X, y, train_size=0.7, stratify=y, random_state=seed)\` makes (\`splitTraffic(data, 0.7, seed, { stratify: true })\`), the ensemble fitted without labels on the 70 % and scoring the 30 %, contamination \`"auto"\`. Caps: at most ${res.caps.train.toLocaleString('en-US')} training rows and ${res.caps.test.toLocaleString('en-US')} scored rows, seeded samples (the training cap applied to ${capped('trainRows', res.caps.train)}; the scoring cap to ${capped('testRows', res.caps.test)}). Unlike ADBench, no dataset is subsampled to 10,000 rows before the split or resampled with replacement to 1,000 rows (that puts copies of a row on both sides). Each file is read with the plain description \`${JSON.stringify(ADBENCH_DESCRIPTION)}\`, so \`log1p\` takes its default, \`"auto"\`. ADBench's columns: its published ROC-AUC (Table D4) of its best method on the dataset and of its Isolation Forest, the average of its 3 runs.`, '');
@@ -506,11 +542,12 @@ function markdown(res) {
   const abl = (rs, a, k = 'rocAuc') => { const v = rs.map((r) => (a === 'default' ? r.s.ensemble[k].mean : r.s.ablations?.[a]?.[k].mean)); return v.length && v.every((x) => x !== undefined) ? mean(v) : undefined; };
   if (ad.length && ad[0].s.ablations) {
     const ABL = {
-      default: `**the default** (${members.length} detectors, agreement floor ${res.defaults.options.agreementFloor})`,
-      floor0: 'agreement weights alone (floor 0, as before issue 12)',
-      equal: 'equal weights',
-      seedFour: "the seed's four detectors only (same weights rule)",
-      plusKnn: 'the default plus kNN distance (k = 20, 50, 100, 200)',
+      default: `**the default** (${members.length} detectors, fusion ${res.defaults.options.fusion ?? 'mean'})`,
+      agreement: `weighted mean, agreement weights with the floor ${nal.AGREEMENT_FLOOR} (this branch's default before the top fusion)`,
+      floor0: 'weighted mean, agreement weights alone (floor 0, as before issue 12)',
+      equal: 'weighted mean, equal weights',
+      seedFour: "the seed's four detectors only (the default fusion)",
+      plusKnn: 'the default plus kNN distance (k = 20, 50, 100, 200; the default fusion: top 3 of 7)',
     };
     const p2 = res.protocols;
     const nsl = p2['nsl-kdd']?.summary;
@@ -590,6 +627,28 @@ function markdown(res) {
 // Main
 // ---------------------------------------------------------------------------------------------
 
+// --merge a.json,b.json: the runs of several processes (each on part of the datasets, with --only)
+// as one result, written to --out like a single run
+if (args.merge) {
+  const parts = args.merge.split(',').map((f) => JSON.parse(fs.readFileSync(f, 'utf8')));
+  const res = { ...parts[0], adbench: {}, odds: {}, protocols: {} };
+  for (const p of parts) {
+    if (p.quick !== res.quick || p.seeds.join() !== res.seeds.join()) throw new Error('bench/quality.mjs --merge: the parts differ in --quick or --seeds.');
+    Object.assign(res.adbench, p.adbench);
+    Object.assign(res.odds, p.odds);
+    Object.assign(res.protocols, p.protocols);
+  }
+  res.adbench = Object.fromEntries(Object.entries(res.adbench).sort((a, b) => byName(a[0], b[0])));
+  res.parts = parts.map((p) => ({ argv: p.argv, generated: p.generated, seconds: p.seconds }));
+  res.seconds = parts.reduce((a, p) => a + p.seconds, 0);
+  res.argv = ['--merge', ...parts.map((p) => `(${p.argv.join(' ')})`)];
+  fs.mkdirSync(args.out, { recursive: true });
+  const base = res.quick ? 'quality-quick' : 'quality';
+  fs.writeFileSync(path.join(args.out, `${base}.json`), JSON.stringify(res, null, 1) + '\n');
+  fs.writeFileSync(path.join(args.out, res.quick ? 'QUALITY-quick.md' : 'QUALITY.md'), markdown(res));
+  process.exit(0);
+}
+
 if (args.render) {
   const saved = JSON.parse(fs.readFileSync(args.render, 'utf8'));
   fs.writeFileSync(path.join(path.dirname(args.render), saved.quick ? 'QUALITY-quick.md' : 'QUALITY.md'), markdown(saved));
@@ -642,5 +701,7 @@ log(`wrote ${path.join(args.out, base + '.json')} and the Markdown (${(res.secon
 function describeDefaults() {
   const o = ENSEMBLE_DEFAULTS;
   const k = o.localOutlierFactor.nNeighbors;
-  return `LOF k = ${Array.isArray(k) ? `${k.join(', ')} (mean of the LOFs)` : k}, normalisation ${o.normalization}, weights ${typeof o.weights === 'string' ? o.weights : JSON.stringify(o.weights)}${o.weights === 'agreement' ? ` (power ${nal.AGREEMENT_POWER}, floor ${o.agreementFloor})` : ''}, decision ${o.decision}, contamination "auto" in every ADBench-protocol run`;
+  const fusion = o.fusion === 'top' ? `fusion top (per row the mean of the ${nal.topCount(o.detectors.length)} highest of the ${o.detectors.length} normalised scores)` : 'fusion mean';
+  const weights = o.fusion === 'top' ? '' : `, weights ${typeof o.weights === 'string' ? o.weights : JSON.stringify(o.weights)}${o.weights === 'agreement' ? ` (power ${nal.AGREEMENT_POWER}, floor ${o.agreementFloor})` : ''}`;
+  return `LOF k = ${Array.isArray(k) ? `${k.join(', ')} (mean of the LOFs)` : k}, normalisation ${o.normalization}, ${fusion}${weights}, decision ${o.decision}, contamination "auto" in every ADBench-protocol run`;
 }

@@ -86,8 +86,8 @@ export { loadTf, tfBackendName } from './core/tf';
 // ensemble
 export { AnomalyEnsemble, DETECTOR_NAMES, SEED_DETECTORS, DEFAULT_DETECTORS, DEFAULT_LOF_NEIGHBORS, DETECTOR_LABELS, PRESETS, resolveEnsembleOptions, MODEL_FORMAT_VERSION, MAX_SCALED_VALUE } from './ensemble/ensemble';
 export type { EnsembleOptions, DetectionResult, Decision, Preset, FitProgress } from './ensemble/ensemble';
-export { countVotes, majorityVote, confidence, severity, fuseScores, normalizeScores, scoreStats, agreementWeights, AGREEMENT_POWER, AGREEMENT_FLOOR } from './ensemble/combine';
-export type { Severity, ScoreStats, Normalization } from './ensemble/combine';
+export { countVotes, majorityVote, confidence, severity, fuseScores, topMeanScores, topCount, TOP_SHARE, normalizeScores, scoreStats, agreementWeights, AGREEMENT_POWER, AGREEMENT_FLOOR } from './ensemble/combine';
+export type { Severity, ScoreStats, Normalization, Fusion } from './ensemble/combine';
 export { evaluateDetection, evaluateWithModel, metricsByModel } from './ensemble/evaluate';
 export type { EvaluationReport } from './ensemble/evaluate';
 export { detectionToCsv, detectionRows, resultColumns } from './ensemble/output';

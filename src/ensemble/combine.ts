@@ -85,6 +85,66 @@ export function fuseScores(columns: readonly ArrayLike<number>[], weights?: read
   return out;
 }
 
+/**
+ * How the normalised detector scores become the ensemble score:
+ * - `top`: per row, the mean of the {@link topCount} highest normalised scores (a third of the
+ *   detectors, rounded up: 2 of 6, 3 of 7). No detector can be silenced: one that alone finds a
+ *   row extreme lifts the row by at least its score / {@link topCount}, however much it disagrees
+ *   with the others; and rows are not ranked by the detectors that find them unremarkable.
+ * - `mean`: the weighted mean ({@link fuseScores}) with the ensemble's `weights`.
+ */
+export type Fusion = 'top' | 'mean';
+
+/** Share of the detectors whose highest normalised scores `fusion: "top"` averages per row. */
+export const TOP_SHARE = 1 / 3;
+
+/** How many of k detectors' scores `fusion: "top"` averages per row: ceil(k x {@link TOP_SHARE}), at least 1. */
+export function topCount(k: number): number {
+  return Math.max(1, Math.ceil(k * TOP_SHARE - 1e-9));
+}
+
+/**
+ * Per row, the mean of the `count` highest values of the score columns (the `top` fusion; with
+ * `count` = the number of columns, the plain mean). NaN sorts as the lowest value.
+ * @throws RangeError for no columns, columns of different lengths or a count outside [1, columns]
+ */
+export function topMeanScores(columns: readonly ArrayLike<number>[], count: number = topCount(columns.length)): Float64Array {
+  const k = columns.length;
+  if (k === 0) throw new RangeError('topMeanScores: no score columns.');
+  if (!Number.isInteger(count) || count < 1 || count > k) throw new RangeError(`topMeanScores: count must be an integer in [1, ${k}], got ${count}.`);
+  const n = columns[0].length;
+  for (let j = 0; j < k; j++) if (columns[j].length !== n) throw new RangeError(`topMeanScores: column ${j} has ${columns[j].length} rows, expected ${n}.`);
+  const out = new Float64Array(n);
+  const top = new Float64Array(count);
+  for (let i = 0; i < n; i++) {
+    // the `count` largest, kept sorted descending by insertion (k is small)
+    let m = 0;
+    for (let j = 0; j < k; j++) {
+      let v = columns[j][i];
+      if (Number.isNaN(v)) v = -Infinity;
+      if (m < count) {
+        let p = m++;
+        while (p > 0 && top[p - 1] < v) {
+          top[p] = top[p - 1];
+          p--;
+        }
+        top[p] = v;
+      } else if (v > top[count - 1]) {
+        let p = count - 1;
+        while (p > 0 && top[p - 1] < v) {
+          top[p] = top[p - 1];
+          p--;
+        }
+        top[p] = v;
+      }
+    }
+    let s = 0;
+    for (let t = 0; t < count; t++) s += top[t];
+    out[i] = s / count;
+  }
+  return out;
+}
+
 /** Number of detectors flagging each row. */
 export function countVotes(flags: readonly ArrayLike<number>[]): Uint8Array {
   const n = flags.length ? flags[0].length : 0;

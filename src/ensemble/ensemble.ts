@@ -50,6 +50,9 @@ import {
   normalizeScores,
   scoreStats,
   severity as severityOf,
+  topCount,
+  topMeanScores,
+  type Fusion,
   type Normalization,
   type ScoreStats,
   type Severity,
@@ -155,10 +158,19 @@ export interface EnsembleOptions {
    */
   normalization?: Normalization;
   /**
-   * Fusion weights of the detectors' normalised scores: `"agreement"` learns them without labels
-   * from how well each detector's training-score ranking agrees with the others' (see
-   * {@link agreementWeights}); `"equal"`; or fixed numbers per detector.
-   * @defaultValue "agreement"
+   * How the normalised scores are fused (see {@link Fusion}): `"top"`, per row the mean of the
+   * highest third of them (2 of the default 6), so no detector can be silenced; or `"mean"`, the
+   * mean weighted by `weights`. Chosen on the tuning half of the quality benchmark
+   * (results/QUALITY.md). @defaultValue "top" (the `seed` preset, and whenever `weights` is given
+   * without `fusion`: "mean")
+   */
+  fusion?: Fusion;
+  /**
+   * Fusion weights of the detectors' normalised scores with `fusion: "mean"`: `"agreement"` learns
+   * them without labels from how well each detector's training-score ranking agrees with the
+   * others' (see {@link agreementWeights}); `"equal"`; or fixed numbers per detector. `fusion:
+   * "top"` takes no weights (only `"equal"`, which it reports).
+   * @defaultValue "equal" with `fusion: "top"`, else "agreement" (the `seed` preset: "equal")
    */
   weights?: 'agreement' | 'equal' | Partial<Record<DetectorName, number>>;
   /**
@@ -190,6 +202,7 @@ export interface ResolvedEnsembleOptions {
   decision: Decision;
   minVotes: number;
   normalization: Normalization;
+  fusion: Fusion;
   weights: 'agreement' | 'equal' | Record<DetectorName, number>;
   agreementFloor: number;
   isolationForest: Omit<IsolationForestOptions, 'contamination' | 'seed'>;
@@ -208,7 +221,7 @@ export const PRESETS: Readonly<Record<Preset, Partial<EnsembleOptions>>> = {
     detectors: DEFAULT_DETECTORS,
     decision: 'score',
     normalization: 'robust-log',
-    weights: 'agreement',
+    fusion: 'top',
     localOutlierFactor: { nNeighbors: DEFAULT_LOF_NEIGHBORS },
     knn: { nNeighbors: DEFAULT_LOF_NEIGHBORS },
   },
@@ -218,6 +231,7 @@ export const PRESETS: Readonly<Record<Preset, Partial<EnsembleOptions>>> = {
     decision: 'vote',
     minVotes: 2,
     normalization: 'robust',
+    fusion: 'mean',
     weights: 'equal',
     localOutlierFactor: { nNeighbors: 20 },
   },
@@ -301,7 +315,12 @@ export function resolveEnsembleOptions(options: EnsembleOptions = {}): ResolvedE
   if (normalization !== 'robust' && normalization !== 'zscore' && normalization !== 'robust-log') {
     throw optionError('AnomalyEnsemble', 'normalization', '"robust", "robust-log" or "zscore"', normalization);
   }
-  const wOpt = pick('weights') ?? 'agreement';
+  // weights given without a fusion mean the weighted mean (as before the `top` fusion existed: a
+  // saved model without `fusion` loads as it was fitted)
+  const fusion = options.fusion ?? (options.weights !== undefined ? 'mean' : (p.fusion ?? 'mean'));
+  if (fusion !== 'top' && fusion !== 'mean') throw optionError('AnomalyEnsemble', 'fusion', '"top" or "mean"', fusion);
+  const wOpt = pick('weights') ?? (fusion === 'top' ? 'equal' : 'agreement');
+  if (fusion === 'top' && wOpt !== 'equal') throw optionError('AnomalyEnsemble', 'weights', '"equal" with fusion "top" (weights apply to fusion "mean")', wOpt);
   let weights: ResolvedEnsembleOptions['weights'];
   if (wOpt === 'agreement' || wOpt === 'equal') weights = wOpt;
   else if (typeof wOpt === 'object' && wOpt !== null) {
@@ -328,6 +347,7 @@ export function resolveEnsembleOptions(options: EnsembleOptions = {}): ResolvedE
     decision,
     minVotes,
     normalization,
+    fusion,
     weights,
     agreementFloor,
     isolationForest: { ...p.isolationForest, ...options.isolationForest },
@@ -646,6 +666,7 @@ export class AnomalyEnsemble {
   private fuse(f: Pick<FittedEnsemble, 'stats' | 'weights'>, scores: Map<DetectorName, Float64Array>): Float64Array {
     const names = [...scores.keys()];
     const cols = names.map((n) => normalizeScores(scores.get(n)!, f.stats.get(n)!, this.options.normalization));
+    if (this.options.fusion === 'top') return topMeanScores(cols, topCount(cols.length));
     return fuseScores(
       cols,
       names.map((n) => f.weights.get(n)!),

@@ -6,7 +6,7 @@
  */
 import type { DetectorName } from '../core/detector';
 import type { Autoencoder } from '../detectors/autoencoder';
-import { normalizeScores, type Severity } from '../ensemble/combine';
+import { normalizeScores, topCount, type Severity } from '../ensemble/combine';
 import { DETECTOR_LABELS, type AnomalyEnsemble, type DetectionResult } from '../ensemble/ensemble';
 import { rowIdsAt } from '../ensemble/output';
 import { modelRows, type ExplainInput } from './rows';
@@ -30,7 +30,11 @@ export interface DetectorExplanation {
   margin: number;
   /** The score on the ensemble's common scale ({@link normalizeScores} with the ensemble's normalisation). */
   normalizedScore: number;
-  /** The detector's fusion weight (the weights sum to 1). */
+  /**
+   * The detector's fusion weight for this row (the weights sum to 1): with `fusion: "mean"` the
+   * ensemble's weight; with `fusion: "top"` 1/m for the m detectors whose normalised scores are
+   * the row's highest (the ones averaged; ties to the earlier detector), 0 for the others.
+   */
   weight: number;
   /** weight x normalizedScore: the detector's share of the ensemble score (they sum to it). */
   contribution: number;
@@ -147,15 +151,22 @@ export function explainRows(
   const method = ens.options.normalization;
   const normalized = new Map(r.detectors.map((det) => [det, normalizeScores(r.scores[det]!, ens.stats(det), method)]));
   const weights = ens.weights;
+  const top = ens.options.fusion === 'top' ? topCount(r.detectors.length) : 0;
   const d = names.length;
   const out: RowExplanation[] = [];
   for (let k = 0; k < rows.length; k++) {
+    // with the top fusion: the detectors averaged for this row
+    const averaged = new Set(
+      [...r.detectors]
+        .sort((a, b) => normalized.get(b)![k] - normalized.get(a)![k] || r.detectors.indexOf(a) - r.detectors.indexOf(b))
+        .slice(0, top),
+    );
     const detectors = r.detectors.map((det): DetectorExplanation => {
       const st = ens.stats(det);
       const score = r.scores[det]![k];
       const spread = method === 'zscore' ? st.std : st.iqr;
       const normalizedScore = normalized.get(det)![k];
-      const weight = weights[det] ?? 0;
+      const weight = top ? (averaged.has(det) ? 1 / top : 0) : (weights[det] ?? 0);
       return {
         detector: det,
         label: DETECTOR_LABELS[det],

@@ -393,7 +393,8 @@ export async function retrainWithFeedback(
   const ensemble = await new AnomalyEnsemble({
     ...merged,
     contamination: after,
-    ...(learned ? { weights: learned.weights } : {}),
+    // learned weights are those of a weighted mean
+    ...(learned ? { weights: learned.weights, fusion: 'mean' as const } : {}),
     onProgress: opts.onProgress,
   }).fit(fitInput(train, set), set.features);
   const fpFlagged = set.falsePositiveRows.rows ? ensemble.detect(set.falsePositiveRows, set.features).isAnomaly.reduce((a, b) => a + b, 0) : 0;

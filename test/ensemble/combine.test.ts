@@ -88,3 +88,45 @@ describe('agreement weights', () => {
     expect(() => agreementWeights([a, b], 12, 1.5)).toThrow(RangeError);
   });
 });
+
+import { fuseScores, topCount, topMeanScores } from '../../src/ensemble/combine';
+
+describe('top fusion', () => {
+  it('averages the highest third of the normalised scores per row (ceil(k / 3) of k)', () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 9].map(topCount)).toEqual([1, 1, 1, 2, 2, 2, 3, 3]);
+    const cols = [
+      [0, 5, 1, -2],
+      [1, 0, 1, -1],
+      [2, 0, 9, -3],
+      [3, 0, 1, -4],
+      [4, 0, 1, -5],
+      [5, 0, 1, -6],
+    ];
+    // 6 detectors: the mean of each row's 2 highest, worked by hand
+    expect(Array.from(topMeanScores(cols))).toEqual([4.5, 2.5, 5, -1.5]);
+    expect(Array.from(topMeanScores(cols, 1))).toEqual([5, 5, 9, -1]);
+    // all of them: the plain mean
+    const all = topMeanScores(cols, 6);
+    const mean = fuseScores(cols);
+    for (let i = 0; i < 4; i++) expect(all[i]).toBeCloseTo(mean[i], 12);
+  });
+
+  it('cannot silence a detector: one that alone finds a row extreme lifts it above rows the others rank higher', () => {
+    // five detectors agree row 0 is the most unusual; the sixth alone finds row 3 far out
+    const agree = [3, 2, 1, 0];
+    const cols = [agree, agree, agree, agree, agree, [0, 0, 0, 12]];
+    const top = topMeanScores(cols);
+    expect(Array.from(top)).toEqual([3, 2, 1, 6]);
+    // a mean of equal weights ranks it last but one; agreement weights (floor 0) would drop the sixth
+    const mean = fuseScores(cols);
+    expect(mean[3]).toBeGreaterThan(mean[1]);
+    expect(mean[3]).toBeLessThan(mean[0]);
+  });
+
+  it('treats NaN as the lowest score and checks its input', () => {
+    expect(Array.from(topMeanScores([[NaN], [1], [2]], 2))).toEqual([1.5]);
+    expect(() => topMeanScores([])).toThrow(RangeError);
+    expect(() => topMeanScores([[1], [1, 2]])).toThrow(/column 1 has 2 rows, expected 1/);
+    expect(() => topMeanScores([[1], [2]], 3)).toThrow(/count must be an integer in \[1, 2\]/);
+  });
+});

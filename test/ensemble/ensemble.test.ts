@@ -6,6 +6,7 @@ import { FeatureMismatchError, ModelFormatError, NotFittedError } from '../../sr
 import { generateTraffic } from '../../src/data/generator';
 import { subsetRows } from '../../src/data/split';
 import { AnomalyEnsemble, DEFAULT_DETECTORS, DEFAULT_LOF_NEIGHBORS, SEED_DETECTORS, type DetectionResult } from '../../src/ensemble/ensemble';
+import { fuseScores, normalizeScores, topMeanScores } from '../../src/ensemble/combine';
 
 const data = generateTraffic({ rows: 600, anomalyRatio: 0.1, seed: 3 });
 const FAST = { autoencoder: { epochs: 3 } } as const;
@@ -151,6 +152,7 @@ describe('AnomalyEnsemble', () => {
     expect(seed.options.minVotes).toBe(2);
     expect(seed.options.contamination).toBe(0.15);
     expect(seed.options.weights).toBe('equal');
+    expect(seed.options.fusion).toBe('mean');
     expect(seed.options.normalization).toBe('robust');
     const def = new AnomalyEnsemble();
     expect(def.options.detectors).toEqual([...DEFAULT_DETECTORS]);
@@ -164,20 +166,39 @@ describe('AnomalyEnsemble', () => {
     expect(() => new AnomalyEnsemble({ detectors: [] })).toThrow(/detectors/);
   });
 
-  it('learns fusion weights without labels, summing to 1, and the default decides on the fused score', async () => {
-    const w = ens.weights;
-    expect(Object.values(w).reduce((a, b) => a + b!, 0)).toBeCloseTo(1, 12);
-    // agreement with the floor: every detector keeps at least half its equal share
-    for (const d of DEFAULT_DETECTORS) expect(w[d]).toBeGreaterThanOrEqual(0.5 / 6 - 1e-12);
+  it('fuses by default with the top third of the normalised scores, and the default decides on the fused score', async () => {
     const def = await new AnomalyEnsemble({ seed: 5, ...FAST }).fit(data);
+    expect(def.options.fusion).toBe('top');
+    expect(def.options.weights).toBe('equal');
     expect(def.options.decision).toBe('score');
+    for (const d of DEFAULT_DETECTORS) expect(def.weights[d]).toBeCloseTo(1 / 6, 15);
     const res = def.detect(data);
     for (let i = 0; i < data.X.rows; i++) expect(res.isAnomaly[i]).toBe(res.ensembleScore[i] > res.ensembleThreshold ? 1 : 0);
+    // the ensemble score: per row the mean of the 2 highest of the 6 robust-log scores
+    const cols = DEFAULT_DETECTORS.map((d) => normalizeScores(res.scores[d]!, def.stats(d), 'robust-log'));
+    expect(Array.from(res.ensembleScore)).toEqual(Array.from(topMeanScores(cols, 2)));
+    // weights apply to the weighted mean only
+    expect(() => new AnomalyEnsemble({ fusion: 'top', weights: 'agreement' })).toThrow(/The 'weights' option of AnomalyEnsemble must be "equal" with fusion "top"/);
+    expect(() => new AnomalyEnsemble({ fusion: 'max' as never })).toThrow(/'fusion' option of AnomalyEnsemble must be "top" or "mean"/);
+  });
+
+  it('learns agreement weights without labels with fusion "mean", summing to 1, none below half its equal share', async () => {
+    // weights given without a fusion mean the weighted mean (so a model saved before the top fusion loads as it was)
+    const agree = await new AnomalyEnsemble({ seed: 5, weights: 'agreement', ...FAST }).fit(data);
+    expect(agree.options.fusion).toBe('mean');
+    const w = agree.weights;
+    expect(Object.values(w).reduce((a, b) => a + b!, 0)).toBeCloseTo(1, 12);
+    for (const d of DEFAULT_DETECTORS) expect(w[d]).toBeGreaterThanOrEqual(0.5 / 6 - 1e-12);
+    const res = agree.detect(data);
+    const cols = DEFAULT_DETECTORS.map((d) => normalizeScores(res.scores[d]!, agree.stats(d), 'robust-log'));
+    const fused = fuseScores(cols, DEFAULT_DETECTORS.map((d) => w[d]!));
+    for (let i = 0; i < data.X.rows; i++) expect(res.ensembleScore[i]).toBeCloseTo(fused[i], 12);
     // agreementFloor 0: agreement alone (before issue 12); the default mixes in half equal weights
-    const alone = await new AnomalyEnsemble({ seed: 5, agreementFloor: 0, ...FAST }).fit(data);
-    for (const d of DEFAULT_DETECTORS) expect(def.weights[d]).toBeCloseTo(0.5 * alone.weights[d]! + 0.5 / 6, 12);
+    const alone = await new AnomalyEnsemble({ seed: 5, fusion: 'mean', weights: 'agreement', agreementFloor: 0, ...FAST }).fit(data);
+    for (const d of DEFAULT_DETECTORS) expect(agree.weights[d]).toBeCloseTo(0.5 * alone.weights[d]! + 0.5 / 6, 12);
     expect(() => new AnomalyEnsemble({ agreementFloor: 2 })).toThrow(/The 'agreementFloor' option of AnomalyEnsemble must be a number in \[0, 1\]. Got 2./);
     const eq = await new AnomalyEnsemble({ seed: 5, weights: 'equal', ...FAST }).fit(data);
+    expect(eq.options.fusion).toBe('mean');
     for (const d of DEFAULT_DETECTORS) expect(eq.weights[d]).toBeCloseTo(1 / 6, 15);
   });
 
