@@ -219,7 +219,14 @@ for (const r of results) {
 }
 if (args.json) fs.writeFileSync(args.json, JSON.stringify(results.map(({ per, ...r }) => ({ ...r, per: Object.fromEntries(Object.entries(per).map(([d, v]) => [d, { rocAuc: v.rocAuc, f1: v.f1, best: v.best, bestAuc: v.bestAuc }])) })), null, 1));
 if (args.md) {
+  const ad = datasets.filter((d) => !['http', 'smtp', 'nsl-kdd'].includes(d));
   const L = [
+    '# Combinations of the same fitted detectors (issue 12)',
+    '',
+    `Written by \`node bench/combinations.mjs ${process.argv.slice(2).join(' ')}\` from the scores \`node bench/quality.mjs --dump-scores\` saved (${runs.length} runs; seeds 0-2, NSL-KDD model seed 42${(() => { const few = ad.filter((d) => runs.filter((r) => r.dataset === d).length < 3); return few.length ? `; ${few.map((d) => `${d}: seed${runs.filter((r) => r.dataset === d).length > 1 ? 's' : ''} ${runs.filter((r) => r.dataset === d).map((r) => r.seed).join(', ')} only`).join('; ')}` : ''; })()}). Datasets: ${ad.join(', ')} (the tuning half of adbench-classical${ad.length < 15 ? ', not all of it' : ''}), and http, smtp, NSL-KDD as the no-regression checks. The held-out half was not evaluated here. Every candidate combines the same fitted detectors, so only the combination differs; ROC-AUC is the mean over a dataset's seeds, then over the datasets. "Best member" is the best single detector of the candidate's member set.`,
+    '',
+    'Member sets: six = Isolation Forest, One-Class SVM, LOF, autoencoder, COPOD, HBOS (the default); seed4 = the first four; knn = kNN distance (k = 20, 50, 100, 200). Normalisations (training-score statistics): robust-log (the default), quantile (the training-score ECDF). Fusions: mean (equal weights), agree-0.5 (agreement weights with the floor 0.5), agree-0 (agreement alone, before issue 12), topthird (per row the mean of the ceil(k/3) highest: the chosen default), top3, max, mean+top2 (mean of the mean and the top-2 mean), trimmed (the lowest and highest left out), median, pseudo-0.5 (weights from the correlation with the mean column, floor 0.5).',
+    '',
     `| candidate (member set / normalisation / fusion) | mean ROC-AUC (${results[0] ? datasets.filter((d) => !['http', 'smtp', 'nsl-kdd'].includes(d)).length : 0} datasets) | mean F1 | best member's mean | largest shortfall to a dataset's best member | datasets short by > 0.05 | http | smtp | NSL-KDD ROC-AUC / F1 |`,
     '|---|---|---|---|---|---|---|---|---|',
   ];

@@ -309,8 +309,7 @@ function summarise(runs) {
 
 const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
 
-async function adbenchDatasets(names, seeds, normalOnly) {
-  const out = {};
+async function adbenchDatasets(names, seeds, normalOnly, out = {}) {
   for (const name of names) {
     const file = path.join(adbenchDir, `${name}.csv.gz`);
     if (!fs.existsSync(file)) {
@@ -685,7 +684,18 @@ const res = {
   protocols: {},
 };
 if (!names.length) log(`no ADBench datasets in ${adbenchDir}: skipped.`);
-res.adbench = await adbenchDatasets(names.length ? adNames : [], seeds, normalOnly);
+// SIGTERM / SIGINT: write the datasets finished so far (marked interrupted), for a run out of time
+const writePartial = (signal) => {
+  res.interrupted = `stopped by ${signal} after ${((performance.now() - t0) / 60000).toFixed(1)} min; the datasets not listed did not finish`;
+  res.seconds = (performance.now() - t0) / 1000;
+  fs.mkdirSync(args.out, { recursive: true });
+  fs.writeFileSync(path.join(args.out, `${args.quick ? 'quality-quick' : 'quality'}.json`), JSON.stringify(res, null, 1) + '\n');
+  log(`${signal}: wrote the ${Object.keys(res.adbench).length} datasets finished so far`);
+  process.exit(130);
+};
+process.on('SIGTERM', () => writePartial('SIGTERM'));
+process.on('SIGINT', () => writePartial('SIGINT'));
+await adbenchDatasets(names.length ? adNames : [], seeds, normalOnly, res.adbench);
 res.odds = await oddsDatasets(['http', 'smtp'].filter(want), seeds, normalOnly);
 if (want('nsl-kdd')) res.protocols['nsl-kdd'] = await nslKdd(args['nsl-seeds'].split(',').filter(Boolean).map(Number));
 if (want('seed-a')) res.protocols['seed-a'] = await seedProtocolA();

@@ -233,7 +233,8 @@ export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
  * makes the weighting a soft "leave out the dissenter"; with {@link AGREEMENT_FLOOR} it can only
  * halve a detector's say. Chosen with the floor on the tuning half of the quality benchmark
  * (bench/quality.mjs, results/QUALITY.md): with the floor, powers 4 to 16 give mean ROC-AUCs within
- * 0.004 of each other there; 12 is kept from before.
+ * 0.004 of each other there; 12 is kept from before. Used with `fusion: "mean"` and `weights:
+ * "agreement"` (the default fusion, `top`, takes no weights).
  */
 export const AGREEMENT_POWER = 12;
 
@@ -242,8 +243,8 @@ export const AGREEMENT_POWER = 12;
  * least `AGREEMENT_FLOOR / k` of the say (half its equal share), however much it disagrees with the
  * others. Agreement alone gave the strongest detector of two flow datasets weights of 0.005 and
  * 0.00001: a detector that is right where the others are wrong is the one it silences. On the
- * tuning half of the quality benchmark the floor costs 0.005 of mean ROC-AUC (0.7704 -> 0.7657)
- * and lifts NSL-KDD's F1 from 0.84 to 0.92.
+ * tuning half of the quality benchmark (the default six detectors, results/QUALITY_COMBINATIONS.md)
+ * the floor costs 0.006 of mean ROC-AUC (0.7680 -> 0.7624) and lifts NSL-KDD's F1 from 0.83 to 0.92.
  */
 export const AGREEMENT_FLOOR = 0.5;
 

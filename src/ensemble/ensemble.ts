@@ -77,9 +77,10 @@ export const SEED_DETECTORS: readonly DetectorName[] = ['isolationForest', 'oneC
 /**
  * The default ensemble's detectors: the seed's four, plus COPOD and HBOS, which cost one pass over
  * the columns (O(rows x columns), under a second at 10,000 rows) and lift the tuning half of the
- * quality benchmark (bench/quality.mjs): mean ROC-AUC 0.7635 with the four, 0.7657 with both
- * (kNN distance would add more, 0.7747, but costs a second neighbour search as large as LOF's,
- * and the ensemble then stays below kNN's own mean; results/QUALITY.md).
+ * quality benchmark (bench/quality.mjs, bench/combinations.mjs; results/QUALITY_COMBINATIONS.md),
+ * with the default top fusion: mean ROC-AUC 0.7425 with the four, 0.7622 with both. kNN distance
+ * would add more (0.7671 as a seventh member) but costs a second neighbour search as large as
+ * LOF's, and the ensemble then still stays below kNN's own mean (0.7755).
  */
 export const DEFAULT_DETECTORS: readonly DetectorName[] = [...SEED_DETECTORS, 'copod', 'hbos'];
 
