@@ -166,8 +166,10 @@ describe('AnomalyEnsemble', () => {
     expect(() => new AnomalyEnsemble({ detectors: [] })).toThrow(/detectors/);
   });
 
-  it('fuses by default with the top third of the normalised scores, and the default decides on the fused score', async () => {
-    const def = await new AnomalyEnsemble({ seed: 5, ...FAST }).fit(data);
+  it('fuses with fusion "top" by the top third of the normalised scores, and decides on the fused score', async () => {
+    expect(new AnomalyEnsemble().options.fusion).toBe('mean');
+    expect(new AnomalyEnsemble().options.weights).toBe('agreement');
+    const def = await new AnomalyEnsemble({ seed: 5, fusion: 'top', ...FAST }).fit(data);
     expect(def.options.fusion).toBe('top');
     expect(def.options.weights).toBe('equal');
     expect(def.options.decision).toBe('score');
@@ -183,8 +185,8 @@ describe('AnomalyEnsemble', () => {
   });
 
   it('learns agreement weights without labels with fusion "mean", summing to 1, none below half its equal share', async () => {
-    // weights given without a fusion mean the weighted mean (so a model saved before the top fusion loads as it was)
-    const agree = await new AnomalyEnsemble({ seed: 5, weights: 'agreement', ...FAST }).fit(data);
+    // the default; weights given without a fusion mean the weighted mean (so a model saved before the top fusion loads as it was)
+    const agree = await new AnomalyEnsemble({ seed: 5, ...FAST }).fit(data);
     expect(agree.options.fusion).toBe('mean');
     const w = agree.weights;
     expect(Object.values(w).reduce((a, b) => a + b!, 0)).toBeCloseTo(1, 12);

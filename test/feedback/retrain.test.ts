@@ -124,8 +124,8 @@ describe('retrainWithFeedback', () => {
     expect(feedbackWeights(base, records, data, records.length)).toBeUndefined();
     const kept = await retrainWithFeedback(data, records, { base, weights: 'keep' });
     expect(kept.learnedWeights).toBeUndefined();
-    expect(kept.ensemble.options.weights).toBe('equal');
-    expect(kept.ensemble.options.fusion).toBe('top');
+    expect(kept.ensemble.options.weights).toBe('agreement');
+    expect(kept.ensemble.options.fusion).toBe('mean');
   });
 
   it('learns weights from the scores stored with the labels (what the reviewed model thought)', () => {
