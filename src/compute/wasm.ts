@@ -171,6 +171,14 @@ export class WasmFunction {
   f64Mul(): this {
     return this.op(0xa2);
   }
+  /** `a > b` as an i32 (0 when either is NaN). */
+  f64Gt(): this {
+    return this.op(0x64);
+  }
+  /** `select(a, b, c)`: a when c is not 0, else b. */
+  select(): this {
+    return this.op(0x1b);
+  }
   f64Const(x: number): this {
     const b = new Uint8Array(new Float64Array([x]).buffer);
     return this.op(0x44, ...b);
@@ -201,6 +209,13 @@ export class WasmFunction {
   /** Lane-wise `a > b` (all ones where true; false where either is NaN). */
   f32x4Gt(): this {
     return this.simd(0x44);
+  }
+  /** Lane-wise `a > b` (all ones where true; false where either is NaN). */
+  f64x2Gt(): this {
+    return this.simd(0x4a);
+  }
+  v128And(): this {
+    return this.simd(0x4e);
   }
   /** The top bit of each 32-bit lane, as 4 bits of an i32. */
   i32x4Bitmask(): this {

@@ -140,31 +140,40 @@ describe('FusedMlp', () => {
     expect(checked).toBeGreaterThan(net.params.length / 3); // not a vacuous check on a dead net
   });
 
-  it('runs the same arithmetic, in the same order, in the specialised and the generic kernel', () => {
+  it('runs the same arithmetic, in the same order, in the WebAssembly, the generated and the generic kernel', () => {
     for (const sizes of [
       [3, 5, 4, 2, 4, 3],
       [10, 64, 32, 16, 8, 16, 32, 64, 10], // the default layers: 8-wide blocks and remainders
       [7, 9, 1, 7],
+      [13, 6, 11, 5, 13], // widths of every remainder of 4
+      [57, 64, 32, 16, 8, 16, 32, 64, 57],
     ]) {
-      const make = (specialise: boolean) => {
-        const net = new FusedMlp({ sizes, maxBatch: 6, dropoutLayers: 2, learningRate: 1e-2 }, { specialise });
+      const make = (kind: 'wasm' | 'js' | 'generic') => {
+        const net = new FusedMlp({ sizes, maxBatch: 6, dropoutLayers: 2, learningRate: 1e-2 }, { specialise: kind !== 'generic', wasm: kind === 'wasm' });
         const r = new Random(3);
         for (let k = 0; k < net.params.length; k++) net.params[k] = r.normal(0, 0.5);
         for (const m of net.masks) for (let k = 0; k < m.length; k++) m[k] = r.random() < 0.2 ? 0 : 1.25;
         return net;
       };
-      const a = make(true);
-      const b = make(false);
-      expect(a.specialised).toBe(true);
+      const nets = [make('wasm'), make('js'), make('generic')];
+      expect(nets[0].wasm).toBe(true); // Node >= 20: WebAssembly SIMD is there
+      expect(nets[1].wasm).toBe(false);
+      expect(nets[1].specialised).toBe(true);
       const r = new Random(4);
       for (let s = 0; s < 15; s++) {
-        for (let k = 0; k < a.input.length; k++) a.input[k] = b.input[k] = r.standardNormal();
+        const input = Float64Array.from({ length: nets[0].input.length }, () => r.standardNormal());
+        for (const net of nets) net.input.set(input);
         const rows = 1 + (s % 6); // partial batches too
-        expect(a.trainStep(rows)).toBe(b.trainStep(rows));
+        const losses = nets.map((net) => net.trainStep(rows));
+        expect(losses[0]).toBe(losses[2]);
+        expect(losses[1]).toBe(losses[2]);
       }
-      expect(a.params).toEqual(b.params);
+      expect(Array.from(nets[0].params)).toEqual(Array.from(nets[2].params));
+      expect(Array.from(nets[1].params)).toEqual(Array.from(nets[2].params));
       const x = Float64Array.from({ length: 13 * sizes[0] }, () => r.standardNormal());
-      expect(a.sumRowMse(x, 13)).toBe(b.sumRowMse(x, 13));
+      const mse = nets.map((net) => net.sumRowMse(x, 13));
+      expect(mse[0]).toBe(mse[2]);
+      expect(mse[1]).toBe(mse[2]);
     }
   });
 
