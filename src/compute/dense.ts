@@ -17,7 +17,8 @@
  * direct value (the kNN search) use `A` only to discard rows that cannot be among the answers and
  * recompute the others directly; a non-finite `A` (overflow) always counts as "maybe".
  */
-import { kernelModule, WasmFunction, type KernelModule } from './wasm';
+import type { DenseMatrix } from '../core/matrix';
+import { KernelArena, kernelModule, WasmFunction, type KernelModule } from './wasm';
 
 /** Index rows per packed panel (and query rows per kernel pass). */
 export const PANEL_ROWS = 4;
@@ -381,7 +382,213 @@ function boundFilter32Wasm(): WasmFunction {
   return fn;
 }
 
+/**
+ * Dot products of one row `x` (at `xAt`, `d` values) with every row of `panels` packed panels
+ * ({@link packPanels}), each summed in feature order from 0, into `F[outAt + r]` (JavaScript twin
+ * of `dotColumn`; offsets in elements). Self-contained.
+ */
+export function dotColumnJs(F: Float64Array, xAt: number, d: number, panAt: number, panels: number, outAt: number): void {
+  for (let p = 0; p < panels; p++) {
+    const base = panAt + p * 4 * d;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let f = 0, o = base; f < d; f++, o += 4) {
+      const a = F[xAt + f];
+      s0 += a * F[o];
+      s1 += a * F[o + 1];
+      s2 += a * F[o + 2];
+      s3 += a * F[o + 3];
+    }
+    const q = outAt + 4 * p;
+    F[q] = s0;
+    F[q + 1] = s1;
+    F[q + 2] = s2;
+    F[q + 3] = s3;
+  }
+}
+
+/**
+ * The WebAssembly version of {@link dotColumnJs} (`dotColumn`, byte offsets): two panels (8 rows,
+ * four f64x2 sums) per pass over the features, the row's feature splatted; a last odd panel alone.
+ */
+function dotColumnWasm(): WasmFunction {
+  const fn = new WasmFunction('dotColumn', ['i32', 'i32', 'i32', 'i32', 'i32']);
+  const [X, D, PAN, NP, OUT] = [0, 1, 2, 3, 4];
+  const p = fn.local('i32');
+  const pairs = fn.local('i32');
+  const fo = fn.local('i32');
+  const dBytes = fn.local('i32');
+  const p0 = fn.local('i32');
+  const p1 = fn.local('i32');
+  const o = fn.local('i32');
+  const a = fn.local('v128');
+  const acc = Array.from({ length: 4 }, () => fn.local('v128'));
+  fn.get(D).i32Const(8).i32Mul().set(dBytes);
+  fn.get(NP).i32Const(-2).i32And().set(pairs);
+  // pairs of panels
+  fn.forLoop(p, { value: 0 }, pairs, 2, () => {
+    fn.get(PAN).get(p).get(dBytes).i32Mul().i32Const(4).i32Mul().i32Add().set(p0);
+    fn.get(p0).get(dBytes).i32Const(4).i32Mul().i32Add().set(p1);
+    for (const v of acc) fn.v128Zero().set(v);
+    fn.forLoop(fo, { value: 0 }, dBytes, 8, () => {
+      fn.get(X).get(fo).i32Add().v128Load64Splat(0).set(a);
+      fn.get(acc[0]).get(a).get(p0).v128Load(0).f64x2Mul().f64x2Add().set(acc[0]);
+      fn.get(acc[1]).get(a).get(p0).v128Load(16).f64x2Mul().f64x2Add().set(acc[1]);
+      fn.get(acc[2]).get(a).get(p1).v128Load(0).f64x2Mul().f64x2Add().set(acc[2]);
+      fn.get(acc[3]).get(a).get(p1).v128Load(16).f64x2Mul().f64x2Add().set(acc[3]);
+      fn.get(p0).i32Const(32).i32Add().set(p0);
+      fn.get(p1).i32Const(32).i32Add().set(p1);
+    });
+    fn.get(OUT).get(p).i32Const(32).i32Mul().i32Add().set(o);
+    acc.forEach((v, h) => fn.get(o).get(v).v128Store(16 * h));
+  });
+  // a last odd panel
+  fn.forLoop(p, { local: pairs }, NP, 1, () => {
+    fn.get(PAN).get(p).get(dBytes).i32Mul().i32Const(4).i32Mul().i32Add().set(p0);
+    fn.v128Zero().set(acc[0]);
+    fn.v128Zero().set(acc[1]);
+    fn.forLoop(fo, { value: 0 }, dBytes, 8, () => {
+      fn.get(X).get(fo).i32Add().v128Load64Splat(0).set(a);
+      fn.get(acc[0]).get(a).get(p0).v128Load(0).f64x2Mul().f64x2Add().set(acc[0]);
+      fn.get(acc[1]).get(a).get(p0).v128Load(16).f64x2Mul().f64x2Add().set(acc[1]);
+      fn.get(p0).i32Const(32).i32Add().set(p0);
+    });
+    fn.get(OUT).get(p).i32Const(32).i32Mul().i32Add().set(o);
+    fn.get(o).get(acc[0]).v128Store(0);
+    fn.get(o).get(acc[1]).v128Store(16);
+  });
+  return fn;
+}
+
 /** The dense kernels' WebAssembly module (undefined where WebAssembly SIMD is not available). */
 export function denseKernels(): KernelModule | undefined {
-  return kernelModule('dense-v3', () => [distanceTileWasm(), boundFilter32Wasm()]);
+  return kernelModule('dense-v4', () => [distanceTileWasm(), boundFilter32Wasm(), dotColumnWasm()]);
+}
+
+/**
+ * Columns of the RBF kernel matrix of a set of rows, as libsvm computes them:
+ * `K(i, r) = fround(exp(−γ·((‖x_i‖² + ‖x_r‖²) − 2·x_i·x_r)))`, the squared norms and dot products
+ * summed in float64 in feature order (libsvm's `kernel_rbf`, its float `Qfloat` cache type). Rows
+ * are addressed by position: {@link swap} exchanges two positions, as libsvm's solver does when it
+ * shrinks its active set, so that a column can be computed for the first positions only.
+ *
+ * The dot products run as WebAssembly SIMD over the rows packed in panels (in a memory of its own,
+ * freed with the object), or their JavaScript twins: one column by a matrix-vector product
+ * (`dotColumn`), several columns at once by the 4 x 4 distance tile ({@link fullColumns}, about 3x
+ * less time a column, the rows streamed from memory once for four columns).
+ */
+export class RbfKernelColumns {
+  readonly rows: number;
+  readonly cols: number;
+  /** `‖x_r‖²` of the row at each position. */
+  readonly squaredNorms: Float64Array;
+  private readonly F: Float64Array;
+  private readonly exports?: Record<string, (...args: number[]) => void>;
+  private readonly panAt: number;
+  private readonly xnAt: number;
+  private readonly qAt: number;
+  private readonly qnAt: number;
+  private readonly outAt: number;
+  private readonly panels: number;
+  private readonly negGamma: number;
+
+  constructor(X: DenseMatrix, gamma: number, forceJs = false) {
+    const n = X.rows;
+    const d = X.cols;
+    this.rows = n;
+    this.cols = d;
+    this.negGamma = -gamma;
+    this.squaredNorms = squaredNorms(X.data, n, d);
+    this.panels = Math.ceil(n / PANEL_ROWS);
+    const padded = this.panels * PANEL_ROWS;
+    // panels, their norms, 4 query rows and norms, 4 output rows
+    const len = padded * d + padded + 4 * d + 4 + 4 * padded;
+    const kernels = forceJs ? undefined : denseKernels();
+    const arena = kernels ? new KernelArena(kernels, Math.ceil((8 * len + 64) / 65536) + 1) : undefined;
+    const at = arena ? arena.alloc(8 * len) : -1;
+    if (arena && at >= 0) {
+      this.F = new Float64Array(arena.memory.buffer as SharedArrayBuffer);
+      this.exports = arena.exports;
+      this.panAt = at / 8;
+    } else {
+      this.F = new Float64Array(len);
+      this.panAt = 0;
+    }
+    this.xnAt = this.panAt + padded * d;
+    this.qAt = this.xnAt + padded;
+    this.qnAt = this.qAt + 4 * d;
+    this.outAt = this.qnAt + 4;
+    packPanels(X.data, 0, n, d, this.F, this.panAt);
+    this.F.set(this.squaredNorms, this.xnAt);
+  }
+
+  /** Exchange the rows at positions `i` and `j`. */
+  swap(i: number, j: number): void {
+    if (i === j) return;
+    const { F, cols: d } = this;
+    const a = this.panAt + (i >> 2) * PANEL_ROWS * d + (i & 3);
+    const b = this.panAt + (j >> 2) * PANEL_ROWS * d + (j & 3);
+    for (let f = 0; f < d; f++) {
+      const t = F[a + f * PANEL_ROWS];
+      F[a + f * PANEL_ROWS] = F[b + f * PANEL_ROWS];
+      F[b + f * PANEL_ROWS] = t;
+    }
+    const xsq = this.squaredNorms;
+    const t = xsq[i];
+    xsq[i] = xsq[j];
+    xsq[j] = t;
+    F[this.xnAt + i] = xsq[i];
+    F[this.xnAt + j] = xsq[j];
+  }
+
+  /** The row at position `i` into `F[at .. at + d)`. */
+  private unpack(i: number, at: number): void {
+    const { F, cols: d } = this;
+    const base = this.panAt + (i >> 2) * PANEL_ROWS * d + (i & 3);
+    for (let f = 0; f < d; f++) F[at + f] = F[base + f * PANEL_ROWS];
+  }
+
+  /** K(position i, position r) for r in [start, end) into `out[r]`. */
+  column(i: number, start: number, end: number, out: Float32Array): void {
+    if (start >= end) return;
+    const { F, cols: d } = this;
+    this.unpack(i, this.qAt);
+    // the panels covering [start, end)
+    const p0 = start >> 2;
+    const p1 = (end + 3) >> 2;
+    const panAt = this.panAt + p0 * PANEL_ROWS * d;
+    const outAt = this.outAt - p0 * PANEL_ROWS;
+    if (this.exports) this.exports.dotColumn(8 * this.qAt, d, 8 * panAt, p1 - p0, 8 * (outAt + p0 * PANEL_ROWS));
+    else dotColumnJs(F, this.qAt, d, panAt, p1 - p0, outAt + p0 * PANEL_ROWS);
+    const xsq = this.squaredNorms;
+    const xi = xsq[i];
+    const g = this.negGamma;
+    for (let r = start; r < end; r++) out[r] = Math.exp(g * (xi + xsq[r] - 2 * F[outAt + r]));
+  }
+
+  /**
+   * Whole columns (every position) of up to 4 positions at once: `out[c]` gets position
+   * `positions[c]`'s column. The same values as {@link column}: the tile's expansion
+   * (‖x_i‖² + ‖x_r‖²) − (dot + dot) is libsvm's expression to the bit.
+   */
+  fullColumns(positions: readonly number[], out: Float32Array[]): void {
+    const { F, cols: d, rows: n } = this;
+    const padded = this.panels * PANEL_ROWS;
+    for (let c = 0; c < 4; c++) {
+      if (c < positions.length) {
+        this.unpack(positions[c], this.qAt + c * d);
+        F[this.qnAt + c] = this.squaredNorms[positions[c]];
+      } else {
+        F.fill(0, this.qAt + c * d, this.qAt + (c + 1) * d);
+        F[this.qnAt + c] = 0;
+      }
+    }
+    if (this.exports) this.exports.distanceTile(8 * this.qAt, 4, d, 8 * this.panAt, this.panels, 8 * this.qnAt, 8 * this.xnAt, 8 * this.outAt, 8 * padded);
+    else distanceTileJs(F, this.qAt, 4, d, this.panAt, this.panels, this.qnAt, this.xnAt, this.outAt, padded);
+    const g = this.negGamma;
+    for (let c = 0; c < positions.length; c++) {
+      const o = this.outAt + c * padded;
+      const col = out[c];
+      for (let r = 0; r < n; r++) col[r] = Math.exp(g * F[o + r]);
+    }
+  }
 }

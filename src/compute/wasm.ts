@@ -363,9 +363,16 @@ export class KernelArena {
   readonly id: number;
   private top = 0;
 
-  constructor(readonly kernels: KernelModule) {
+  /**
+   * @param maxPages - most pages the memory may grow to (a shared memory reserves its maximum):
+   *   {@link MAX_PAGES} for a thread's reusable arena, the exact need for a dedicated one
+   */
+  constructor(
+    readonly kernels: KernelModule,
+    maxPages = MAX_PAGES,
+  ) {
     const api = wasmApi()!;
-    this.memory = new api.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+    this.memory = new api.Memory({ initial: 1, maximum: Math.min(MAX_PAGES, Math.max(1, maxPages)), shared: true });
     this.exports = new api.Instance(kernels.module, { env: { memory: this.memory } }).exports as KernelArena['exports'];
     this.id = nextArenaId();
   }
