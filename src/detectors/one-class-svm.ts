@@ -1,8 +1,9 @@
 /**
- * One-Class SVM (Schölkopf et al. 2001) with an RBF kernel. libsvm (the `libsvm-js` WebAssembly
- * build, the same C code scikit-learn wraps) solves the dual; the fitted model is then read out of
- * it into plain typed arrays and scored in TypeScript, because libsvm-js exposes labels only, not
- * decision values.
+ * One-Class SVM (Schölkopf et al. 2001) with an RBF kernel. The dual is solved by libsvm's
+ * algorithm ported to TypeScript (`one-class-svm-solver.ts`: the same steps and arithmetic, so the
+ * same model as libsvm, the C code scikit-learn wraps, with kernel columns computed by SIMD
+ * matrix products); the model is plain typed arrays scored in TypeScript. libsvm-js (libsvm
+ * compiled to WebAssembly), which `fit` ran before, remains the reference the tests compare with.
  */
 import { BaseDetector, type BaseDetectorOptions, type DetectorSnapshot, type FitResult } from '../core/detector';
 import { DataValidationError, ModelFormatError, optionError } from '../core/errors';
@@ -34,8 +35,8 @@ export interface OneClassSvmOptions extends BaseDetectorOptions {
    */
   tolerance?: number;
   /**
-   * Size of libsvm's kernel cache in MB (its `-m`, scikit-learn's `cache_size`), > 0. The memory
-   * lives on the WebAssembly heap, which never shrinks once grown.
+   * Size of the solver's kernel cache in MB (libsvm's `-m`, scikit-learn's `cache_size`), > 0.
+   * Allocated as columns are computed, and freed after `fit`.
    * @defaultValue 200
    */
   cacheSizeMb?: number;
@@ -64,10 +65,9 @@ export interface OneClassSvmState {
   nSupportVectors: number;
   nFeatures: number;
   /**
-   * `"exact"`: support vectors are the training rows libsvm picked and α, ρ were read as doubles
-   * from libsvm's model struct. `"text"`: some of them come from libsvm's serialized model, which
-   * rounds support vectors to 8 significant digits and ρ to 6 (a fallback that libsvm-js 0.2.1
-   * does not take).
+   * `"exact"`: support vectors are training rows and α, ρ the solver's doubles. `"text"`: some of
+   * them come from libsvm's serialized model, which rounds support vectors to 8 significant digits
+   * and ρ to 6 (only models read from libsvm-js text, which libsvm-js 0.2.1 never needed).
    */
   modelSource: 'exact' | 'text';
 }
@@ -85,16 +85,20 @@ const DEFAULTS = {
  *
  * @remarks
  * Schölkopf, Platt, Shawe-Taylor, Smola and Williamson, "Estimating the support of a
- * high-dimensional distribution", Neural Computation 13(7), 2001. The model and its decision values
- * agree with scikit-learn's `OneClassSVM(kernel='rbf')` for the same `nu`, `gamma` and `tol`: both
- * run libsvm (to ~1e-13 on 2,000 rows; on larger sets the two libsvm versions may stop at slightly
- * different points within `tol`, moving decision values by ~1e-6 of their range).
+ * high-dimensional distribution", Neural Computation 13(7), 2001. The model is libsvm's (the same
+ * support vectors, coefficients and ρ as libsvm-js, to the bit), and its decision values agree
+ * with scikit-learn's `OneClassSVM(kernel='rbf')` for the same `nu`, `gamma` and `tol` (to ~1e-13 on
+ * 2,000 rows; on larger sets scikit-learn's older libsvm may stop at a slightly different point
+ * within `tol`, moving decision values by ~1e-6 of their range).
  *
  * Score direction: `anomalyScore` is the negated decision function, so higher means more anomalous
  * and a score above 0 lies outside the learned region (libsvm's `predict` = −1).
  *
- * Cost: training between O(n²) and O(n³) in the training rows (capped by `maxTrainRows`);
- * scoring O(rows · nSupportVectors · nFeatures), and the support vectors number at least ν·n.
+ * Cost: training between O(n²) and O(n³) in the training rows (capped by `maxTrainRows`); NSL-KDD's
+ * 20,000 x 122 rows: 14 s (libsvm-js took 4x more CPU time; scikit-learn 15.5 s in the same run).
+ * Scoring O(rows · nSupportVectors · nFeatures), and the support vectors number at least ν·n; from
+ * 24 features by SIMD distance tiles on worker threads (NSL-KDD's 22,544 rows 2.0 s, scikit-learn
+ * 12 s).
  *
  * @example
  * ```ts
