@@ -97,6 +97,8 @@ export class FusedMlp {
   steps = 0;
   /** Steps split with a helper thread (see {@link FusedMlp.buffers}). */
   splitSteps = 0;
+  /** Whether a ready helper shares the next step (see {@link HelperPolicy}). */
+  readonly helperPolicy = new HelperPolicy(helperMode());
   /** Whether a specialised kernel (generated JavaScript or WebAssembly) is in use. */
   readonly specialised: boolean;
   /** Whether the WebAssembly SIMD kernels are in use (the buffers then live in their memory). */
@@ -245,13 +247,18 @@ export class FusedMlp {
     const ctl = this.ctl;
     const next = this.sets[this.cur ^ 1];
     let loss: number;
-    if (ctl && this.special && Atomics.load(ctl, CTL_HELPER) === HELPER_READY) {
-      loss = this.stepWithHelper(b, ctl, this.special, prepareNext && (() => prepareNext(next.act[0], next.masks)));
+    // a ready helper shares the step when the policy says that pays (split and solo steps give the same bits)
+    const ready = ctl !== undefined && this.special !== undefined && Atomics.load(ctl, CTL_HELPER) === HELPER_READY;
+    const split = ready && this.helperPolicy.split();
+    const t0 = ready ? performance.now() : 0;
+    if (split) {
+      loss = this.stepWithHelper(b, ctl!, this.special!, prepareNext && (() => prepareNext(next.act[0], next.masks)));
     } else {
       loss = this.kernel(this.params, this.grads, this.act, this.delta, this.masks, b, this.ix, this.xv);
       this.adam();
       prepareNext?.(next.act[0], next.masks);
     }
+    if (ready) this.helperPolicy.record(split, performance.now() - t0);
     if (prepareNext) this.cur ^= 1;
     return loss;
   }
@@ -468,8 +475,86 @@ const HELPER_GONE = 2;
  * meanwhile (about 30 microseconds, against ~100 for half a batch's rows).
  */
 const HELPER_ROW_SHARE = 0.56;
-/** Busy-wait iterations before sleeping on the counter (a phase takes ~0.1 ms; a sleep's wake-up costs tens of microseconds). */
-const SPINS = 200_000;
+/**
+ * Busy-wait iterations (a few microseconds) before a thread sleeps on the counter: a phase takes
+ * ~0.1 ms and a sleep's wake-up costs tens of microseconds, so a short spin catches a partner that
+ * is running; a longer one would burn the core a descheduled partner needs on a busy machine.
+ */
+const SPINS = 2_000;
+
+/** `NAL_AE_HELPER`: `auto` (default; {@link HelperPolicy}), `always` or `never`. */
+function helperMode(): HelperMode {
+  const v = typeof process !== 'undefined' ? process.env.NAL_AE_HELPER : undefined;
+  if (v === undefined || v === '' || v === 'auto') return 'auto';
+  if (v === 'always' || v === 'never') return v;
+  throw new RangeError(`NAL_AE_HELPER must be auto, always or never, got '${v}'.`);
+}
+
+/** Whether a ready helper thread shares the training steps: measured (`auto`), or forced. */
+export type HelperMode = 'auto' | 'always' | 'never';
+
+/**
+ * Decides step by step whether a ready helper thread shares the training step, from the measured
+ * step times (the weights are the same to the bit either way, so only the time is at stake). On an
+ * idle core a shared step takes about 0.6x a step alone; on a machine whose other cores are busy,
+ * the two threads wait for each other at every phase and a shared step can take several times
+ * longer. `auto` measures: a window of shared steps, then a window alone, compared by their
+ * medians; the faster mode runs for a while (doubling, up to 64 windows, while the same mode keeps
+ * winning), then the two are measured again, so a machine that becomes busy or idle is followed.
+ * Shared steps are kept only when their median is at most 0.95x the median alone.
+ */
+export class HelperPolicy {
+  /** Steps per measuring window. */
+  static readonly WINDOW = 32;
+  /** Most windows between two measurements. */
+  static readonly MAX_HOLD = 64;
+  private phase: 'measure-split' | 'measure-solo' | 'hold' = 'measure-split';
+  private readonly splitTimes: number[] = [];
+  private readonly soloTimes: number[] = [];
+  private holdSplit = false;
+  private holdLeft = 0;
+  private hold = 1;
+  /** Steps run shared and alone (for tests and benchmarks). */
+  readonly counts = { split: 0, solo: 0 };
+
+  constructor(readonly mode: HelperMode = 'auto') {}
+
+  /** Whether the next step (with a ready helper) is shared. */
+  split(): boolean {
+    if (this.mode !== 'auto') return this.mode === 'always';
+    if (this.phase === 'measure-split') return true;
+    if (this.phase === 'measure-solo') return false;
+    return this.holdSplit;
+  }
+
+  /** The duration in milliseconds of a step taken shared (`split`) or alone. */
+  record(split: boolean, ms: number): void {
+    this.counts[split ? 'split' : 'solo']++;
+    if (this.mode !== 'auto') return;
+    const W = HelperPolicy.WINDOW;
+    if (this.phase === 'measure-split') {
+      this.splitTimes.push(ms);
+      if (this.splitTimes.length === W) this.phase = 'measure-solo';
+    } else if (this.phase === 'measure-solo') {
+      this.soloTimes.push(ms);
+      if (this.soloTimes.length === W) {
+        const splitWins = median(this.splitTimes) <= 0.95 * median(this.soloTimes);
+        this.hold = splitWins === this.holdSplit ? Math.min(HelperPolicy.MAX_HOLD, 2 * this.hold) : 1;
+        this.holdSplit = splitWins;
+        this.holdLeft = this.hold * W;
+        this.splitTimes.length = 0;
+        this.soloTimes.length = 0;
+        this.phase = 'hold';
+      }
+    } else if (--this.holdLeft <= 0) this.phase = 'measure-split';
+  }
+}
+
+function median(xs: number[]): number {
+  const v = xs.slice().sort((a, b) => a - b);
+  const h = v.length >> 1;
+  return v.length % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
+}
 
 /**
  * Layers whose weight gradients (and Adam update) the helper takes: about half the weights,

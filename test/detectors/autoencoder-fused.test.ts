@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Autoencoder, resolveEngine, type AutoencoderOptions } from '../../src/detectors/autoencoder';
-import { FusedMlp, helperLayers } from '../../src/detectors/autoencoder-fused';
+import { FusedMlp, HelperPolicy, helperLayers } from '../../src/detectors/autoencoder-fused';
 import { type DenseMatrix } from '../../src/core/matrix';
 import { Random } from '../../src/core/random';
 
@@ -263,5 +263,39 @@ describe('FusedMlp', () => {
     expect(net.params[0]).toBeCloseTo(0.6, 6);
     expect(net.params[1]).toBeCloseTo(0.1, 6);
     expect(net.steps).toBe(1);
+  });
+});
+
+describe('HelperPolicy', () => {
+  /** Run `steps` steps whose duration depends on the mode; returns the share of shared steps. */
+  function run(policy: HelperPolicy, steps: number, ms: (split: boolean, step: number) => number): number {
+    let shared = 0;
+    for (let t = 0; t < steps; t++) {
+      const split = policy.split();
+      if (split) shared++;
+      policy.record(split, ms(split, t));
+    }
+    return shared / steps;
+  }
+
+  it('shares the steps while that is faster, and stops when it is slower (a busy machine), following changes', () => {
+    // an idle core: shared steps take 0.6x
+    const idle = new HelperPolicy('auto');
+    expect(run(idle, 20_000, (split) => (split ? 0.6 : 1))).toBeGreaterThan(0.95);
+    // a busy machine: shared steps take 3x; the measuring costs under 3% of the steps
+    const busy = new HelperPolicy('auto');
+    expect(run(busy, 20_000, (split) => (split ? 3 : 1))).toBeLessThan(0.03);
+    // busy for the first half, idle after: most of the second half is shared again
+    const changing = new HelperPolicy('auto');
+    run(changing, 10_000, (split) => (split ? 3 : 1));
+    expect(run(changing, 10_000, (split) => (split ? 0.6 : 1))).toBeGreaterThan(0.8);
+    // a tie (within 5%) keeps the steps alone
+    const tie = new HelperPolicy('auto');
+    expect(run(tie, 20_000, (split) => (split ? 0.97 : 1))).toBeLessThan(0.03);
+  });
+
+  it('is forced by its mode', () => {
+    expect(run(new HelperPolicy('always'), 1000, (split) => (split ? 9 : 1))).toBe(1);
+    expect(run(new HelperPolicy('never'), 1000, (split) => (split ? 0.1 : 1))).toBe(0);
   });
 });
