@@ -122,6 +122,63 @@ export function knnSearch(index: DenseMatrix, queries: DenseMatrix, k: number, o
   return bruteSearch(index, queries, k, excludeSelf);
 }
 
+/** Rows searched per batch by {@link knnLeaveOneOut}. */
+const LOO_BATCH_ROWS = 8192;
+
+/**
+ * The leave-one-out neighbours of every index row (those `knnSearch(index, index, k, { excludeSelf:
+ * true })` returns, to the bit), handed to `visit` a batch of rows at a time instead of returned
+ * whole: `visit(rows, indices, distances, m)` gets `m` rows (their numbers in `rows`) and each one's
+ * `k` neighbours at `indices/distances[r·k ..]` (sorted by distance, ties by index), in arrays that
+ * the next batch overwrites. So the search never holds more than a batch of lists (LOF on 100,000
+ * rows at k = 200: 20 MB of lists instead of 480 MB). Rows come in the kd-tree's order when the
+ * tree is used, else in index order.
+ * @throws RangeError when `k` is not in [0, n − 1]
+ */
+export function knnLeaveOneOut(
+  index: DenseMatrix,
+  k: number,
+  visit: (rows: Int32Array, indices: Int32Array, distances: Float64Array, m: number) => void,
+  batchRows = LOO_BATCH_ROWS,
+): void {
+  checkSearch(index, index, k, { excludeSelf: true });
+  const n = index.rows;
+  const d = index.cols;
+  if (k === 0 || n === 0) return;
+  const tree = chooseTree(index, index, k + 1);
+  const Q = tree ? tree.data : index.data;
+  const rows = new Int32Array(Math.min(n, batchRows));
+  const I = new Int32Array(rows.length * k);
+  const D = new Float64Array(rows.length * k);
+  for (let a = 0; a < n; a += batchRows) {
+    const m = Math.min(batchRows, n - a);
+    const queries: DenseMatrix = { rows: m, cols: d, data: Q.subarray(a * d, (a + m) * d) };
+    // each row's k + 1 nearest (itself among them, at distance 0), then itself dropped
+    const all = tree
+      ? treeSearch(tree, queries.data, m, k + 1, k + 1 >= WARM_MIN_K ? { G: null, XO: index.data } : undefined)
+      : expandedBrute(index, queries, k + 1) ?? parallelQuery(index, queries, k + 1) ?? singleQuery(index, queries, k + 1);
+    for (let r = 0; r < m; r++) rows[r] = tree ? tree.perm[a + r] : a + r;
+    dropSelfInto(all, k, rows, m, I, D);
+    visit(rows, I, D, m);
+  }
+}
+
+/** {@link dropSelf} of `m` result rows into `I/D` (row `r` is index row `rows[r]`), in place of a fresh copy. */
+function dropSelfInto(r: KnnResult, k: number, rows: Int32Array, m: number, I: Int32Array, D: Float64Array): void {
+  const k1 = r.k;
+  for (let row = 0; row < m; row++) {
+    const q = rows[row];
+    let o = row * k;
+    const end = o + k;
+    for (let j = row * k1, e = j + k1; j < e && o < end; j++) {
+      if (r.indices[j] === q) continue;
+      I[o] = r.indices[j];
+      D[o] = r.distances[j];
+      o++;
+    }
+  }
+}
+
 /**
  * A reduction of each query's neighbour list to one number (see {@link knnReduce}): `fn` gets the
  * list at `D/I[base .. base + k)` (distances, index rows) in ascending index order, and the two

@@ -142,6 +142,13 @@ class KernelCache {
     }
   }
 
+  /** Drop every column (their memory becomes garbage at once, not when the cache is collected). */
+  clear(): void {
+    this.data.fill(null);
+    this.len.fill(0);
+    this.ahead.clear();
+  }
+
   /** Exchange positions i and j (libsvm's `Cache::swap_index`). */
   swap(i: number, j: number): void {
     if (i === j) return;
@@ -409,5 +416,6 @@ export function solveOneClass(X: DenseMatrix, opts: OneClassSolverOptions, stats
   const out = new Float64Array(l);
   for (let i = 0; i < l; i++) out[active[i]] = alpha[i];
   if (stats) stats.columns = cache.computed / l;
+  cache.clear();
   return { alpha: out, rho, iterations: iter };
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DataValidationError, ModelFormatError } from '../../src/core/errors';
 import type { DenseMatrix } from '../../src/core/matrix';
 import { Random } from '../../src/core/random';
-import { LocalOutlierFactor } from '../../src/detectors/local-outlier-factor';
+import { LocalOutlierFactor, setKeepDistancesMax } from '../../src/detectors/local-outlier-factor';
 import { rocAuc } from '../../src/metrics/classification';
 import { blob, stack } from '../support/data';
 
@@ -50,6 +50,21 @@ describe('LocalOutlierFactor', () => {
     for (let i = 0; i < train.rows; i++) expect(gotTrain[i]).toBeCloseTo(wantTrain[i], 10);
     for (let i = 0; i < test.rows; i++) expect(gotTest[i]).toBeCloseTo(wantTest[i], 10);
     for (let i = 15; i < 20; i++) expect(gotTest[i]).toBeGreaterThan(1.5);
+  });
+
+  it('gives the same training scores to the bit with the neighbour distances kept or recomputed (large fits)', async () => {
+    const r = new Random(8);
+    for (const X of [stack(blob(900, 3, r), blob(40, 3, r, 4, 2)), blob(300, 20, r)]) {
+      const kept = await new LocalOutlierFactor({ nNeighbors: 70 }).fit(X);
+      const prev = setKeepDistancesMax(0); // every fit recomputes them
+      try {
+        const recomputed = await new LocalOutlierFactor({ nNeighbors: 70 }).fit(X);
+        expect(Array.from(recomputed.trainingScores)).toEqual(Array.from(kept.trainingScores));
+        expect(Array.from(recomputed.anomalyScore(X))).toEqual(Array.from(kept.anomalyScore(X)));
+      } finally {
+        setKeepDistancesMax(prev);
+      }
+    }
   });
 
   it('scores a training row without leaving it out (it is its own neighbour at distance 0)', async () => {
