@@ -29,6 +29,7 @@ Usage:
   nal train    --data FILE [--dataset D] [--normal-only] [--train-sample N]
                [--contamination C|auto] [--seed S] --model DIR
   nal detect   --data FILE|- [--dataset D] --model DIR --out FILE|- [--chunk-size N]
+               [--columns A,B,...] [--no-output-header]
   nal evaluate --data FILE [--dataset D] [--train FILE] [--normal-only] [--train-fraction F [--stratify]]
                [--train-sample N] [--contamination C|auto] [--seed S] [--json]
   nal feedback add   --model DIR --data FILE --row-id ID[,ID...] --label tp|fp|fn [--note TEXT] [--file F]
@@ -46,6 +47,11 @@ Feedback (labels of detected rows, by the row_id column of nal detect output):
 Data options:
   --data -                  (detect) read the CSV from stdin; detect streams any size in bounded memory
   --chunk-size N            (detect) rows scored together (default 8192); --out - writes to stdout
+  --columns A,B,...         (detect) the input's column names, for input without a header line (a shard
+                            of a file); a first line equal to them is taken as the header
+  --no-output-header        (detect) no header line in the output, and an input without rows gives
+                            none: the outputs of a file's shards, concatenated after one header line,
+                            are the output of the whole file (see README, "Past one machine")
   --dataset D               file layout: ${Object.keys(DATASETS).join(', ')} (default seed), or a JSON
                             description file (features, categorical, label, normalLabels, header, columns)
   --train-sample N          train on a seeded random sample of N training rows (after --normal-only)
@@ -114,7 +120,18 @@ export async function runCli(argv: string[], io: { stdout?: NodeJS.WritableStrea
           ctx,
         );
       case 'detect':
-        return await cmdDetect(parse(rest, { data: { type: 'string' }, dataset: { type: 'string' }, model: { type: 'string' }, out: { type: 'string' }, 'chunk-size': { type: 'string' } }), ctx);
+        return await cmdDetect(
+          parse(rest, {
+            data: { type: 'string' },
+            dataset: { type: 'string' },
+            model: { type: 'string' },
+            out: { type: 'string' },
+            'chunk-size': { type: 'string' },
+            columns: { type: 'string' },
+            'no-output-header': { type: 'boolean' },
+          }),
+          ctx,
+        );
       case 'evaluate':
         return await cmdEvaluate(
           parse(rest, { ...MODEL_OPTIONS, data: { type: 'string' }, train: { type: 'string' }, 'train-fraction': { type: 'string' }, stratify: { type: 'boolean' }, json: { type: 'boolean' } }),
@@ -334,8 +351,18 @@ async function cmdDetect(v: Values, ctx: Ctx): Promise<number> {
   const chunkSize = intOpt(v, 'chunk-size', 1);
   const ens = await AnomalyEnsemble.load(modelDir);
   try {
-    // the layout: --dataset, else the one the model was trained with, else the model's feature names
-    const schema = typeof v.dataset === 'string' ? datasetOpt(v) : modelSchema(ens);
+    // the layout: --dataset, else the one the model was trained with, else the model's feature names;
+    // --columns: the input has no header line (a shard), these are its columns
+    let schema = typeof v.dataset === 'string' ? datasetOpt(v) : modelSchema(ens);
+    if (typeof v.columns === 'string') {
+      const columns = v.columns.split(',').map((c) => c.trim());
+      if (columns.some((c) => c === '') || new Set(columns).size !== columns.length) {
+        throw new UsageError(`--columns takes the input's column names, comma-separated, each once; got '${v.columns}'.`);
+      }
+      schema = { ...schema, header: false, columns };
+    }
+    // --no-output-header: a shard's output, to be concatenated after one header line
+    const shard = v['no-output-header'] === true;
     // streamed: chunk by chunk in bounded memory, written progressively (to a temporary file
     // renamed into place at the end, so a failure leaves no partial output)
     const progress = v.quiet ? undefined : streamProgress(ctx);
@@ -350,6 +377,7 @@ async function cmdDetect(v: Values, ctx: Ctx): Promise<number> {
       },
       onBytes: progress?.bytes,
       onChunk: progress?.rows,
+      allowEmpty: shard,
     };
     if (progress && file !== '-') progress.size(fileSize(file));
     // Ctrl-C / SIGTERM stop between chunks and remove the temporary output
@@ -361,8 +389,8 @@ async function cmdDetect(v: Values, ctx: Ctx): Promise<number> {
     try {
       summary =
         out === '-'
-          ? await writeDetectionCsv(detectCsvStream(ens, file, opts), ctx.stdout, opts.onChunk, abort.signal)
-          : await detectCsvToFile(ens, file, out, { ...opts, signal: abort.signal });
+          ? await writeDetectionCsv(detectCsvStream(ens, file, opts), ctx.stdout, opts.onChunk, abort.signal, { header: !shard })
+          : await detectCsvToFile(ens, file, out, { ...opts, signal: abort.signal, header: !shard });
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
@@ -370,7 +398,8 @@ async function cmdDetect(v: Values, ctx: Ctx): Promise<number> {
     }
     const n = summary.anomalies;
     if (!v.quiet) {
-      ctx.stderr.write(`scored ${summary.rows} rows: ${n} anomalies (${((100 * n) / summary.rows).toFixed(1)}%); wrote ${out === '-' ? 'stdout' : out}\n`);
+      const share = summary.rows > 0 ? ((100 * n) / summary.rows).toFixed(1) : '0.0';
+      ctx.stderr.write(`scored ${summary.rows} rows: ${n} anomalies (${share}%); wrote ${out === '-' ? 'stdout' : out}\n`);
     }
   } finally {
     ens.dispose();

@@ -40,6 +40,11 @@ export interface CsvChunkOptions {
   onBytes?: (bytes: number) => void;
   /** Called once with the column names as soon as they are known, before any record (may throw). */
   onHeader?: (header: readonly string[]) => void;
+  /**
+   * An input without data rows (empty, or a header alone) yields nothing instead of failing: a
+   * shard of a larger file (a batch engine's partition) may hold no rows. @defaultValue false
+   */
+  allowEmpty?: boolean;
 }
 
 /** One chunk of {@link readCsvChunks}. */
@@ -415,11 +420,14 @@ export async function* readCsvChunks(source: CsvSource, opts: CsvChunkOptions = 
   }
   const last = splitter.end();
   if (last) accept(last, true);
-  if (!sawAny || !header) throw new DataValidationError('the file is empty.', { file });
+  if (!sawAny || !header) {
+    if (opts.allowEmpty) return;
+    throw new DataValidationError('the file is empty.', { file });
+  }
   for (let i = 0; i < records.length; i += chunkSize) {
     yield { header, records: i === 0 && records.length <= chunkSize ? records : records.slice(i, i + chunkSize), firstRow: firstRow + i };
   }
-  if (records.length) return;
+  if (records.length || opts.allowEmpty) return;
   if (dataRows === 0 && hasHeader) {
     // nothing yielded at all: a header and no rows
     throw new DataValidationError('the file has a header but no data rows.', { file });

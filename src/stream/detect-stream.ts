@@ -63,6 +63,11 @@ export interface DetectCsvStreamOptions {
   onWarning?: (message: string) => void;
   /** Raw bytes read from the file (for progress). */
   onBytes?: (bytes: number) => void;
+  /**
+   * A source without data rows gives no chunks instead of failing (a shard of a larger file may
+   * be empty). @defaultValue false
+   */
+  allowEmpty?: boolean;
 }
 
 /** The layout {@link detectCsvStream} reads with when none is given. */
@@ -95,6 +100,7 @@ export async function* detectCsvStream(
     file: opts.file,
     onWarning: opts.onWarning,
     onBytes: opts.onBytes,
+    allowEmpty: opts.allowEmpty,
   });
   for await (const data of chunks) {
     let result: DetectionResult;
@@ -271,8 +277,10 @@ export function chunkToCsv(data: TrafficData, r: DetectionResult, header = false
 }
 
 /**
- * Write streamed detection chunks as CSV to a writable stream (header first), honouring
- * back-pressure, so memory stays bounded whatever the number of rows.
+ * Write streamed detection chunks as CSV to a writable stream (header first, unless
+ * `opts.header` is false), honouring back-pressure, so memory stays bounded whatever the number
+ * of rows. Without the header, the outputs of the shards of a file, concatenated after the header
+ * line, are the output of the whole file to the byte.
  * @returns rows written and anomalies found
  */
 export async function writeDetectionCsv(
@@ -280,9 +288,10 @@ export async function writeDetectionCsv(
   out: NodeJS.WritableStream,
   onChunk?: (summary: StreamSummary) => void,
   signal?: AbortSignal,
+  opts: { header?: boolean } = {},
 ): Promise<StreamSummary> {
   const summary: StreamSummary = { rows: 0, anomalies: 0 };
-  let first = true;
+  let first = opts.header !== false;
   for await (const c of chunks) {
     signal?.throwIfAborted();
     const text = chunkToCsv(c.data, c.result, first);
@@ -310,6 +319,8 @@ export async function detectCsvToFile(
     onChunk?: (summary: StreamSummary) => void;
     /** Stops between chunks (removing the temporary file) when aborted. */
     signal?: AbortSignal;
+    /** Write the header line. @defaultValue true */
+    header?: boolean;
   } = {},
 ): Promise<StreamSummary> {
   const chunks = detectCsvStream(ens, source, opts);
@@ -327,7 +338,7 @@ export async function detectCsvToFile(
       if (!first.done) yield first.value;
       yield* chunks;
     })();
-    const summary = await writeDetectionCsv(all, out, opts.onChunk, opts.signal);
+    const summary = await writeDetectionCsv(all, out, opts.onChunk, opts.signal, { header: opts.header });
     await new Promise<void>((resolve, reject) => {
       out.end((e?: Error | null) => (e ? reject(e) : resolve()));
     });

@@ -16,7 +16,7 @@ export interface TrafficChunk extends TrafficData {
 }
 
 /** Options of {@link readTrafficChunks}. */
-export interface TrafficChunkOptions extends Pick<CsvChunkOptions, 'chunkSize' | 'file' | 'onBytes'> {
+export interface TrafficChunkOptions extends Pick<CsvChunkOptions, 'chunkSize' | 'file' | 'onBytes' | 'allowEmpty'> {
   /** Column layout. @defaultValue {@link SEED_SCHEMA} */
   schema?: DatasetSchema;
   /**
@@ -75,6 +75,7 @@ export async function* readTrafficChunks(source: CsvSource, opts: TrafficChunkOp
     hasHeader: schema.header !== false,
     columns: schema.header === false ? schema.columns : undefined,
     datasetName: schema.name,
+    allowEmpty: opts.allowEmpty,
     // check the columns as soon as the header is read, so a file with a wrong header is reported
     // as such (as the whole-file reader does) even when it has no data rows
     onHeader: (header) => {
