@@ -18,7 +18,7 @@
  * recompute the others directly; a non-finite `A` (overflow) always counts as "maybe".
  */
 import type { DenseMatrix } from '../core/matrix';
-import { KernelArena, kernelModule, WasmFunction, type KernelModule } from './wasm';
+import { KernelArena, kernelModule, relaxedSimd, WasmFunction, type KernelModule } from './wasm';
 
 /** Index rows per packed panel (and query rows per kernel pass). */
 export const PANEL_ROWS = 4;
@@ -299,7 +299,7 @@ export function boundFilter32Js(
  * feature); then per query of the quad the bounds of the panel's 8 rows compared with the query's
  * bound four at a time, and only the rows that pass appended.
  */
-function boundFilter32Wasm(): WasmFunction {
+function boundFilter32Wasm(fma: boolean): WasmFunction {
   const fn = new WasmFunction('boundFilter32', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
   const [Q, NQ, D, PAN, NP, QN, XN, CXN, BOUND, OLO, OIX, CNT, OSTRIDE, J0, N, SCR] = Array.from({ length: 16 }, (_, i) => i);
   const qi = fn.local('i32');
@@ -325,21 +325,40 @@ function boundFilter32Wasm(): WasmFunction {
   const cntPtr = fn.local('i32');
   const obase = fn.local('i32');
   const jb = fn.local('i32');
+  const qa = [fn.local('i32'), fn.local('i32'), fn.local('i32'), fn.local('i32')];
+  const dPairBytes = fn.local('i32');
   fn.get(D).i32Const(4).i32Mul().set(dBytes);
+  fn.get(D).i32Const(-2).i32And().i32Const(4).i32Mul().set(dPairBytes);
   fn.forLoop(qi, { value: 0 }, NQ, 4, () => {
     fn.get(Q).get(qi).get(dBytes).i32Mul().i32Add().set(qRows[0]);
     for (let r = 1; r < 4; r++) fn.get(qRows[r - 1]).get(dBytes).i32Add().set(qRows[r]);
     fn.get(PAN).set(pp);
     fn.forLoop(p, { value: 0 }, NP, 1, () => {
       for (const v of acc) fn.v128Zero().set(v);
-      fn.forLoop(fo, { value: 0 }, dBytes, 4, () => {
-        fn.get(pp).v128Load(0).set(x0);
-        fn.get(pp).v128Load(16).set(x1);
+      // two features a pass (each sum still adds them in feature order), then an odd last one
+      const step = (featureOffset: number, panelOffset: number): void => {
+        fn.get(pp).v128Load(panelOffset).set(x0);
+        fn.get(pp).v128Load(panelOffset + 16).set(x1);
         for (let r = 0; r < 4; r++) {
-          fn.get(qRows[r]).get(fo).i32Add().v128Load32Splat(0).set(a);
-          fn.get(acc[2 * r]).get(a).get(x0).f32x4Mul().f32x4Add().set(acc[2 * r]);
-          fn.get(acc[2 * r + 1]).get(a).get(x1).f32x4Mul().f32x4Add().set(acc[2 * r + 1]);
+          fn.get(qa[r]).v128Load32Splat(featureOffset).set(a);
+          if (fma) {
+            fn.get(a).get(x0).get(acc[2 * r]).f32x4RelaxedMadd().set(acc[2 * r]);
+            fn.get(a).get(x1).get(acc[2 * r + 1]).f32x4RelaxedMadd().set(acc[2 * r + 1]);
+          } else {
+            fn.get(acc[2 * r]).get(a).get(x0).f32x4Mul().f32x4Add().set(acc[2 * r]);
+            fn.get(acc[2 * r + 1]).get(a).get(x1).f32x4Mul().f32x4Add().set(acc[2 * r + 1]);
+          }
         }
+      };
+      fn.forLoop(fo, { value: 0 }, dPairBytes, 8, () => {
+        for (let r = 0; r < 4; r++) fn.get(qRows[r]).get(fo).i32Add().set(qa[r]);
+        step(0, 0);
+        step(4, 32);
+        fn.get(pp).i32Const(64).i32Add().set(pp);
+      });
+      fn.forLoop(fo, { local: dPairBytes }, dBytes, 4, () => {
+        for (let r = 0; r < 4; r++) fn.get(qRows[r]).get(fo).i32Add().set(qa[r]);
+        step(0, 0);
         fn.get(pp).i32Const(32).i32Add().set(pp);
       });
       fn.get(XN).get(p).i32Const(32).i32Mul().i32Add().set(o);
@@ -459,9 +478,13 @@ function dotColumnWasm(): WasmFunction {
   return fn;
 }
 
-/** The dense kernels' WebAssembly module (undefined where WebAssembly SIMD is not available). */
-export function denseKernels(): KernelModule | undefined {
-  return kernelModule('dense-v4', () => [distanceTileWasm(), boundFilter32Wasm(), dotColumnWasm()]);
+/**
+ * The dense kernels' WebAssembly module (undefined where WebAssembly SIMD is not available).
+ * @param fma - fused multiply-adds in the float32 bounds (their margin covers either rounding):
+ *   where relaxed SIMD is available unless told otherwise (tests compare both)
+ */
+export function denseKernels(fma = relaxedSimd()): KernelModule | undefined {
+  return kernelModule(`dense-v5${fma ? '-fma' : ''}`, () => [distanceTileWasm(), boundFilter32Wasm(fma), dotColumnWasm()]);
 }
 
 /**

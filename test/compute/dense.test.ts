@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { Random } from '../../src/core/random';
 import { boundFilter32Js, denseKernels, distanceTileJs, EXPANSION32_ABSOLUTE, EXPANSION_ABSOLUTE, expansionMargin, expansionMargin32, packPanels, packPanels32, squaredNorms, squaredNorms32 } from '../../src/compute/dense';
-import { kernelArena } from '../../src/compute/wasm';
+import { kernelArena, relaxedSimd } from '../../src/compute/wasm';
 
 function rows(n: number, d: number, seed: number, scale = 1): Float64Array {
   const rng = new Random(seed);
@@ -137,7 +137,8 @@ describe('dense distance tiles', () => {
     const jsI = new Int32Array(js.buffer);
     fill(js, jsI);
     boundFilter32Js(js, jsI, qAt, nq, d, panAt, panels, qnAt, xnAt, cxnAt, boundAt, loAt, ixAt, cntAt, n, 0, n);
-    const arena = kernelArena(denseKernels()!);
+    // the kernel without fused multiply-adds: its twin's lists to the bit
+    const arena = kernelArena(denseKernels(false)!);
     arena.reset();
     const at = arena.alloc(size * 4);
     const F = new Float32Array(arena.memory.buffer as SharedArrayBuffer, at, size);
@@ -168,4 +169,61 @@ describe('dense distance tiles', () => {
     if (boundValue === Infinity) expect(kept).toBe(nq * n);
     else expect(kept).toBeLessThan(nq * n);
   });
+
+  it('the float32 bound filter with fused multiply-adds (relaxed SIMD, where available) keeps its rows within the margin', () => {
+    if (!relaxedSimd()) {
+      console.log('fused multiply-adds: relaxed SIMD is not available in this runtime (the plain kernel runs)');
+      return;
+    }
+    const d = 122;
+    const n = 300;
+    const nq = 8;
+    const X = rows(n, d, 41);
+    const Q = rows(nq, d, 42);
+    const panels = Math.ceil(n / 8);
+    const panAt = nq * d;
+    const qnAt = panAt + panels * 8 * d;
+    const xnAt = qnAt + nq;
+    const cxnAt = xnAt + panels * 8;
+    const boundAt = cxnAt + panels * 8;
+    const cntAt = boundAt + nq;
+    const scrAt = (cntAt + nq + 3) & ~3;
+    const loAt = scrAt + 8;
+    const ixAt = loAt + nq * n;
+    const size = ixAt + nq * n;
+    const arena = kernelArena(denseKernels(true)!);
+    arena.reset();
+    const at = arena.alloc(size * 4);
+    const F = new Float32Array(arena.memory.buffer as SharedArrayBuffer, at, size);
+    const I = new Int32Array(arena.memory.buffer as SharedArrayBuffer, at, size);
+    F.fill(0);
+    F.set(Q, 0);
+    packPanels32(X, 0, n, d, F, panAt);
+    squaredNorms32(F, 0, nq, d, F, qnAt);
+    const row = new Float32Array(d);
+    for (let j = 0; j < n; j++) {
+      row.set(X.subarray(j * d, j * d + d));
+      squaredNorms32(row, 0, 1, d, F, xnAt + j);
+    }
+    const bound = 200; // about the median squared distance of these rows
+    for (let q = 0; q < nq; q++) F[boundAt + q] = bound;
+    arena.exports.boundFilter32(at, nq, d, at + panAt * 4, panels, at + qnAt * 4, at + xnAt * 4, at + cxnAt * 4, at + boundAt * 4, at + loAt * 4, at + ixAt * 4, at + cntAt * 4, n * 4, 0, n, at + scrAt * 4);
+    const qn = squaredNorms(Q, nq, d);
+    const xn = squaredNorms(X, n, d);
+    for (let q = 0; q < nq; q++) {
+      const kept = new Set(Array.from(I.subarray(ixAt + q * n, ixAt + q * n + I[cntAt + q])));
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let f = 0; f < d; f++) {
+          const u = X[j * d + f] - Q[q * d + f];
+          s += u * u;
+        }
+        const margin = expansionMargin32(d) * (qn[q] + xn[j]) + EXPANSION32_ABSOLUTE;
+        // a row clearly below the bound is kept, one clearly above is not
+        if (s < bound - margin) expect(kept.has(j)).toBe(true);
+        if (s > bound + margin) expect(kept.has(j)).toBe(false);
+      }
+    }
+  });
 });
+
