@@ -18,7 +18,7 @@
  *          [--widths] [--datasets spambase,mnist,nsl-kdd,musk,internetads]
  *          [--models isolationForest,oneClassSvm,localOutlierFactor,autoencoder,autoencoderEarlyStop,
  *                    ensemble,ensembleEarlyStop]  (default: all; with --widths: all but the early-stopping variants)
- *          [--repeats 1000:5,10000:3,100000:3 | N] [--cap 300] [--no-repeat-over 200]
+ *          [--repeats 1000:5,10000:3,100000:3 | N] [--cap 300 (1200 with --widths)] [--no-repeat-over 200]
  *          [--python /usr/bin/python3] [--reference-dir ../shared/reference] [--data-dir DIR]
  *          [--width-data-dir ../shared/datasets] [--score-rows N] [--out NAME]
  *          [--option detector.key=value ...]
@@ -104,7 +104,8 @@ for (const m of models) if (!MODELS.includes(m)) fail(`unknown model '${m}' (mod
 const repeats = parseRepeats(opt.repeats ?? (quick ? '1' : '1000:5,10000:3,100000:3'));
 /** Repeats of a width cell: --repeats N, else 3 (1 with --quick). */
 const widthRepeats = /^\d+$/.test(opt.repeats ?? '') ? Number(opt.repeats) : quick ? 1 : 3;
-const cap = Number(opt.cap ?? 300);
+// a phase past --cap seconds is stopped (the width cells' torch autoencoder can take 5-10 minutes)
+const cap = Number(opt.cap ?? (widths ? 1200 : 300));
 const noRepeatOver = Number(opt['no-repeat-over'] ?? 200);
 const python = opt.python ?? '/usr/bin/python3';
 const referenceDir = path.resolve(opt['reference-dir'] ?? path.join(ROOT, '../shared/reference'));
