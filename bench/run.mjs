@@ -22,6 +22,7 @@
  *          [--python /usr/bin/python3] [--reference-dir ../shared/reference] [--data-dir DIR]
  *          [--width-data-dir ../shared/datasets] [--score-rows N] [--out NAME]
  *          [--option detector.key=value ...]
+ *        node bench/run.mjs --render results/bench-widths.json   (only rewrite its Markdown)
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -80,6 +81,7 @@ const { values: opt } = parseArgs({
     'score-rows': { type: 'string' },
     out: { type: 'string' },
     option: { type: 'string', multiple: true },
+    render: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -116,7 +118,7 @@ if (sideBySide && !fs.existsSync(path.join(referenceDir, 'bench.py'))) fail(`--s
 const outName = opt.out ?? (widths ? (quick ? 'bench-widths-quick' : 'bench-widths') : quick ? 'bench-quick' : 'bench');
 const oursOptions = opt.option ?? [];
 
-if (!fs.existsSync(path.join(ROOT, 'dist/index.js'))) fail('dist/ is missing: run `npm run build` first.');
+if (!opt.render && !fs.existsSync(path.join(ROOT, 'dist/index.js'))) fail('dist/ is missing: run `npm run build` first.');
 
 function fail(msg) {
   process.stderr.write(`bench: ${msg}\n`);
@@ -254,6 +256,11 @@ function environment() {
   return env;
 }
 
+/** The Markdown file's name (without .md) for a results name. */
+function mdNameOf(name) {
+  return name === 'bench' ? 'BENCH' : name.startsWith('bench-widths') ? name.toUpperCase() : name.replace(/^bench/, 'BENCH');
+}
+
 /** The rows of the run: seed sizes and width datasets, each with what both sides need. */
 function benchRows() {
   const rows = sizes.map((n) => ({ key: String(n), kind: 'size', n, repeats: repeats(n) }));
@@ -311,6 +318,18 @@ async function main() {
               maxRssMb: Math.max(...parts.map((p) => p.maxRssMb ?? 0)),
               note: 'sum of the four reference models (autoencoder: torch, 2 threads; LOF k = 20)',
             };
+            // and with the autoencoder's torch on one thread (on a busy machine two OpenMP threads can be far slower)
+            const ae1 = refCache.get(`${n}:autoencoder_1t`);
+            if (ae1 && typeof ae1.fit === 'number') {
+              const others = parts.slice(0, 3);
+              cell.reference1Thread = {
+                fit: others.reduce((a, p) => a + p.fit, 0) + ae1.fit,
+                score: others.reduce((a, p) => a + p.score, 0) + ae1.score,
+                total: others.reduce((a, p) => a + p.fit + p.score, 0) + ae1.fit + ae1.score,
+                maxRssMb: Math.max(...others.map((p) => p.maxRssMb ?? 0), ae1.maxRssMb ?? 0),
+                note: 'sum of the four reference models, the autoencoder with 1 torch thread',
+              };
+            }
           } else cell.reference = { error: 'needs the four detectors measured at this size in the same run' };
         } else {
           for (const rm of refModels) refCache.set(`${n}:${rm}`, { ...summarize(refs[rm]), fromRuns: true });
@@ -344,7 +363,7 @@ async function main() {
   fs.mkdirSync(dir, { recursive: true });
   const md = markdown(result);
   fs.writeFileSync(path.join(dir, `${outName}.json`), JSON.stringify(result, null, 1) + '\n');
-  const mdName = outName === 'bench' ? 'BENCH' : outName.startsWith('bench-widths') ? outName.toUpperCase() : outName.replace(/^bench/, 'BENCH');
+  const mdName = mdNameOf(outName);
   fs.writeFileSync(path.join(dir, `${mdName}.md`), md);
   process.stdout.write(md);
   log(`# wrote results/${outName}.json and results/${mdName}.md`);
@@ -362,7 +381,27 @@ const WIDTH_TARGETS = [
   { model: 'autoencoder', key: 'fit', what: 'fit', limit: () => 1.0 },
 ];
 
-function widthMarkdown({ options, environment: env, cells }) {
+/** Ensemble cells of an older run lack the sum with the 1-thread torch autoencoder: add it from the detector cells. */
+function withOneThreadSums(cells) {
+  for (const c of cells) {
+    if (!isEnsemble(c.model) || c.reference1Thread || !c.reference || c.reference.error) continue;
+    const of = (m) => cells.find((x) => x.dataset === c.dataset && x.trainRows === c.trainRows && x.model === m);
+    const others = ['isolationForest', 'oneClassSvm', 'localOutlierFactor'].map((m) => of(m)?.reference);
+    const ae1 = of('autoencoder')?.reference1Thread;
+    if (!ae1 || typeof ae1.fit !== 'number' || others.some((r) => !r || typeof r.fit !== 'number')) continue;
+    c.reference1Thread = {
+      fit: others.reduce((a, r) => a + r.fit, 0) + ae1.fit,
+      score: others.reduce((a, r) => a + r.score, 0) + ae1.score,
+      total: others.reduce((a, r) => a + r.fit + r.score, 0) + ae1.fit + ae1.score,
+      maxRssMb: Math.max(...others.map((r) => r.maxRssMb ?? 0), ae1.maxRssMb ?? 0),
+    };
+    c.ratio1Thread = { fit: ratio(c.ours.fit, c.reference1Thread.fit), score: ratio(c.ours.score, c.reference1Thread.score), total: ratio(c.ours.total, c.reference1Thread.total) };
+  }
+  return cells;
+}
+
+function widthMarkdown({ options, environment: env, cells: rawCells }) {
+  const cells = withOneThreadSums(rawCells);
   const L = [];
   const side = options.sideBySide;
   L.push(`# Benchmarks at realistic width${options.quick ? ' (quick smoke run)' : ''}`);
@@ -417,6 +456,14 @@ function widthMarkdown({ options, environment: env, cells }) {
         return v === null || v === undefined ? '–' : `${v.toFixed(2)}x ${v <= lim ? '✓' : '✗'} (≤ ${lim})`;
       });
       L.push(`| ${LABEL[t.model]} ${t.what} | ${row.join(' | ')} |`);
+      if (t.model === 'ensemble') {
+        const row1 = options.datasets.map((d) => {
+          const v = cells.find((x) => x.dataset === d && x.model === 'ensemble')?.ratio1Thread?.total;
+          const lim = t.limit(options.widths[d].cols);
+          return v === null || v === undefined ? '–' : `${v.toFixed(2)}x ${v <= lim ? '✓' : '✗'}`;
+        });
+        L.push(`| ↳ against the reference with torch on 1 thread | ${row1.join(' | ')} |`);
+      }
     }
     L.push('');
   }
@@ -486,7 +533,15 @@ function sizeMarkdown({ options, environment: env, cells }) {
   return L.join('\n');
 }
 
-main().catch((e) => {
+/** --render FILE: only rewrite the Markdown of a results file. */
+function renderOnly() {
+  const result = JSON.parse(fs.readFileSync(opt.render, 'utf8'));
+  const md = path.join(path.dirname(opt.render), `${mdNameOf(path.basename(opt.render, '.json'))}.md`);
+  fs.writeFileSync(md, markdown(result));
+  log(`# wrote ${md}`);
+}
+
+(opt.render ? Promise.resolve().then(renderOnly) : main()).catch((e) => {
   process.stderr.write(`bench: ${e?.stack ?? e}\n`);
   process.exit(1);
 });
