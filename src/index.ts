@@ -5,7 +5,17 @@
  */
 
 // core contract
-export { AnomalyLabError, NotFittedError, FeatureMismatchError, DataValidationError, ModelFormatError } from './core/errors';
+export {
+  AnomalyLabError,
+  NotFittedError,
+  FeatureMismatchError,
+  DataValidationError,
+  ModelFormatError,
+  MissingDependencyError,
+  PathError,
+  FolderInUseError,
+  InterruptedError,
+} from './core/errors';
 export { BaseDetector } from './core/detector';
 export type { DetectorName, BaseDetectorOptions, DetectorSnapshot } from './core/detector';
 export { Random, checkSeed, type RandomState } from './core/random';
@@ -13,7 +23,9 @@ export { calibrateThreshold, checkContamination, quantileSorted, AUTO_FENCE_IQR 
 export type { Contamination } from './core/threshold';
 export { toDense, denseMatrix, takeRows, column, toArrays, toMlMatrix } from './core/matrix';
 export type { DenseMatrix, MatrixLike } from './core/matrix';
-export { atomicWriteFile } from './core/persistence';
+export { atomicWriteFile, atomicWriteStream, checkOutputPath, checkModelFolderWritable, lockModelFolder, LOCK_FILE } from './core/persistence';
+export type { FolderLock } from './core/persistence';
+export { runCleanups, removeStaleTempFiles } from './core/cleanup';
 
 // data
 export {
@@ -29,18 +41,18 @@ export {
   resolveDatasetSchema,
 } from './data/schema';
 export type { DatasetSchema } from './data/schema';
-export { loadTraffic, parseCsv, parseCsvWithSchema, parseTraffic, encodeTraffic, readTextFile, csvLine } from './data/csv';
+export { loadTraffic, parseCsv, parseCsvWithSchema, parseTraffic, encodeTraffic, readTextFile, csvLine, MAX_WHOLE_FILE_BYTES } from './data/csv';
+export { DEFAULT_MAX_LINE_BYTES } from './data/text';
 export { TrafficEncoder, MAX_CATEGORIES } from './data/encoder';
 export type { TrafficEncoderState, UnseenCategories } from './data/encoder';
 export type { TrafficData, CsvTable, LoadOptions } from './data/csv';
-export { generateTraffic, trafficToCsv, pythonFloat } from './data/generator';
-export type { GenerateOptions } from './data/generator';
+export { generateTraffic, generateTrafficCsv, trafficToCsv, pythonFloat } from './data/generator';
+export type { GenerateOptions, GenerateCsvOptions } from './data/generator';
 export { subsetRows, sampleRows, splitTraffic } from './data/split';
 export { locateDataset, datasetSearchPath, DATASET_SOURCES, DATA_DIR_ENV, PACKAGE_ROOT } from './data/locate';
 export type { DatasetLocation, DatasetSource, DatasetFile, SearchedPlace, LocateOptions } from './data/locate';
 export { anomalyBursts } from './data/scenario';
 export type { AnomalyBurstOptions } from './data/scenario';
-export { trafficToDataFrame, dataFrameToTraffic, detectionToDataFrame } from './data/danfo';
 export { StandardScaler } from './preprocess/standard-scaler';
 
 // detectors
@@ -55,7 +67,7 @@ export type { AutoencoderOptions, AutoencoderEngine } from './detectors/autoenco
 export { loadTf, tfBackendName } from './core/tf';
 
 // ensemble
-export { AnomalyEnsemble, DETECTOR_NAMES, DETECTOR_LABELS, PRESETS, resolveEnsembleOptions, MODEL_FORMAT_VERSION } from './ensemble/ensemble';
+export { AnomalyEnsemble, DETECTOR_NAMES, DETECTOR_LABELS, PRESETS, resolveEnsembleOptions, MODEL_FORMAT_VERSION, MAX_SCALED_VALUE } from './ensemble/ensemble';
 export type { EnsembleOptions, DetectionResult, Decision, Preset, FitProgress } from './ensemble/ensemble';
 export { countVotes, majorityVote, confidence, severity, fuseScores, normalizeScores, scoreStats } from './ensemble/combine';
 export type { Severity, ScoreStats, Normalization } from './ensemble/combine';
@@ -101,6 +113,8 @@ export { lossCurveChart } from './charts/training';
 export type { LossCurveOptions } from './charts/training';
 export { showChart, showTable, chartHtml, tableHtml, plotlyScriptTag, plotlyBundlePath, PLOTLY_CONFIG, createLiveChart } from './charts/display';
 export type { ShowChartOptions, ShowTableOptions, ChartHtmlOptions, HtmlSink, LiveChart, LiveChartOptions } from './charts/display';
+export { saveChart, chartPage, findChromium, CHART_FORMATS } from './charts/save';
+export type { SaveChartOptions, ChartFormat } from './charts/save';
 export { StreamHistory, streamChart } from './charts/stream';
 export type { StreamWindow, StreamPoint, StreamTotals, StreamState, StreamHistoryOptions, ScoredWindow, StreamChartOptions } from './charts/stream';
 export { createProgressBar } from './charts/progress';
@@ -127,10 +141,38 @@ export {
   labelRows,
   checkFeedbackRecord,
 } from './feedback/store';
-export type { FeedbackLabel, FeedbackRecord, FeedbackLog, FeedbackStats, FeedbackConflict, RowSelection } from './feedback/store';
-export { retrainWithFeedback, feedbackTrainingSet, feedbackWeights, adjustContamination, DEFAULT_FP_WEIGHT, MIN_LABELS_PER_CLASS, FEEDBACK_WEIGHT_PRIOR } from './feedback/retrain';
+export type { FeedbackLabel, FeedbackRecord, FeedbackLog, FeedbackStats, FeedbackConflict, RowSelection, ParseFeedbackOptions } from './feedback/store';
+export {
+  retrainWithFeedback,
+  feedbackTrainingSet,
+  feedbackWeights,
+  adjustContamination,
+  DEFAULT_FP_WEIGHT,
+  MAX_FP_WEIGHT,
+  MIN_LABELS_PER_CLASS,
+  FEEDBACK_WEIGHT_PRIOR,
+} from './feedback/retrain';
 export type { RetrainOptions, RetrainResult, FeedbackTrainingSet, FeedbackTrainingOptions, FeedbackTrainingInput, FeedbackWeights } from './feedback/retrain';
 export { runFeedbackExperiment } from './feedback/experiment';
 export type { FeedbackExperimentOptions, FeedbackExperimentReport, FeedbackRound, SplitMetrics, ReviewOrder } from './feedback/experiment';
 export { explanationChart, importanceByModelChart, feedbackRoundsChart } from './charts/explain';
 export type { ExplanationChartOptions, ImportanceByModelOptions } from './charts/explain';
+
+// DataFrames (danfo.js, an optional peer loaded on first use): every result as a DataFrame, and one
+// display call for frames, figures and rows
+export { danfo, isFrame, isSeries, DANFO_PACKAGE, DANFO_OVERRIDES } from './frames/danfo';
+export type { DataFrame, Series, DanfoModule } from './frames/danfo';
+export {
+  toDataFrame,
+  trafficToDataFrame,
+  dataFrameToTraffic,
+  detectionToDataFrame,
+  metricsToDataFrame,
+  importanceToDataFrame,
+  feedbackRoundsToDataFrame,
+  streamWindowsToDataFrame,
+} from './frames/convert';
+export { frameText, frameHtml } from './frames/format';
+export type { FrameLike, FrameFormatOptions } from './frames/format';
+export { show } from './frames/show';
+export type { ShowOptions } from './frames/show';

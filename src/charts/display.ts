@@ -1,19 +1,24 @@
 /**
  * Rendering of chart specs and tables inline in tslab (Jupyter) notebooks.
  *
- * The first chart shown in a kernel process carries the whole plotly.js bundle inline in a
- * `<script>` tag; every later chart is only a `<div>` plus a small script that calls
- * `Plotly.newPlot`. So plotly.js is loaded once per notebook, and an executed notebook converted
- * with `jupyter nbconvert --to html` draws its charts without a network connection (the bundle is
- * inside the page). Chart scripts wait for `window.Plotly` (front ends may render outputs
- * asynchronously or lazily), so output order does not matter.
+ * Every chart output draws by itself: it is a `<div>`, a small loader script and, for the first
+ * chart of each cell execution, the plotly.js bundle (gzip-compressed, base64, in an inert
+ * `<script type="application/x-nal-plotly+gzip;base64">` block, 1.9 MB). The loader uses
+ * `window.Plotly` when a page already has it, else unpacks the bundle of its own output (or of any
+ * other chart output in the page) once per page, then draws. So charts draw after re-running any
+ * cell in any order, after a notebook is saved and reopened (trusted), in classic Notebook,
+ * JupyterLab, VS Code and in HTML exported by nbconvert, offline and whatever order the front end
+ * renders outputs in. Unpacking needs `DecompressionStream` (Chrome/Edge 80+, Firefox 113+,
+ * Safari 16.4+); an older browser shows a message in the chart's place.
  *
  * Outside a tslab kernel (plain node, tests, the CLI) nothing is rendered: {@link showChart} prints
  * a one-line note and {@link showTable} prints a text table.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Figure } from './figure';
+import { plotlyBlock, scriptSafe } from './bundle';
+
+export { plotlyBundlePath, plotlyScriptTag } from './bundle';
 
 /** Where HTML goes: tslab's `display`, or a `tslab.newDisplay()` to redraw in place. */
 export interface HtmlSink {
@@ -27,8 +32,9 @@ export interface ShowChartOptions {
   /** Width in pixels. @defaultValue the cell's full width (the chart resizes with it) */
   width?: number;
   /**
-   * Include the plotly.js bundle in this output. By default only the first chart of the process
-   * does; pass `true` after clearing that cell's output, or when the chart will be copied alone.
+   * Carry the plotly.js bundle in this output. `true`: always; `false`: never (the chart then
+   * draws only in a page where another output carries it). @defaultValue the first chart of each
+   * cell execution carries it (every chart, when the cell cannot be told)
    */
   includePlotly?: boolean;
   /** Where to send the HTML. @defaultValue tslab's `display` (when running in a tslab kernel) */
@@ -38,70 +44,13 @@ export interface ShowChartOptions {
 /** Plotly config of every chart: responsive, no Plotly logo. */
 export const PLOTLY_CONFIG = { responsive: true, displaylogo: false } as const;
 
-/** Bundles tried in order: the minified dist package if installed, then plotly.js-dist. */
-const BUNDLE_CANDIDATES: readonly [pkg: string, files: readonly string[]][] = [
-  ['plotly.js-dist-min', ['plotly.min.js']],
-  ['plotly.js-dist', ['plotly.min.js', 'plotly.js']],
-];
-
-let bundleCache: { file: string; source: string } | undefined;
-let plotlyEmitted = false;
+/** Makes chart ids unique across kernel processes (a reopened notebook holds outputs of several). */
+const ID_PREFIX = `nal-chart-${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
 let chartCounter = 0;
-
-/**
- * Path of the plotly.js browser bundle that charts embed: `plotly.min.js` of `plotly.js-dist-min`
- * when installed (about 4.7 MB), else `plotly.js` of `plotly.js-dist` (about 11 MB, unminified).
- * @throws Error when neither package is installed
- */
-export function plotlyBundlePath(): string {
-  const tried: string[] = [];
-  for (const [pkg, files] of BUNDLE_CANDIDATES) {
-    let dir: string;
-    try {
-      dir = path.dirname(require.resolve(`${pkg}/package.json`));
-    } catch {
-      tried.push(pkg);
-      continue;
-    }
-    for (const f of files) {
-      const p = path.join(dir, f);
-      if (fs.existsSync(p)) return p;
-    }
-    tried.push(`${pkg} (no ${files.join(' or ')})`);
-  }
-  throw new Error(`No plotly.js bundle found (tried ${tried.join(', ')}). Install plotly.js-dist.`);
-}
-
-function plotlyBundle(): { file: string; source: string } {
-  if (!bundleCache) {
-    const file = plotlyBundlePath();
-    bundleCache = { file, source: fs.readFileSync(file, 'utf8') };
-  }
-  return bundleCache;
-}
-
-/** Make text safe inside an HTML `<script>` element (no early `</script>`, no `<!--` states). */
-function scriptSafe(js: string): string {
-  return js.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
-}
 
 /** JSON safe to inline in a `<script>`: `<`, U+2028 and U+2029 escaped. */
 function inlineJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
-}
-
-/**
- * A `<script>` tag holding the whole plotly.js bundle, for a page or notebook output that must work
- * offline. {@link showChart} emits it once per process by itself; use this for hand-made HTML.
- * @example
- * ```ts
- * fs.writeFileSync('report.html', `<!doctype html><meta charset="utf-8">${plotlyScriptTag()}${chartHtml(fig)}`);
- * ```
- */
-export function plotlyScriptTag(): string {
-  const { file, source } = plotlyBundle();
-  const name = path.basename(path.dirname(file)) + '/' + path.basename(file);
-  return `<script type="text/javascript">/* ${name}, inlined so the page works offline */\n${scriptSafe(source)}\n</script>`;
 }
 
 /** Options of {@link chartHtml}. */
@@ -110,19 +59,99 @@ export interface ChartHtmlOptions {
   height?: number;
   /** Width in pixels. @defaultValue the container's full width */
   width?: number;
-  /** Put the plotly.js bundle before the chart. @defaultValue false */
+  /**
+   * Carry the compressed plotly.js bundle, so the output draws by itself in any page.
+   * @defaultValue false
+   */
   includePlotly?: boolean;
   /** Element id of the chart's div. @defaultValue a new unique id */
   id?: string;
 }
 
 /**
- * HTML of one chart: a `<div>` with a unique id and a script that draws the figure into it with
- * `Plotly.newPlot` once `window.Plotly` exists (it polls, so the bundle may arrive later; after
- * 15 s it says in the div what it is waiting for and keeps waiting).
+ * The loader every chart output runs (ES5, no dependencies). It finds its div (in the document
+ * or in the shadow root its script is in), gets plotly.js (`window.Plotly`, a load already under
+ * way in `window.__nalPlotly`, or the first bundle block found: its own output's, else any in the
+ * page; none yet: it polls, as front ends may insert outputs lazily or in any order) and draws.
+ * After 15 s without a bundle it says so in the div and keeps waiting.
+ */
+const LOADER = `var me = document.currentScript;
+  var root = me && me.getRootNode ? me.getRootNode() : document;
+  function deep(sel, node, depth) {
+    var hit = node.querySelector(sel);
+    if (hit || depth > 3) return hit;
+    var all = node.querySelectorAll('*');
+    for (var i = 0; i < all.length; i++) if (all[i].shadowRoot && (hit = deep(sel, all[i].shadowRoot, depth + 1))) return hit;
+    return null;
+  }
+  var searches = {};
+  function find(sel) {
+    var hit = (root !== document && root.querySelector && root.querySelector(sel)) || document.querySelector(sel);
+    // a script in a shadow root has no currentScript: look into open shadow roots (once a second)
+    searches[sel] = (searches[sel] || 0) + 1;
+    if (!hit && !me && searches[sel] % 10 === 1) {
+      hit = deep(sel, document, 0);
+      if (hit && root === document && hit.getRootNode) root = hit.getRootNode();
+    }
+    return hit;
+  }
+  function unpack(b64) {
+    if (typeof DecompressionStream === 'undefined') return Promise.reject(new Error('this browser cannot unpack plotly.js (it needs DecompressionStream: Chrome or Edge 80+, Firefox 113+, Safari 16.4+)'));
+    var bin = atob(b64.replace(/\\s+/g, ''));
+    var bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).text();
+  }
+  function plotly() {
+    if (window.Plotly && window.Plotly.newPlot) return Promise.resolve(window.Plotly);
+    if (window.__nalPlotly) return window.__nalPlotly;
+    var block = find('script[data-nal-plotly][data-for="' + id + '"]') || find('script[data-nal-plotly]');
+    if (!block) return null;
+    var p = unpack(block.textContent).then(function (src) {
+      if (!(window.Plotly && window.Plotly.newPlot)) {
+        var s = document.createElement('script');
+        s.text = src;
+        (document.head || document.documentElement).appendChild(s);
+      }
+      if (!(window.Plotly && window.Plotly.newPlot)) throw new Error('plotly.js did not load');
+      return window.Plotly;
+    });
+    window.__nalPlotly = p;
+    p.catch(function () { if (window.__nalPlotly === p) window.__nalPlotly = undefined; });
+    return p;
+  }
+  var started = false;
+  function tryDraw() {
+    var div = find('#' + (window.CSS && CSS.escape ? CSS.escape(id) : id));
+    if (!div) return false;
+    var p = plotly();
+    if (!p) return false;
+    started = true;
+    p.then(function (P) { return P.newPlot(div, fig.data, fig.layout, config); }).catch(function (e) {
+      div.textContent = 'Chart not drawn: ' + (e && e.message ? e.message : e);
+    });
+    return true;
+  }
+  if (tryDraw()) return;
+  var waited = 0;
+  function poll() {
+    if (started || tryDraw()) return;
+    waited += waited < 15000 ? 100 : 1000;
+    if (waited === 15000) {
+      var div = find('#' + (window.CSS && CSS.escape ? CSS.escape(id) : id));
+      if (div) div.textContent = 'Waiting for plotly.js: no output in this page carries it yet. Re-run this cell to draw the chart.';
+    }
+    setTimeout(poll, waited < 15000 ? 100 : 1000);
+  }
+  setTimeout(poll, 100);`;
+
+/**
+ * HTML of one chart: a `<div class="nal-chart">` with a unique id, with `includePlotly` the
+ * compressed plotly.js bundle, and a script that draws the figure once plotly.js is there (from
+ * `window.Plotly`, this output's bundle, or any other chart output's in the page).
  */
 export function chartHtml(fig: Figure, opts: ChartHtmlOptions = {}): string {
-  const id = opts.id ?? `nal-chart-${process.pid.toString(36)}-${(++chartCounter).toString(36)}`;
+  const id = opts.id ?? `${ID_PREFIX}-${(++chartCounter).toString(36)}`;
   const layoutHeight = typeof fig.layout.height === 'number' ? fig.layout.height : undefined;
   const height = opts.height ?? layoutHeight ?? 420;
   const layout = { ...fig.layout, height, ...(opts.width !== undefined ? { width: opts.width } : {}) };
@@ -131,23 +160,10 @@ export function chartHtml(fig: Figure, opts: ChartHtmlOptions = {}): string {
   var id = ${inlineJson(id)};
   var fig = ${inlineJson({ data: fig.data, layout })};
   var config = ${inlineJson(PLOTLY_CONFIG)};
-  var waited = 0;
-  function tryDraw() {
-    var el = document.getElementById(id);
-    if (el && window.Plotly) { window.Plotly.newPlot(el, fig.data, fig.layout, config); return true; }
-    return false;
-  }
-  if (tryDraw()) return;
-  var timer = setInterval(function () {
-    waited += 100;
-    if (tryDraw()) { clearInterval(timer); return; }
-    if (waited === 15000) {
-      var el = document.getElementById(id);
-      if (el) el.textContent = 'Waiting for plotly.js: run the cell with the first chart again, or use showChart(fig, { includePlotly: true }).';
-    }
-  }, 100);
+  ${LOADER}
 })();`;
-  return `${opts.includePlotly ? plotlyScriptTag() + '\n' : ''}<div id="${id}" class="nal-chart" style="${style}"></div>\n<script type="text/javascript">\n${scriptSafe(script)}\n</script>`;
+  const block = opts.includePlotly ? `\n${plotlyBlock(id)}` : '';
+  return `<div id="${id}" class="nal-chart" style="${style}"></div>${block}\n<script type="text/javascript">\n${scriptSafe(script)}\n</script>`;
 }
 
 interface TslabLike {
@@ -155,19 +171,53 @@ interface TslabLike {
   newDisplay(): HtmlSink;
 }
 
+/** The kernel's own tslab module files (`dist/jupyter.js`, `dist/public.js`), found in the module cache. */
+function kernelTslabDir(): string | undefined {
+  const tail = `${path.sep}tslab${path.sep}dist${path.sep}jupyter.js`;
+  const hit = Object.keys(require.cache).find((k) => k.endsWith(tail));
+  return hit ? path.dirname(hit) : undefined;
+}
+
 /**
- * tslab's public module when this process is a tslab kernel, else undefined. tslab is required
- * lazily so the library loads (and the CLI runs) without touching it; `globalThis.__tslab__` is
- * set by tslab's executor, so plain node never reads the plotly bundle for nothing.
+ * tslab's public module when this process is a tslab kernel, else undefined. It is the kernel's
+ * own copy (found in the module cache), so the library needs no tslab of its own: a kernel
+ * installed globally or in another project displays through the same module it runs. tslab is
+ * required lazily so the library loads (and the CLI runs) without touching it; `globalThis.__tslab__`
+ * is set by tslab's executor, so plain node never reads the plotly bundle for nothing.
  */
 export function tslabDisplay(): TslabLike | undefined {
   if ((globalThis as { __tslab__?: unknown }).__tslab__ === undefined) return undefined;
+  const dir = kernelTslabDir();
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('tslab') as TslabLike;
+    return (dir ? require(path.join(dir, 'public.js')) : require('tslab')) as TslabLike;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * What identifies the running cell execution: tslab gives each execute request its own output
+ * writer. Undefined outside a tslab kernel or when the kernel's internals differ.
+ */
+function cellExecution(): unknown {
+  const dir = kernelTslabDir();
+  if (!dir) return undefined;
+  const mod = require.cache[path.join(dir, 'jupyter.js')]?.exports as { lastWriteDisplayData?: unknown } | undefined;
+  return typeof mod?.lastWriteDisplayData === 'function' ? mod.lastWriteDisplayData : undefined;
+}
+
+let bundledIn: unknown; // the cell execution whose output already carries the bundle
+
+/** Whether a chart shown now should carry the bundle (the first chart of each cell execution does). */
+function bundleDue(explicit: boolean | undefined): boolean {
+  if (explicit !== undefined) return explicit;
+  const cell = cellExecution();
+  return cell === undefined || cell !== bundledIn;
+}
+
+function markBundled(): void {
+  bundledIn = cellExecution();
 }
 
 function isNotReady(e: unknown): boolean {
@@ -180,9 +230,9 @@ function figureTitle(fig: Figure): string {
 }
 
 /**
- * Render a figure inline in a tslab notebook cell. The first chart of the kernel process carries
- * plotly.js inline (once per notebook, works offline in executed HTML reports); later charts are a
- * div and a `Plotly.newPlot` call. Outside a tslab kernel it prints a one-line note instead.
+ * Render a figure inline in a tslab notebook cell. The output draws by itself, offline: the first
+ * chart of each cell execution carries plotly.js (compressed), later ones in the same cell use it.
+ * Outside a tslab kernel it prints a one-line note instead.
  * @example
  * ```ts
  * showChart(timelineChart(r, data), { height: 360 });
@@ -194,7 +244,7 @@ export function showChart(fig: Figure, opts: ShowChartOptions = {}): void {
     console.log(`[chart] ${figureTitle(fig)} (${fig.data.length} trace${fig.data.length === 1 ? '' : 's'}; shown in tslab notebooks only)`);
     return;
   }
-  const include = opts.includePlotly ?? !plotlyEmitted;
+  const include = bundleDue(opts.includePlotly);
   const html = chartHtml(fig, { height: opts.height, width: opts.width, includePlotly: include });
   try {
     sink.html(html);
@@ -203,7 +253,7 @@ export function showChart(fig: Figure, opts: ShowChartOptions = {}): void {
     console.log(`[chart] ${figureTitle(fig)} (not in a running tslab cell; nothing rendered)`);
     return;
   }
-  if (include) plotlyEmitted = true;
+  if (include) markBundled();
 }
 
 /** Options of {@link showTable}. */
@@ -263,7 +313,7 @@ export function tableHtml(rows: readonly object[], opts: Omit<ShowTableOptions, 
  * rows); outside tslab, print them with `console.table`.
  * @example
  * ```ts
- * showTable(detectionRows(data, r).filter((x) => x.is_anomaly), { maxRows: 20, caption: 'Anomalies' });
+ * showTable(detectionRows(r, data).filter((x) => x.is_anomaly), { maxRows: 20, caption: 'Anomalies' });
  * ```
  */
 export function showTable(rows: readonly object[], opts: ShowTableOptions = {}): void {
@@ -309,16 +359,11 @@ export interface LiveChartOptions {
    */
   display?: HtmlSink;
   /**
-   * Show the plotly.js bundle before the first frame. @defaultValue true when no chart of this
-   * process has carried it yet (as {@link showChart})
+   * Whether the first and the final frame carry the plotly.js bundle (the frames in between never
+   * do: the page has it by then). With `false` the chart draws only in a page where another output
+   * carries plotly.js. @defaultValue true
    */
   includePlotly?: boolean;
-  /**
-   * Where the bundle goes: its own output, which stays when the frames replace each other.
-   * @defaultValue tslab's `display`; without it (a custom `display` outside tslab) every frame
-   * carries the bundle
-   */
-  bundleDisplay?: HtmlSink;
 }
 
 /**
@@ -330,10 +375,11 @@ export interface LiveChartOptions {
  * `display_id`, every later one as `update_display_data` with the same id, so the front end
  * replaces the output, and nbclient (`jupyter nbconvert --execute`) does the same to the stored
  * output: the executed notebook and its HTML report hold the chart once, in its final state.
- * Each frame is a whole chart ({@link chartHtml}: a new div and a `Plotly.newPlot` call), so a
- * frame never depends on an earlier one. The plotly.js bundle (when this is the first chart of the
- * kernel process) goes once into its own output just before the first frame, because a frame that
- * carried it would be replaced by the next one, and the saved notebook would lose it.
+ * Each frame is a whole chart ({@link chartHtml}: a new div and its loader), so a frame never
+ * depends on an earlier one. The first frame carries the compressed plotly.js bundle, which the
+ * page unpacks once; the frames in between are small; the final frame ({@link LiveChart.done})
+ * carries the bundle again, so the output that stays draws by itself after the notebook is saved
+ * and reopened.
  *
  * Outside a tslab kernel nothing is drawn; `done` prints a one-line note, as {@link showChart}.
  * @example
@@ -348,32 +394,21 @@ export interface LiveChartOptions {
  */
 export function createLiveChart(opts: LiveChartOptions = {}): LiveChart {
   const minInterval = opts.minIntervalMs ?? 100;
-  const tslab = opts.display && opts.bundleDisplay ? undefined : tslabDisplay();
-  let sink: HtmlSink | undefined = opts.display ?? tslab?.newDisplay();
-  const bundleSink = opts.bundleDisplay ?? tslab?.display;
-  let bundlePending: boolean | undefined; // decided at the first frame
+  const withBundle = opts.includePlotly ?? true;
+  let sink: HtmlSink | undefined = opts.display ?? tslabDisplay()?.newDisplay();
   let last: Figure | undefined;
-  let drawn: Figure | undefined;
+  let drawn: { fig: Figure; bundled: boolean } | undefined;
   let lastDraw = -Infinity;
   let frames = 0;
   let finished = false;
 
-  function draw(fig: Figure): void {
-    drawn = fig;
+  function draw(fig: Figure, final: boolean): void {
+    const bundled = withBundle && (final || frames === 0);
+    drawn = { fig, bundled };
     lastDraw = performance.now();
     if (!sink) return;
-    bundlePending ??= opts.includePlotly ?? !plotlyEmitted;
-    let inline = false;
     try {
-      if (bundlePending) {
-        if (bundleSink) {
-          bundleSink.html(plotlyScriptTag());
-          plotlyEmitted = true;
-          bundlePending = false;
-        } else inline = true;
-      }
-      sink.html(chartHtml(fig, { height: opts.height, width: opts.width, includePlotly: inline }));
-      if (inline) plotlyEmitted = true;
+      sink.html(chartHtml(fig, { height: opts.height, width: opts.width, includePlotly: bundled }));
       frames++;
     } catch (e) {
       if (!isNotReady(e)) throw e;
@@ -385,14 +420,15 @@ export function createLiveChart(opts: LiveChartOptions = {}): LiveChart {
     update(fig: Figure): void {
       if (finished) return;
       last = fig;
-      if (performance.now() - lastDraw >= minInterval) draw(fig);
+      if (performance.now() - lastDraw >= minInterval) draw(fig, false);
     },
     done(fig?: Figure): void {
       if (finished) return;
       finished = true;
       const final = fig ?? last;
       if (!final) return;
-      if (final !== drawn) draw(final);
+      // the output that stays must be the final figure and carry the bundle by itself
+      if (!drawn || drawn.fig !== final || drawn.bundled !== withBundle) draw(final, true);
       if (!sink) console.log(`[chart] ${figureTitle(final)} (${final.data.length} trace${final.data.length === 1 ? '' : 's'}; shown in tslab notebooks only)`);
     },
     get frames() {

@@ -4,73 +4,66 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { AnomalyLabError } from '../core/errors';
+import { DataValidationError } from '../core/errors';
 import type { DetectorName } from '../core/detector';
-import { atomicWriteFile } from '../core/persistence';
+import { atomicWriteStream, checkModelFolderWritable, checkOutputPath, lockModelFolder } from '../core/persistence';
 import type { Contamination } from '../core/threshold';
 import { encodeTraffic, loadTraffic, type TrafficData } from '../data/csv';
 import type { TrafficEncoder } from '../data/encoder';
 import { drawSeed } from '../core/random';
 import { DATASETS, resolveDatasetSchema, SEED_SCHEMA, type DatasetSchema } from '../data/schema';
-import { generateTraffic, trafficToCsv } from '../data/generator';
+import { generateTrafficCsv } from '../data/generator';
 import { sampleRows, splitTraffic, subsetRows } from '../data/split';
-import { AnomalyEnsemble, DETECTOR_NAMES, type EnsembleOptions, type FitProgress } from '../ensemble/ensemble';
+import { AnomalyEnsemble, DETECTOR_NAMES, MODEL_FORMAT, type EnsembleOptions, type FitProgress } from '../ensemble/ensemble';
 import { evaluateDetection, type EvaluationReport } from '../ensemble/evaluate';
 import { detectCsvStream, detectCsvToFile, modelSchema, writeDetectionCsv, type StreamSummary } from '../stream/detect-stream';
+import { DEFAULT_CHUNK_SIZE, DEFAULT_MAX_LINE_BYTES, MAX_CHUNK_SIZE } from '../stream/csv-reader';
+import { runProgram, UsageError, type CommandSpec, type Ctx, type OptionSpec, type Program, type ProgramIo, type Values } from './program';
 import { readManifest } from '../core/persistence';
-import { retrainWithFeedback } from '../feedback/retrain';
-import { appendFeedback, FEEDBACK_LABELS, feedbackPath, feedbackStats, labelRows, loadFeedback, type FeedbackLabel, type FeedbackLog } from '../feedback/store';
+import { MAX_FP_WEIGHT, retrainWithFeedback } from '../feedback/retrain';
+import {
+  appendFeedback,
+  checkFeedbackRecord,
+  FEEDBACK_LABELS,
+  feedbackLog,
+  feedbackPath,
+  feedbackStats,
+  labelRows,
+  loadFeedback,
+  type FeedbackLabel,
+  type FeedbackLog,
+  type FeedbackRecord,
+} from '../feedback/store';
 
-const USAGE = `nal: network-anomaly-lab command line
+export { UsageError } from './program';
 
-Usage:
-  nal generate --rows N [--anomaly-ratio R] [--seed S] --out FILE
-  nal train    --data FILE [--dataset D] [--normal-only] [--train-sample N]
-               [--contamination C|auto] [--seed S] --model DIR
-  nal detect   --data FILE|- [--dataset D] --model DIR --out FILE|- [--chunk-size N]
-               [--columns A,B,...] [--no-output-header]
-  nal evaluate --data FILE [--dataset D] [--train FILE] [--normal-only] [--train-fraction F [--stratify]]
-               [--train-sample N] [--contamination C|auto] [--seed S] [--json]
-  nal feedback add   --model DIR --data FILE --row-id ID[,ID...] --label tp|fp|fn [--note TEXT] [--file F]
-  nal feedback stats --model DIR | --file F [--json]
-  nal train    --data FILE --model DIR --feedback F [--fp-weight N] [--keep-weights]   retrain with labels
+/** Largest --rows of generate. */
+export const MAX_GENERATE_ROWS = 1_000_000_000;
+/** Largest --lof-k (the kNN lists take rows x k memory). */
+export const MAX_LOF_K = 10_000;
+/** Largest --epochs. */
+export const MAX_EPOCHS = 100_000;
 
-Feedback (labels of detected rows, by the row_id column of nal detect output):
-  --label tp|fp|fn          tp: a real anomaly; fp: normal traffic the model flagged; fn: a missed anomaly
-  --file F                  the feedback file (default DIR/feedback.jsonl, append-only JSON lines)
-  --feedback F              (train) confirmed anomalies leave the training rows, confirmed false
-                            positives join them --fp-weight times (default 10), thresholds are
-                            recalibrated, fusion weights are learned from the labels (not with
-                            --keep-weights); an existing model in DIR gives the options and seed
-
-Data options:
-  --data -                  (detect) read the CSV from stdin; detect streams any size in bounded memory
-  --chunk-size N            (detect) rows scored together (default 8192); --out - writes to stdout
-  --columns A,B,...         (detect) the input's column names, for input without a header line (a shard
-                            of a file); a first line equal to them is taken as the header
-  --no-output-header        (detect) no header line in the output, and an input without rows gives
-                            none: the outputs of a file's shards, concatenated after one header line,
-                            are the output of the whole file (see README, "Past one machine")
+/** Data options shared by train, detect and evaluate. */
+const DATA_HELP = `Data options:
   --dataset D               file layout: ${Object.keys(DATASETS).join(', ')} (default seed), or a JSON
                             description file (features, categorical, label, normalLabels, header, columns)
+  --normal-only             train on the rows labelled normal only
   --train-sample N          train on a seeded random sample of N training rows (after --normal-only)
-  --stratify                with --train-fraction: take the share of each label class (ADBench split: the rows
-                            of scikit-learn's train_test_split(stratify=y, random_state=seed))
+  --max-line-bytes N        refuse a line longer than N bytes (default ${DEFAULT_MAX_LINE_BYTES.toLocaleString('en-US')})`;
 
-Model options (train, evaluate):
+/** Model options shared by train and evaluate. */
+const MODEL_HELP = `Model options:
+  --contamination C|auto    expected share of anomalies in (0, 0.5], or auto (default 0.15)
+  --seed S                  integer in [0, 4294967295]; the same seed gives the same model
   --preset default|seed     start from a named configuration (seed = the original app)
   --decision vote|score     anomaly by majority vote or by the fused score
   --min-votes K             votes needed with --decision vote (default 2 of 4)
   --detectors a,b,...       subset of ${DETECTOR_NAMES.join(',')}
-  --lof-k K                 neighbours of the Local Outlier Factor
-  --epochs N                autoencoder epochs
+  --lof-k K                 neighbours of the Local Outlier Factor (1 to ${MAX_LOF_K.toLocaleString('en-US')})
+  --epochs N                autoencoder epochs (1 to ${MAX_EPOCHS.toLocaleString('en-US')})`;
 
-Common: --debug (stack traces), --quiet (no progress), --help`;
-
-type Values = Record<string, string | boolean | undefined>;
-
-const MODEL_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
+const MODEL_OPTIONS: OptionSpec = {
   preset: { type: 'string' },
   decision: { type: 'string' },
   'min-votes': { type: 'string' },
@@ -82,92 +75,167 @@ const MODEL_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   'normal-only': { type: 'boolean' },
   dataset: { type: 'string' },
   'train-sample': { type: 'string' },
-};
-const COMMON: NonNullable<ParseArgsConfig['options']> = {
-  debug: { type: 'boolean' },
-  quiet: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
+  'max-line-bytes': { type: 'string' },
 };
 
-/** A usage mistake: printed as one line. */
-export class UsageError extends Error {}
+/** Every `nal` command. A new subcommand plugs in here with its own usage text and options. */
+export const COMMANDS: CommandSpec[] = [
+  {
+    name: 'generate',
+    summary: 'write seeded synthetic traffic (the seed data\'s distributions) to a CSV file',
+    help: `generate --rows N [--anomaly-ratio R] [--seed S] --out FILE|-
+
+  --rows N                  rows to write (1 to ${MAX_GENERATE_ROWS.toLocaleString('en-US')}); streamed to disk in bounded memory
+  --anomaly-ratio R         share of anomalies in [0, 1) (default 0.15)
+  --seed S                  integer in [0, 4294967295] (default 42); the same seed gives the same file
+  --out FILE|-              the CSV written (replaced at the end, so an interrupted run leaves the old
+                            file); - writes to stdout`,
+    options: { rows: { type: 'string' }, 'anomaly-ratio': { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' } },
+    interruptible: true,
+    run: (v, ctx) => cmdGenerate(v, ctx),
+  },
+  {
+    name: 'train',
+    summary: 'fit the ensemble on a CSV file and save it to a model folder (or retrain it with feedback)',
+    help: `train --data FILE [--dataset D] [--normal-only] [--train-sample N]
+      [--contamination C|auto] [--seed S] [model options] --model DIR
+train --data FILE --model DIR --feedback F [--fp-weight N] [--keep-weights] [--skip-bad-lines]
+
+  --data FILE               the training rows (CSV, .gz read directly)
+  --model DIR               the model folder: created, or replaced whole by the new model when it holds
+                            one; a folder with anything else in it is refused. Locked while training.
+
+${DATA_HELP}
+
+${MODEL_HELP}
+
+Retraining with operator labels (from nal feedback add):
+  --feedback F              confirmed anomalies leave the training rows, confirmed false positives
+                            join them --fp-weight times, thresholds are recalibrated, fusion weights
+                            are learned from the labels (not with --keep-weights); an existing model
+                            in DIR gives the options and seed
+  --fp-weight N             copies of each confirmed false positive (1 to ${MAX_FP_WEIGHT.toLocaleString('en-US')}, default 10)
+  --keep-weights            keep the model's fusion weights
+  --skip-bad-lines          skip unreadable lines of the feedback file (with a warning) instead of failing`,
+    options: {
+      ...MODEL_OPTIONS,
+      data: { type: 'string' },
+      model: { type: 'string' },
+      feedback: { type: 'string' },
+      'fp-weight': { type: 'string' },
+      'keep-weights': { type: 'boolean' },
+      'skip-bad-lines': { type: 'boolean' },
+    },
+    run: (v, ctx) => cmdTrain(v, ctx),
+  },
+  {
+    name: 'detect',
+    summary: 'score a CSV file (or stdin) with a saved model, streamed in bounded memory',
+    help: `detect --data FILE|- [--dataset D] --model DIR --out FILE|- [--chunk-size N]
+       [--columns A,B,...] [--no-output-header]
+
+  --data FILE|-             the rows to score; - reads stdin (any size, streamed)
+  --model DIR               a model folder written by nal train
+  --out FILE|-              the scored CSV: every input column, then row_id, each detector's score and
+                            vote, votes, is_anomaly, confidence, severity, ensemble_score; - writes to
+                            stdout. A file is replaced only when the run succeeds, and never one read.
+  --chunk-size N            rows scored together (1 to ${MAX_CHUNK_SIZE.toLocaleString('en-US')}, default ${DEFAULT_CHUNK_SIZE})
+  --dataset D               file layout (default: the one the model was trained with)
+  --max-line-bytes N        refuse a line longer than N bytes (default ${DEFAULT_MAX_LINE_BYTES.toLocaleString('en-US')})
+  --columns A,B,...         the input's column names, for input without a header line (a shard of a
+                            file); a first line equal to them is taken as the header
+  --no-output-header        no header line in the output, and an input without rows gives none: the
+                            outputs of a file's shards, concatenated after one header line, are the
+                            output of the whole file (README, "Past one machine")
+
+Ctrl-C (SIGINT) or SIGTERM stops at once, removes the unfinished output and exits 130 / 143.`,
+    options: {
+      data: { type: 'string' },
+      dataset: { type: 'string' },
+      model: { type: 'string' },
+      out: { type: 'string' },
+      'chunk-size': { type: 'string' },
+      'max-line-bytes': { type: 'string' },
+      columns: { type: 'string' },
+      'no-output-header': { type: 'boolean' },
+    },
+    interruptible: true,
+    run: (v, ctx) => cmdDetect(v, ctx),
+  },
+  {
+    name: 'evaluate',
+    summary: 'train and score in one run and print accuracy, precision, recall, F1, ROC-AUC, PR-AUC per model',
+    help: `evaluate --data FILE [--dataset D] [--train FILE] [--normal-only] [--train-fraction F [--stratify]]
+         [--train-sample N] [--contamination C|auto] [--seed S] [model options] [--json]
+
+  --data FILE               labelled rows to evaluate on (and to train on, without --train/--train-fraction)
+  --train FILE              train on another file
+  --train-fraction F        train on a seeded share F in (0, 1) of the rows (of the normal rows with
+                            --normal-only) and evaluate on all the others
+  --stratify                with --train-fraction: take the share of each label class (ADBench split: the rows
+                            of scikit-learn's train_test_split(stratify=y, random_state=seed))
+  --json                    print {"models": {...}, "seconds": {"fit", "score"}, ...} instead of a table
+
+${DATA_HELP}
+
+${MODEL_HELP}`,
+    options: { ...MODEL_OPTIONS, data: { type: 'string' }, train: { type: 'string' }, 'train-fraction': { type: 'string' }, stratify: { type: 'boolean' }, json: { type: 'boolean' } },
+    run: (v, ctx) => cmdEvaluate(v, ctx),
+  },
+  {
+    name: 'feedback add',
+    summary: 'label detected rows by their row_id: tp (real anomaly), fp (false positive), fn (missed anomaly)',
+    help: `feedback add --model DIR --data FILE --row-id ID[,ID...] --label tp|fp|fn [--note TEXT] [--file F]
+
+  --model DIR               the model whose detections were reviewed
+  --data FILE               the file the ids come from (the --data of nal detect)
+  --row-id ID[,ID...]       ids from the row_id column of nal detect output (repeatable)
+  --label tp|fp|fn          tp: a real anomaly; fp: normal traffic the model flagged; fn: a missed anomaly
+  --note TEXT               a note kept with the labels
+  --file F                  the feedback log (default DIR/feedback.jsonl; append-only JSON lines). It must
+                            be a feedback log already, or new; everything is checked before anything is added.
+  --dataset D               file layout (default: the model's)
+  --max-line-bytes N        refuse a line of --data longer than N bytes (default ${DEFAULT_MAX_LINE_BYTES.toLocaleString('en-US')})
+  --skip-bad-lines          tolerate unreadable lines already in the log (with a warning)`,
+    options: {
+      model: { type: 'string' },
+      data: { type: 'string' },
+      dataset: { type: 'string' },
+      'row-id': { type: 'string', multiple: true },
+      label: { type: 'string' },
+      note: { type: 'string' },
+      file: { type: 'string' },
+      'skip-bad-lines': { type: 'boolean' },
+      'max-line-bytes': { type: 'string' },
+    },
+    run: (v, ctx) => feedbackAdd(v, ctx),
+  },
+  {
+    name: 'feedback stats',
+    summary: 'count the labels in force, relabelled rows and skipped lines of a feedback log',
+    help: `feedback stats --model DIR | --file F [--json] [--skip-bad-lines]
+
+  --model DIR               read DIR/feedback.jsonl
+  --file F                  read another feedback log
+  --json                    print {file, records, rows, tp, fp, fn, withFeatures, conflicts, skippedLines,
+                            first, last, relabelled, skipped}
+  --skip-bad-lines          skip unreadable lines (with a warning) instead of failing`,
+    options: { model: { type: 'string' }, file: { type: 'string' }, json: { type: 'boolean' }, 'skip-bad-lines': { type: 'boolean' } },
+    run: (v, ctx) => feedbackShow(v, ctx),
+  },
+];
+
+/** The `nal` program. */
+export const NAL: Program = {
+  name: 'nal',
+  description: 'network-anomaly-lab command line',
+  commands: COMMANDS,
+  epilogue: `Errors print one line on stderr; exit codes: 0 done, 1 error, 2 usage mistake, 130/143 interrupted.`,
+};
 
 /** Run the CLI; resolves to the exit code. Never throws: errors become one stderr line. */
-export async function runCli(argv: string[], io: { stdout?: NodeJS.WritableStream; stderr?: NodeJS.WritableStream } = {}): Promise<number> {
-  const stdout = io.stdout ?? process.stdout;
-  const stderr = io.stderr ?? process.stderr;
-  const debug = argv.includes('--debug');
-  try {
-    const [cmd, ...rest] = argv;
-    if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-      stdout.write(USAGE + '\n');
-      return cmd ? 0 : 2;
-    }
-    const ctx = { stdout, stderr };
-    switch (cmd) {
-      case 'generate':
-        return await cmdGenerate(parse(rest, { rows: { type: 'string' }, 'anomaly-ratio': { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' } }), ctx);
-      case 'train':
-        return await cmdTrain(
-          parse(rest, {
-            ...MODEL_OPTIONS,
-            data: { type: 'string' },
-            model: { type: 'string' },
-            feedback: { type: 'string' },
-            'fp-weight': { type: 'string' },
-            'keep-weights': { type: 'boolean' },
-          }),
-          ctx,
-        );
-      case 'detect':
-        return await cmdDetect(
-          parse(rest, {
-            data: { type: 'string' },
-            dataset: { type: 'string' },
-            model: { type: 'string' },
-            out: { type: 'string' },
-            'chunk-size': { type: 'string' },
-            columns: { type: 'string' },
-            'no-output-header': { type: 'boolean' },
-          }),
-          ctx,
-        );
-      case 'evaluate':
-        return await cmdEvaluate(
-          parse(rest, { ...MODEL_OPTIONS, data: { type: 'string' }, train: { type: 'string' }, 'train-fraction': { type: 'string' }, stratify: { type: 'boolean' }, json: { type: 'boolean' } }),
-          ctx,
-        );
-      case 'feedback':
-        return await cmdFeedback(rest, ctx);
-      default:
-        throw new UsageError(`unknown command '${cmd}' (commands: generate, train, detect, evaluate, feedback; see nal --help).`);
-    }
-  } catch (e) {
-    const err = e as Error;
-    const known = err instanceof AnomalyLabError || err instanceof UsageError || err instanceof RangeError || err instanceof TypeError;
-    const msg = known ? err.message : `unexpected error: ${err?.message ?? String(err)}`;
-    stderr.write(`nal: ${msg.split('\n')[0]}\n`);
-    if (debug && err?.stack) stderr.write(err.stack + '\n');
-    return err instanceof UsageError ? 2 : 1;
-  }
-}
-
-function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>): Values {
-  try {
-    const { values } = parseArgs({ args, options: { ...options, ...COMMON }, strict: true, allowPositionals: false });
-    if (values.help) {
-      throw new UsageError(USAGE);
-    }
-    return values as Values;
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    const msg = (e as Error).message;
-    const ambiguous = /^Option '(--[\w-]+)' argument is ambiguous/.exec(msg);
-    if (ambiguous) {
-      throw new UsageError(`${ambiguous[1]} got a value that starts with '-'; write ${ambiguous[1]}=VALUE if you mean it (see nal --help).`);
-    }
-    throw new UsageError(`${msg.split('\n')[0].replace(/\. To specify.*$/s, '')} (see nal --help).`);
-  }
+export async function runCli(argv: string[], io: ProgramIo = {}): Promise<number> {
+  return runProgram(NAL, argv, io);
 }
 
 function required(v: Values, name: string): string {
@@ -176,19 +244,27 @@ function required(v: Values, name: string): string {
   return x;
 }
 
-function intOpt(v: Values, name: string, min: number): number | undefined {
+/**
+ * An integer option in [min, max]. Written in decimal digits (an optional exponent such as 1e6 is
+ * accepted); hexadecimal, binary and octal literals are refused, as in data files.
+ */
+function intOpt(v: Values, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   const x = v[name];
   if (x === undefined) return undefined;
-  const n = Number(x);
+  const n = typeof x === 'string' && /^\s*[+]?\d+(\.\d*)?(e[+]?\d+)?\s*$/i.test(x) ? Number(x) : NaN;
   if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${x}'.`);
+  if (n > max) throw new UsageError(`--${name} must be at most ${max.toLocaleString('en-US')}, got '${x}'.`);
   return n;
 }
+
+/** A decimal number (no hexadecimal, binary or octal literal, no Infinity). */
+const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
 
 function numOpt(v: Values, name: string): number | undefined {
   const x = v[name];
   if (x === undefined) return undefined;
-  const n = Number(x);
-  if (typeof x !== 'string' || x.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got '${x}'.`);
+  const n = typeof x === 'string' && DECIMAL.test(x) ? Number(x) : NaN;
+  if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got '${x}'.`);
   return n;
 }
 
@@ -206,8 +282,8 @@ function contaminationOpt(v: Values): Contamination | undefined {
   const x = v.contamination;
   if (x === undefined) return undefined;
   if (x === 'auto') return 'auto';
-  const n = Number(x);
-  if (typeof x !== 'string' || x.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 0.5) {
+  const n = typeof x === 'string' && DECIMAL.test(x) ? Number(x) : NaN;
+  if (!Number.isFinite(n) || n <= 0 || n > 0.5) {
     throw new UsageError(`--contamination must be a number in (0, 0.5] or 'auto', got '${x}'.`);
   }
   return n;
@@ -236,16 +312,11 @@ export function ensembleOptionsFromFlags(v: Values): EnsembleOptions {
     if (bad.length || list.length === 0) throw new UsageError(`--detectors takes names from ${DETECTOR_NAMES.join(',')}, got '${v.detectors}'.`);
     o.detectors = list;
   }
-  const k = intOpt(v, 'lof-k', 1);
+  const k = intOpt(v, 'lof-k', 1, MAX_LOF_K);
   if (k !== undefined) o.localOutlierFactor = { nNeighbors: k };
-  const epochs = intOpt(v, 'epochs', 1);
+  const epochs = intOpt(v, 'epochs', 1, MAX_EPOCHS);
   if (epochs !== undefined) o.autoencoder = { epochs };
   return o;
-}
-
-interface Ctx {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
 }
 
 function progressReporter(v: Values, ctx: Ctx): ((p: FitProgress) => void) | undefined {
@@ -265,15 +336,60 @@ function progressReporter(v: Values, ctx: Ctx): ((p: FitProgress) => void) | und
 
 async function cmdGenerate(v: Values, ctx: Ctx): Promise<number> {
   const out = required(v, 'out');
-  const rows = intOpt(v, 'rows', 1);
+  const rows = intOpt(v, 'rows', 1, MAX_GENERATE_ROWS);
   if (rows === undefined) throw new UsageError('--rows is required (see nal --help).');
-  const ratio = numOpt(v, 'anomaly-ratio');
-  const t = generateTraffic({ rows, anomalyRatio: ratio ?? 0.15, seed: seedOpt(v) ?? 42 });
-  ensureParent(out);
-  atomicWriteFile(out, trafficToCsv(t));
-  const nA = t.labels!.reduce((a, b) => a + b, 0);
+  const ratio = numOpt(v, 'anomaly-ratio') ?? 0.15;
+  const seed = seedOpt(v) ?? 42;
+  // streamed to a temporary file block by block (any number of rows in bounded memory), renamed into place at the end
+  const pieces = (async function* () {
+    for (const text of generateTrafficCsv({ rows, anomalyRatio: ratio, seed })) {
+      if (text) yield text;
+      await new Promise<void>((r) => setImmediate(r)); // let an interrupt in between blocks
+    }
+  })();
+  if (out === '-') await writeAll(ctx.stdout, pieces, ctx.signal);
+  else await atomicWriteStream(out, pieces, { signal: ctx.signal });
+  const nA = Math.floor(rows * ratio);
   if (!v.quiet) ctx.stderr.write(`wrote ${out}: ${rows} rows, ${nA} anomalies\n`);
   return 0;
+}
+
+/** Write pieces of text to a stream, honouring back-pressure; a stream that fails or closes ends it with its error. */
+async function writeAll(out: NodeJS.WritableStream, pieces: AsyncIterable<string>, signal: AbortSignal): Promise<void> {
+  const w = out as NodeJS.WritableStream & NodeJS.EventEmitter;
+  let failed: unknown;
+  const onError = (e: unknown) => (failed ??= e);
+  w.on('error', onError);
+  try {
+    for await (const p of pieces) {
+      signal.throwIfAborted();
+      if (failed) throw failed;
+      if (!out.write(p)) {
+        await new Promise<void>((resolve, reject) => {
+          const done = (e?: unknown) => {
+            w.off('drain', onDrain);
+            w.off('error', done);
+            w.off('close', onClose);
+            if (e) reject(e);
+            else resolve();
+          };
+          const onDrain = () => done();
+          const onClose = () => done(Object.assign(new Error('the output was closed'), { code: 'EPIPE' }));
+          w.once('drain', onDrain);
+          w.once('error', done);
+          w.once('close', onClose);
+        });
+      }
+    }
+    if (failed) throw failed;
+  } catch (e) {
+    failed ??= e;
+    throw e;
+  } finally {
+    w.off('error', onError);
+    // a stream that failed (a reader gone: EPIPE) may still report it; it is no news then
+    if (failed) w.on('error', () => undefined);
+  }
 }
 
 function normalRows(data: TrafficData, file: string): TrafficData {
@@ -298,7 +414,7 @@ function datasetOpt(v: Values): DatasetSchema {
 
 /** Read a data file with the --dataset layout (and a model's encoder when given). */
 function readData(file: string, schema: DatasetSchema, v: Values, ctx: Ctx, encoder?: TrafficEncoder): TrafficData {
-  const data = loadTraffic(file, { schema, encoder });
+  const data = loadTraffic(file, { schema, encoder, maxLineBytes: maxLineOpt(v) });
   printWarnings(data, v, ctx);
   return data;
 }
@@ -324,7 +440,12 @@ async function cmdTrain(v: Values, ctx: Ctx): Promise<number> {
   const modelDir = required(v, 'model');
   const opts = ensembleOptionsFromFlags(v);
   // the seed is drawn here when not given, so that the training sample is reproducible too
-  opts.seed ??= drawSeed();
+  const seed = opts.seed ?? drawSeed();
+  return holdingModelFolder(modelDir, () => trainNew(v, ctx, file, modelDir, { ...opts, seed }));
+}
+
+/** The training of `train`, run while the model folder is locked. */
+async function trainNew(v: Values, ctx: Ctx, file: string, modelDir: string, opts: EnsembleOptions & { seed: number }): Promise<number> {
   const data = trainingRows(readData(file, datasetOpt(v), v, ctx), file, v, opts.seed, ctx);
   const t0 = performance.now();
   const ens = await new AnomalyEnsemble({ ...opts, onProgress: progressReporter(v, ctx) }).fit(data);
@@ -348,7 +469,10 @@ async function cmdDetect(v: Values, ctx: Ctx): Promise<number> {
   const file = required(v, 'data');
   const modelDir = required(v, 'model');
   const out = required(v, 'out');
-  const chunkSize = intOpt(v, 'chunk-size', 1);
+  const chunkSize = intOpt(v, 'chunk-size', 1, MAX_CHUNK_SIZE);
+  const maxLineBytes = maxLineOpt(v);
+  // the output must not be what this run reads: the data, or anything in the model folder
+  if (out !== '-') checkOutputPath(out, [...(file === '-' ? [] : [{ file, what: '--data' }]), { file: modelDir, what: 'the model folder', folder: true }]);
   const ens = await AnomalyEnsemble.load(modelDir);
   try {
     // the layout: --dataset, else the one the model was trained with, else the model's feature names;
@@ -369,6 +493,7 @@ async function cmdDetect(v: Values, ctx: Ctx): Promise<number> {
     const opts = {
       schema,
       chunkSize,
+      maxLineBytes,
       file: file === '-' ? 'stdin' : file,
       onWarning: (w: string) => {
         if (v.quiet) return;
@@ -377,23 +502,19 @@ async function cmdDetect(v: Values, ctx: Ctx): Promise<number> {
       },
       onBytes: progress?.bytes,
       onChunk: progress?.rows,
+      // Ctrl-C / SIGTERM stop reading at once (even a read waiting on stdin) and remove the temporary output
+      signal: ctx.signal,
       allowEmpty: shard,
+      header: !shard,
     };
     if (progress && file !== '-') progress.size(fileSize(file));
-    // Ctrl-C / SIGTERM stop between chunks and remove the temporary output
-    const abort = new AbortController();
-    const onSignal = () => abort.abort(new AnomalyLabError('interrupted; no output written.', 'INTERRUPTED'));
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
     let summary: StreamSummary;
     try {
       summary =
         out === '-'
-          ? await writeDetectionCsv(detectCsvStream(ens, file, opts), ctx.stdout, opts.onChunk, abort.signal, { header: !shard })
-          : await detectCsvToFile(ens, file, out, { ...opts, signal: abort.signal, header: !shard });
+          ? await writeDetectionCsv(detectCsvStream(ens, file, opts), ctx.stdout, opts.onChunk, ctx.signal, { header: !shard })
+          : await detectCsvToFile(ens, file, out, opts);
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
       progress?.clear();
     }
     const n = summary.anomalies;
@@ -405,6 +526,35 @@ async function cmdDetect(v: Values, ctx: Ctx): Promise<number> {
     ens.dispose();
   }
   return 0;
+}
+
+/**
+ * Run a training that writes `dir`, holding the folder's lock throughout: a folder that is not a
+ * model of ours, or that another run is writing, is refused before any work is done, and no other
+ * run can write the folder meanwhile. A folder created here and left empty (the run failed) is
+ * removed again.
+ */
+async function holdingModelFolder(dir: string, run: () => Promise<number>): Promise<number> {
+  checkModelFolderWritable(dir, { format: MODEL_FORMAT });
+  const existed = fs.existsSync(dir);
+  const lock = lockModelFolder(dir);
+  try {
+    return await run();
+  } finally {
+    lock.release();
+    if (!existed) {
+      try {
+        fs.rmdirSync(dir); // only when empty
+      } catch {
+        // the model was saved there
+      }
+    }
+  }
+}
+
+/** --max-line-bytes (default DEFAULT_MAX_LINE_BYTES). */
+function maxLineOpt(v: Values): number | undefined {
+  return intOpt(v, 'max-line-bytes', 16, 1 << 29);
 }
 
 function fileSize(file: string): number | undefined {
@@ -496,35 +646,10 @@ function formatReport(r: EvaluationReport): string {
   return lines.join('\n');
 }
 
-function ensureParent(file: string): void {
-  const dir = path.dirname(path.resolve(file));
-  if (!fs.existsSync(dir)) fs.mkdirSync(dir, { recursive: true });
-}
 
 // -------------------------------------------------------------------------------------------------
 // feedback: operator labels and retraining with them
 // -------------------------------------------------------------------------------------------------
-
-/** `nal feedback add|stats`. */
-async function cmdFeedback(args: string[], ctx: Ctx): Promise<number> {
-  const [sub, ...rest] = args;
-  if (sub === 'add') {
-    return feedbackAdd(
-      parse(rest, {
-        model: { type: 'string' },
-        data: { type: 'string' },
-        dataset: { type: 'string' },
-        'row-id': { type: 'string', multiple: true },
-        label: { type: 'string' },
-        note: { type: 'string' },
-        file: { type: 'string' },
-      }),
-      ctx,
-    );
-  }
-  if (sub === 'stats') return feedbackShow(parse(rest, { model: { type: 'string' }, file: { type: 'string' }, json: { type: 'boolean' } }), ctx);
-  throw new UsageError(`nal feedback needs a subcommand: add or stats${sub ? `, got '${sub}'` : ''} (see nal --help).`);
-}
 
 /** The feedback file: --file, else DIR/feedback.jsonl of --model. */
 function feedbackFileOpt(v: Values): string {
@@ -552,25 +677,30 @@ async function feedbackAdd(v: Values, ctx: Ctx): Promise<number> {
   const ids = raw.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
   if (ids.length === 0) throw new UsageError('--row-id is required: ids from the row_id column of nal detect output (see nal --help).');
   const file = feedbackFileOpt(v);
+  // everything is checked before anything is appended: the log must be a feedback log (or new)
+  // and not the data file, every id must be in the data, every record valid
+  checkOutputPath(file, [{ file: dataFile, what: '--data' }]);
+  const log = loadFeedback(file, { missingOk: true, skipBadLines: Boolean(v['skip-bad-lines']) });
   const ens = await AnomalyEnsemble.load(modelDir);
+  let records: FeedbackRecord[];
   try {
     // read the rows as detect does, so that their ids and feature values are the model's
     const schema = typeof v.dataset === 'string' ? datasetOpt(v) : modelSchema(ens);
     const data = readData(dataFile, schema, v, ctx, ens.encoder);
-    const records = labelRows(data, { rowIds: ids }, label as FeedbackLabel, { model: ens, ...(typeof v.note === 'string' ? { note: v.note } : {}) });
-    appendFeedback(file, records);
+    records = labelRows(data, { rowIds: ids }, label as FeedbackLabel, { model: ens, ...(typeof v.note === 'string' ? { note: v.note } : {}) });
+    for (const [k, r] of records.entries()) checkFeedbackRecord(r, { record: k + 1 });
   } finally {
     ens.dispose();
   }
-  const log = loadFeedback(file);
+  appendFeedback(file, records);
   printFeedbackWarnings(log, v, ctx);
-  if (!v.quiet) ctx.stderr.write(`added ${ids.length} ${label} label${ids.length === 1 ? '' : 's'} to ${file}; ${countsLine(log)}\n`);
+  if (!v.quiet) ctx.stderr.write(`added ${ids.length} ${label} label${ids.length === 1 ? '' : 's'} to ${file}; ${countsLine(feedbackLog([...log.records, ...records]))}\n`);
   return 0;
 }
 
 async function feedbackShow(v: Values, ctx: Ctx): Promise<number> {
   const file = feedbackFileOpt(v);
-  const log = loadFeedback(file);
+  const log = loadFeedback(file, { skipBadLines: Boolean(v['skip-bad-lines']) });
   printFeedbackWarnings(log, v, ctx);
   const s = feedbackStats(log);
   if (v.json) {
@@ -597,10 +727,26 @@ async function trainWithFeedback(v: Values, ctx: Ctx): Promise<number> {
   const file = required(v, 'data');
   const modelDir = required(v, 'model');
   const fbFile = required(v, 'feedback');
-  const fpWeight = intOpt(v, 'fp-weight', 1);
+  const fpWeight = intOpt(v, 'fp-weight', 1, MAX_FP_WEIGHT);
   const opts = ensembleOptionsFromFlags(v);
-  const log = loadFeedback(fbFile);
+  const log = loadFeedback(fbFile, { skipBadLines: Boolean(v['skip-bad-lines']) });
+  if (log.records.length === 0) {
+    throw new DataValidationError(`has no feedback labels${log.warnings.length ? ` (${log.warnings.length} line${log.warnings.length === 1 ? '' : 's'} skipped)` : ''}; label rows with nal feedback add first.`, { file: fbFile });
+  }
   printFeedbackWarnings(log, v, ctx);
+  return holdingModelFolder(modelDir, () => retrainHeld(v, ctx, file, modelDir, fbFile, fpWeight, opts, log));
+}
+
+async function retrainHeld(
+  v: Values,
+  ctx: Ctx,
+  file: string,
+  modelDir: string,
+  fbFile: string,
+  fpWeight: number | undefined,
+  opts: EnsembleOptions,
+  log: FeedbackLog,
+): Promise<number> {
   const hasBase = fs.existsSync(path.join(modelDir, 'manifest.json'));
   const base = hasBase ? await AnomalyEnsemble.load(modelDir) : undefined;
   try {

@@ -2,11 +2,70 @@
 /**
  * `nal`: the command-line interface. Errors print one line to stderr and exit non-zero; `--debug`
  * adds the stack trace.
+ *
+ * Process-level conventions live here:
+ * - SIGINT / SIGTERM during a command that streams (detect, generate) abort it at once, even
+ *   while it waits for input; it removes what it had started to write and exits 130 / 143. If it
+ *   has not stopped within 700 ms, or on a second signal, the temporary files and locks are
+ *   removed here and the process exits with that code. Other commands keep the signals' default
+ *   action (they stop at once; their writes are atomic).
+ * - A closed stdout (`nal detect --out - | head`) ends the run quietly with status 0.
  */
+import { runCleanups } from '../core/cleanup';
+import { InterruptedError } from '../core/errors';
+import { interruptCode, isBrokenPipe } from './program';
 import { runCli } from './commands';
 
-runCli(process.argv.slice(2)).then(
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const GRACE_MS = 700;
+
+let controller: AbortController | undefined;
+let handler: ((sig: NodeJS.Signals) => void) | undefined;
+
+/** Stop now: remove temporary files and locks, say why, exit. */
+function exitNow(code: number, message?: string): never {
+  runCleanups();
+  if (message) {
+    try {
+      process.stderr.write(message);
+    } catch {
+      // stderr may be gone too
+    }
+  }
+  process.exit(code);
+}
+
+const interrupts = {
+  trap(): AbortSignal {
+    controller = new AbortController();
+    let first: NodeJS.Signals | undefined;
+    handler = (sig) => {
+      if (first) exitNow(interruptCode(sig), `nal: interrupted by ${sig} again; stopped.\n`);
+      first = sig;
+      controller!.abort(new InterruptedError(sig, 'nothing written'));
+      setTimeout(() => exitNow(interruptCode(sig), `nal: interrupted by ${sig}; nothing written.\n`), GRACE_MS).unref();
+    };
+    for (const s of SIGNALS) process.on(s, handler);
+    return controller.signal;
+  },
+  release(): void {
+    if (handler) for (const s of SIGNALS) process.off(s, handler);
+    handler = undefined;
+  },
+};
+
+// a reader that stopped reading our output is not an error: end quietly
+process.stdout.on('error', (e) => {
+  if (isBrokenPipe(e)) exitNow(0);
+  exitNow(1, `nal: cannot write the output (${(e as NodeJS.ErrnoException).code ?? e.message}).\n`);
+});
+process.stderr.on('error', () => undefined);
+process.on('exit', () => runCleanups());
+
+runCli(process.argv.slice(2), { interrupts }).then(
   (code) => {
+    // an interrupted run may leave reads pending (a FIFO nobody writes): do not wait for them
+    if (code >= 128) exitNow(code);
     process.exitCode = code;
   },
   (e) => {

@@ -6,7 +6,7 @@
  *
  * Score direction: **higher means more anomalous**, for every detector.
  */
-import { FeatureMismatchError, NotFittedError } from './errors';
+import { DataValidationError, FeatureMismatchError, ModelFormatError, NotFittedError } from './errors';
 import { toDense, type DenseMatrix, type MatrixLike } from './matrix';
 import { checkSeed, drawSeed } from './random';
 import { calibrateThreshold, checkContamination, type Contamination } from './threshold';
@@ -101,6 +101,7 @@ export abstract class BaseDetector<O extends BaseDetectorOptions, S> {
     assertMinRows(m, this.minTrainRows(), this.constructor.name);
     const seed = this.options.seed ?? drawSeed();
     const { state, trainScores } = await this.fitCore(m, seed);
+    assertFiniteScores(trainScores, this.constructor.name, m, 'training row');
     const threshold = calibrateThreshold(trainScores, this.options.contamination as Contamination);
     this.fitted = { base: { nFeatures: m.cols, threshold, seed, nTrainRows: m.rows }, state };
     this.lastTrainScores = trainScores;
@@ -149,7 +150,9 @@ export abstract class BaseDetector<O extends BaseDetectorOptions, S> {
   anomalyScore(X: MatrixLike): Float64Array {
     const { state } = this.requireFitted();
     const m = this.checkInput(X);
-    return this.scoreCore(state, m);
+    const scores = this.scoreCore(state, m);
+    assertFiniteScores(scores, this.constructor.name, m, 'row');
+    return scores;
   }
 
   /** 1 where `anomalyScore(X) > threshold`, else 0. */
@@ -178,9 +181,12 @@ export abstract class BaseDetector<O extends BaseDetectorOptions, S> {
     };
   }
 
-  /** Restore fitted state from a snapshot (used by the class's static loader). */
+  /**
+   * Restore fitted state from a snapshot (used by the class's static loader).
+   * @throws ModelFormatError when the fitted numbers (features, threshold, seed, rows) are invalid
+   */
   protected async restore(snapshot: DetectorSnapshot): Promise<this> {
-    const base = snapshot.params.base as FittedBase;
+    const base = checkFittedBase(snapshot.params?.base, this.constructor.name);
     const state = await this.importCore(snapshot);
     this.fitted = { base, state };
     return this;
@@ -207,4 +213,35 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   const out: Partial<T> = {};
   for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as any)[k] = v;
   return out;
+}
+
+/**
+ * Every score must be a finite number: a NaN would silently read as "normal" (NaN > threshold is
+ * false) and an infinity breaks the ensemble's normalisation. A detector whose arithmetic
+ * overflowed on extreme values is reported by row instead.
+ * @throws DataValidationError naming the first row with a non-finite score
+ */
+export function assertFiniteScores(scores: ArrayLike<number>, owner: string, X: DenseMatrix, what: string): void {
+  for (let i = 0; i < scores.length; i++) {
+    const v = scores[i];
+    if (v - v === 0) continue;
+    let big = 0;
+    for (let j = 0; j < X.cols; j++) big = Math.max(big, Math.abs(X.data[i * X.cols + j]));
+    throw new DataValidationError(
+      `${owner} computed a non-finite anomaly score (${v}) for this ${what}: its values (largest magnitude ${big.toPrecision(3)}) are beyond what the detector can compute with; scale the features first (AnomalyEnsemble does, and caps them).`,
+      { row: i + 1 },
+    );
+  }
+}
+
+/** The fitted numbers every detector snapshot carries, checked. */
+function checkFittedBase(b: unknown, owner: string): FittedBase {
+  const o = b as Partial<FittedBase> | undefined;
+  const isInt = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+  if (typeof o !== 'object' || o === null) throw new ModelFormatError(`${owner} snapshot has no fitted parameters (params.base).`);
+  if (!isInt(o.nFeatures, 1, 10_000_000)) throw new ModelFormatError(`${owner} snapshot: nFeatures ${JSON.stringify(o.nFeatures)} is not an integer in [1, 10000000].`);
+  if (typeof o.threshold !== 'number' || !Number.isFinite(o.threshold)) throw new ModelFormatError(`${owner} snapshot: threshold ${JSON.stringify(o.threshold)} is not a finite number.`);
+  if (!isInt(o.seed, 0, 0xffffffff)) throw new ModelFormatError(`${owner} snapshot: seed ${JSON.stringify(o.seed)} is not an integer in [0, 4294967295].`);
+  if (!isInt(o.nTrainRows, 1)) throw new ModelFormatError(`${owner} snapshot: nTrainRows ${JSON.stringify(o.nTrainRows)} is not a positive integer.`);
+  return { nFeatures: o.nFeatures!, threshold: o.threshold, seed: o.seed!, nTrainRows: o.nTrainRows! };
 }

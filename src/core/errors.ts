@@ -72,6 +72,24 @@ export class ModelFormatError extends AnomalyLabError {
   }
 }
 
+/**
+ * Thrown when a feature needs an optional package or program that is not installed: danfo.js for
+ * DataFrames, Chromium for PNG/SVG charts. The message says what to install; the rest of the
+ * library works without it.
+ * @example
+ * ```ts
+ * try { trafficToDataFrame(data); } catch (e) { if (e instanceof MissingDependencyError) console.log(e.message); }
+ * ```
+ */
+export class MissingDependencyError extends AnomalyLabError {
+  /** The package or program that is missing, e.g. `"danfojs-node"` or `"Chromium"`. */
+  readonly dependency: string;
+  constructor(dependency: string, message: string) {
+    super(message, 'MISSING_DEPENDENCY');
+    this.dependency = dependency;
+  }
+}
+
 /** Format an option error in one message shape (scikit-learn's). */
 export function optionError(
   owner: string,
@@ -89,5 +107,43 @@ function formatValue(v: unknown): string {
     return JSON.stringify(v);
   } catch {
     return String(v);
+  }
+}
+
+/**
+ * Thrown (or used as an abort reason) when a run is interrupted, by SIGINT/SIGTERM in the CLI or
+ * by an `AbortSignal` in the library. Whatever the run had started to write is removed.
+ */
+export class InterruptedError extends AnomalyLabError {
+  /** The signal that interrupted the run (`SIGINT`, `SIGTERM`), when there was one. */
+  readonly signal?: string;
+  constructor(signal?: string, detail = 'nothing written') {
+    super(`interrupted${signal ? ` by ${signal}` : ''}; ${detail}.`, 'INTERRUPTED');
+    this.signal = signal;
+  }
+}
+
+/**
+ * Thrown for a path that cannot be used as asked: an output that is one of the run's inputs (the
+ * same file by any name or link), a directory where a file is needed, a model folder that holds
+ * things that are not a model, a model part that is not a regular file inside its folder.
+ */
+export class PathError extends AnomalyLabError {
+  readonly path: string;
+  constructor(message: string, path: string) {
+    super(`${path}: ${message}`, 'PATH');
+    this.path = path;
+  }
+}
+
+/** Thrown when a model folder is locked by another running process (a train or save in progress). */
+export class FolderInUseError extends AnomalyLabError {
+  readonly path: string;
+  /** The process that holds the lock. */
+  readonly pid: number;
+  constructor(path: string, pid: number, detail = '') {
+    super(`${path}: model folder in use by PID ${pid}${detail}; wait for it to finish (or stop it) and try again.`, 'IN_USE');
+    this.path = path;
+    this.pid = pid;
   }
 }

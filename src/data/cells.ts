@@ -8,7 +8,17 @@ import { DataValidationError } from '../core/errors';
 export function parseNumber(cell: string, row: number, column: string, file?: string): number {
   const v = +cell;
   if (v - v === 0) {
-    if (cell.trim() === '') throw new DataValidationError('empty value; every feature needs a number.', { file, row, column });
+    // JavaScript also reads 0x10, 0b1 and 0o7 as numbers; a CSV cell is decimal (and a hex string
+    // in a numeric column is a wrong column, not the number 16). Checked only when the second
+    // (or, after blanks, a later) character could make such a literal.
+    const c1 = cell.charCodeAt(1) | 0x20;
+    if (c1 === 120 || c1 === 98 || c1 === 111 || !(cell.charCodeAt(0) > 32)) {
+      const t = cell.trim();
+      if (t === '') throw new DataValidationError('empty value; every feature needs a number.', { file, row, column });
+      if (/^0[xbo]/i.test(t)) {
+        throw new DataValidationError(`'${truncateCell(t)}' is a ${RADIX[t[1].toLowerCase()]} literal, not a decimal number.`, { file, row, column });
+      }
+    }
     return v;
   }
   const t = cell.trim();
@@ -19,6 +29,8 @@ export function parseNumber(cell: string, row: number, column: string, file?: st
   }
   throw new DataValidationError(`value ${t} is not a finite number.`, { file, row, column });
 }
+
+const RADIX: Record<string, string> = { x: 'hexadecimal', b: 'binary', o: 'octal' };
 
 /** A cell shortened for messages. */
 export function truncateCell(s: string): string {

@@ -9,6 +9,7 @@ import * as zlib from 'node:zlib';
 import { DataValidationError } from '../core/errors';
 import type { DenseMatrix } from '../core/matrix';
 import { parseNumber, truncateCell } from './cells';
+import { decodeUtf8, DEFAULT_MAX_LINE_BYTES, lineTooLongError } from './text';
 import { describeUnseen, TrafficEncoder } from './encoder';
 import { SEED_SCHEMA, type DatasetSchema } from './schema';
 
@@ -46,12 +47,39 @@ export interface TrafficData {
   file?: string;
 }
 
-/** Read a file's text, gunzipping `.gz` files. */
-export function readTextFile(path: string): string {
+/**
+ * Largest file read whole (train, evaluate, feedback add), after gunzipping: 512 MiB, about the
+ * longest string JavaScript can hold. Detection streams files of any size instead.
+ */
+export const MAX_WHOLE_FILE_BYTES = 512 * 1024 * 1024;
+
+/**
+ * Read a file's text, gunzipping `.gz` files (or files that start with the gzip magic bytes).
+ * A FIFO or a device (process substitution, `/dev/stdin`) is read until its end, within the same
+ * limits. The text must be UTF-8.
+ * @param opts.maxLineBytes - a longer line is refused as soon as it is read (a file without line
+ *   breaks is not held whole) @defaultValue {@link DEFAULT_MAX_LINE_BYTES}
+ * @throws DataValidationError for a missing, unreadable or oversized file, bad gzip, invalid UTF-8
+ */
+export function readTextFile(path: string, opts: { maxLineBytes?: number } = {}): string {
+  const maxLine = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  const tooBig = (n: string) =>
+    new DataValidationError(
+      `is ${n}; a file read whole (train, evaluate, feedback add) may have at most ${MAX_WHOLE_FILE_BYTES / (1 << 20)} MiB of text: train on a sample of it (nal detect streams files of any size).`,
+      { file: path },
+    );
   let buf: Buffer;
   try {
-    buf = fs.readFileSync(path);
+    const st = fs.statSync(path);
+    if (st.isDirectory()) throw new DataValidationError('is a folder, not a file.', { file: path });
+    if (st.isFile()) {
+      if (st.size > MAX_WHOLE_FILE_BYTES) throw tooBig(`${(st.size / (1 << 20)).toFixed(0)} MiB`);
+      buf = fs.readFileSync(path);
+    } else {
+      buf = readStream(path, maxLine, () => tooBig(`more than ${MAX_WHOLE_FILE_BYTES / (1 << 20)} MiB`));
+    }
   } catch (e) {
+    if (e instanceof DataValidationError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new DataValidationError(code === 'ENOENT' ? 'file not found.' : `cannot read file (${code ?? String(e)}).`, {
       file: path,
@@ -59,12 +87,45 @@ export function readTextFile(path: string): string {
   }
   if (path.endsWith('.gz') || (buf.length > 2 && buf[0] === 0x1f && buf[1] === 0x8b)) {
     try {
-      buf = zlib.gunzipSync(buf);
+      buf = zlib.gunzipSync(buf, { maxOutputLength: MAX_WHOLE_FILE_BYTES });
     } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooBig(`more than ${MAX_WHOLE_FILE_BYTES / (1 << 20)} MiB uncompressed`);
       throw new DataValidationError(`not a valid gzip file (${(e as Error).message}).`, { file: path });
     }
   }
-  return buf.toString('utf8');
+  return decodeUtf8(buf, path);
+}
+
+/**
+ * Read a FIFO or device to its end, refusing more than {@link MAX_WHOLE_FILE_BYTES} and a line
+ * longer than `maxLine` (so `/dev/zero` fails after `maxLine` bytes).
+ */
+function readStream(path: string, maxLine: number, tooBig: () => Error): Buffer {
+  const fd = fs.openSync(path, 'r');
+  try {
+    const parts: Buffer[] = [];
+    let total = 0;
+    let sinceNewline = 0;
+    let line = 1;
+    for (;;) {
+      const b = Buffer.allocUnsafe(1 << 16);
+      const n = fs.readSync(fd, b, 0, b.length, null);
+      if (n === 0) break;
+      total += n;
+      if (total > MAX_WHOLE_FILE_BYTES) throw tooBig();
+      const nl = b.subarray(0, n).lastIndexOf(10);
+      if (nl < 0) sinceNewline += n;
+      else {
+        for (let k = b.indexOf(10); k >= 0 && k < n; k = b.indexOf(10, k + 1)) line++;
+        sinceNewline = n - nl - 1;
+      }
+      if (sinceNewline > maxLine) throw lineTooLongError(path, line, maxLine);
+      parts.push(b.subarray(0, n));
+    }
+    return Buffer.concat(parts, total);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**
@@ -76,11 +137,15 @@ export function readTextFile(path: string): string {
  *   a row whose field count differs from the header (a short last line without a final newline is
  *   treated as truncated: skipped with a warning)
  */
-export function parseCsv(text: string, opts: { file?: string; hasHeader?: boolean } = {}): CsvTable {
+export function parseCsv(text: string, opts: { file?: string; hasHeader?: boolean; maxLineBytes?: number } = {}): CsvTable {
   const file = opts.file;
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const endsWithNewline = /\r?\n$/.test(text);
   const rows = text.includes('"') ? splitQuoted(text, file) : splitPlain(text);
+  const maxLine = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  for (const r of rows) {
+    if (r.chars > maxLine) throw lineTooLongError(file, r.line, maxLine);
+  }
   // drop blank lines (a trailing newline, empty lines between records)
   const nonEmpty: { cells: string[]; line: number }[] = [];
   for (let i = 0; i < rows.length; i++) {
@@ -130,19 +195,20 @@ export function parseCsv(text: string, opts: { file?: string; hasHeader?: boolea
   return { header, records, warnings };
 }
 
-function splitPlain(text: string): { cells: string[]; line: number }[] {
+function splitPlain(text: string): { cells: string[]; line: number; chars: number }[] {
   const lines = text.split('\n');
-  const out: { cells: string[]; line: number }[] = new Array(lines.length);
+  const out: { cells: string[]; line: number; chars: number }[] = new Array(lines.length);
   for (let i = 0; i < lines.length; i++) {
     let l = lines[i];
     if (l.charCodeAt(l.length - 1) === 13) l = l.slice(0, -1);
-    out[i] = { cells: l.split(','), line: i + 1 };
+    out[i] = { cells: l.split(','), line: i + 1, chars: l.length };
   }
   return out;
 }
 
-function splitQuoted(text: string, file?: string): { cells: string[]; line: number }[] {
-  const out: { cells: string[]; line: number }[] = [];
+function splitQuoted(text: string, file?: string): { cells: string[]; line: number; chars: number }[] {
+  const out: { cells: string[]; line: number; chars: number }[] = [];
+  let recordStart = 0;
   let cells: string[] = [];
   let field = '';
   let inQuotes = false;
@@ -168,9 +234,11 @@ function splitQuoted(text: string, file?: string): { cells: string[]; line: numb
       cells.push(field);
       field = '';
     } else if (c === '\n' || c === '\r') {
+      const chars = i - recordStart;
       if (c === '\r' && text[i + 1] === '\n') i++;
       cells.push(field);
-      out.push({ cells, line: recordLine });
+      out.push({ cells, line: recordLine, chars });
+      recordStart = i + 1;
       cells = [];
       field = '';
       line++;
@@ -179,7 +247,7 @@ function splitQuoted(text: string, file?: string): { cells: string[]; line: numb
   }
   if (inQuotes) throw new DataValidationError(`unterminated quoted field starting on line ${quotedStartLine}.`, { file });
   cells.push(field);
-  out.push({ cells, line: recordLine });
+  out.push({ cells, line: recordLine, chars: text.length - recordStart });
   return out;
 }
 
@@ -197,6 +265,8 @@ export interface LoadOptions {
   encoder?: TrafficEncoder;
   /** File name for messages. */
   file?: string;
+  /** Longest line accepted, in bytes. @defaultValue {@link DEFAULT_MAX_LINE_BYTES} (1 MiB) */
+  maxLineBytes?: number;
 }
 
 /**
@@ -204,11 +274,11 @@ export interface LoadOptions {
  * schema's column names (a first line equal to those names is skipped).
  * @throws DataValidationError when the rows have another number of fields than the schema names
  */
-export function parseCsvWithSchema(text: string, schema: DatasetSchema, file?: string): CsvTable {
-  if (schema.header !== false) return parseCsv(text, { file });
+export function parseCsvWithSchema(text: string, schema: DatasetSchema, file?: string, maxLineBytes?: number): CsvTable {
+  if (schema.header !== false) return parseCsv(text, { file, maxLineBytes });
   const cols = schema.columns;
   if (!cols) throw new DataValidationError(`the ${schema.name} description has no header and no 'columns'.`, { file });
-  const t = parseCsv(text, { file, hasHeader: false });
+  const t = parseCsv(text, { file, hasHeader: false, maxLineBytes });
   if (t.header.length !== cols.length) {
     throw new DataValidationError(
       `rows have ${t.header.length} fields; the ${schema.name} description names ${cols.length} columns (${listNames(cols)}).`,
@@ -250,7 +320,7 @@ export function parseTraffic(table: CsvTable, opts: LoadOptions = {}): TrafficDa
   const missing = featureCols.filter((f) => !index.has(f));
   if (missing.length) {
     throw new DataValidationError(
-      `missing required column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')} (the ${schema.name} data needs ${listNames(featureCols)}).`,
+      `missing required column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')} (the ${schema.name} data needs ${listNames(featureCols)})${separatorHint(header, missing)}.`,
       { file },
     );
   }
@@ -325,9 +395,9 @@ export function parseTraffic(table: CsvTable, opts: LoadOptions = {}): TrafficDa
  * ```
  */
 export function loadTraffic(path: string, opts: LoadOptions = {}): TrafficData {
-  const text = readTextFile(path);
+  const text = readTextFile(path, { maxLineBytes: opts.maxLineBytes });
   const schema = opts.schema ?? SEED_SCHEMA;
-  return parseTraffic(parseCsvWithSchema(text, schema, path), { ...opts, schema, file: path });
+  return parseTraffic(parseCsvWithSchema(text, schema, path, opts.maxLineBytes), { ...opts, schema, file: path });
 }
 
 /**
@@ -341,6 +411,29 @@ export function encodeTraffic(data: TrafficData, encoder?: TrafficEncoder): Traf
   if (!encoder && !data.encoder) return data;
   if (!data.schema) throw new RangeError('encodeTraffic: the data has no schema; load it with loadTraffic or parseTraffic.');
   return parseTraffic({ header: data.header, records: data.records, warnings: [] }, { schema: data.schema, encoder, file: data.file });
+}
+
+const SEPARATORS: [string, string][] = [
+  [';', 'semicolon'],
+  ['\t', 'tab'],
+  ['|', 'pipe'],
+];
+
+/**
+ * A hint for a header that names the missing columns when split at another separator: the file
+ * is probably semicolon- (or tab-, pipe-) separated.
+ */
+export function separatorHint(header: readonly string[], missing: readonly string[]): string {
+  const text = header.join(',');
+  for (const [sep, name] of SEPARATORS) {
+    if (!text.includes(sep)) continue;
+    const names = new Set(text.split(/[,]/).flatMap((h) => h.split(sep)).map((h) => h.trim().replace(/^"|"$/g, '')));
+    const found = missing.filter((m) => names.has(m)).length;
+    if (found > 0 && found >= missing.length / 2) {
+      return `; the file looks ${name}-separated (its header is '${truncateCell(text)}'): nal reads comma-separated CSV, so convert it first`;
+    }
+  }
+  return '';
 }
 
 function listNames(names: readonly string[]): string {

@@ -7,7 +7,7 @@
  * `shared/reference/gen_seed_data.py`; rows are ordered by ascending timestamp as in the seed,
  * which puts all anomalies first.
  */
-import { checkSeed, Random, toCdf } from '../core/random';
+import { checkSeed, Random, toCdf, type RandomState } from '../core/random';
 import { csvLine } from './csv';
 import { SEED_FEATURES } from './schema';
 import type { TrafficData } from './csv';
@@ -190,6 +190,121 @@ export function generateTraffic(options: GenerateOptions = {}): TrafficData {
     records[r] = rec;
   }
   return { features, X: { rows, cols: d, data: X }, labels, timestamps, header, records, warnings: [] };
+}
+
+/** Options of {@link generateTrafficCsv}. */
+export interface GenerateCsvOptions extends GenerateOptions {
+  /** Rows drawn and formatted at a time (memory is a few hundred bytes per row of a block). @defaultValue 16384 */
+  blockRows?: number;
+}
+
+/**
+ * Generated traffic as CSV text, block by block: joined, exactly the text of
+ * `trafficToCsv(generateTraffic(options))` (header line first, a final newline), in memory
+ * bounded by one block whatever the number of rows, so any size can be written to disk. While it
+ * prepares (the first pass) it yields empty strings, so that a consumer can stay responsive.
+ *
+ * The rows come out in ascending time, the reverse of the order they are drawn in (see
+ * {@link generateTraffic}). A first pass draws every column once, keeping the generator's state
+ * at the start of each block of values; the second pass redraws each block from its saved state
+ * and writes its rows in reverse. Memory: one saved state (2.5 KB) per block and column.
+ * @throws RangeError for a bad row count, ratio, seed or block size
+ * @example
+ * ```ts
+ * for (const text of generateTrafficCsv({ rows: 10_000_000, seed: 42 })) fs.writeSync(fd, text);
+ * ```
+ */
+export function* generateTrafficCsv(options: GenerateCsvOptions = {}): Generator<string> {
+  const rows = options.rows ?? 1000;
+  const ratio = options.anomalyRatio ?? 0.15;
+  const seed = options.seed ?? 42;
+  const block = options.blockRows ?? 16384;
+  if (!Number.isInteger(rows) || rows < 1) throw new RangeError(`The 'rows' option of generateTraffic must be an integer >= 1. Got ${rows}.`);
+  if (typeof ratio !== 'number' || !(ratio >= 0 && ratio < 1)) {
+    throw new RangeError(`The 'anomalyRatio' option of generateTraffic must be a number in [0, 1). Got ${ratio}.`);
+  }
+  if (!Number.isInteger(block) || block < 1) throw new RangeError(`The 'blockRows' option of generateTrafficCsv must be an integer >= 1. Got ${block}.`);
+  checkSeed(seed, 'generateTraffic');
+  const rng = new Random(seed);
+  const nAnom = Math.floor(rows * ratio);
+  const nNorm = rows - nAnom;
+  // pass 1: the generator's state at the start of every block of every column, in draw order
+  // (an empty string is yielded after each block, so a consumer can stay responsive meanwhile)
+  type Column = { name: string; segments: readonly Segment[]; states: RandomState[] };
+  const normal: Column[] = [];
+  const anomal: Column[] = [];
+  for (const [spec, n, into] of [
+    [NORMAL_SPEC, nNorm, normal],
+    [ANOMALY_SPEC, nAnom, anomal],
+  ] as const) {
+    for (const [name, segments] of spec) {
+      const states: RandomState[] = [];
+      for (const _ of checkpointColumn(rng, segments, n, block, states)) yield '';
+      into.push({ name, segments, states });
+    }
+  }
+  const d = SEED_FEATURES.length;
+  yield csvLine(['timestamp', ...SEED_FEATURES, 'label']) + '\n';
+  // pass 2: anomalies (the oldest rows) first, blocks from last to first, rows within a block reversed
+  for (const [pop, n, label] of [
+    [anomal, nAnom, 1],
+    [normal, nNorm, 0],
+  ] as const) {
+    const cols = SEED_FEATURES.map((f) => pop.find((c) => c.name === f)!);
+    for (let b = Math.ceil(n / block) - 1; b >= 0; b--) {
+      const lo = b * block;
+      const hi = Math.min(n, lo + block);
+      const values = cols.map((c) => {
+        const out = new Float64Array(hi - lo);
+        drawRange(Random.fromState(c.states[b]), c.segments, n, lo, hi, out);
+        return out;
+      });
+      const lines: string[] = new Array(hi - lo);
+      for (let k = hi - 1; k >= lo; k--) {
+        const g = label ? nNorm + k : k;
+        const rec = new Array<string>(d + 2);
+        rec[0] = formatTimestamp(GENERATOR_ANCHOR_MS - 10_000 * g);
+        for (let j = 0; j < d; j++) rec[j + 1] = formatFeature(SEED_FEATURES[j], values[j][k - lo]);
+        rec[d + 1] = String(label);
+        lines[hi - 1 - k] = csvLine(rec);
+      }
+      yield lines.join('\n') + '\n';
+    }
+  }
+}
+
+/** The segments of a column of `n` values: [start, end) and the sampler of each. */
+function segmentRanges(segments: readonly Segment[], n: number): { lo: number; hi: number; sampler: Sampler }[] {
+  const out: { lo: number; hi: number; sampler: Sampler }[] = [];
+  let used = 0;
+  for (const seg of segments) {
+    const size = seg.size === null ? n - used : seg.size(n);
+    out.push({ lo: used, hi: used + size, sampler: seg.sampler });
+    used += size;
+  }
+  return out;
+}
+
+/** Draw values [lo, hi) of a column (the generator positioned at value lo) into `out`. */
+function drawRange(rng: Random, segments: readonly Segment[], n: number, lo: number, hi: number, out: Float64Array): void {
+  for (const r of segmentRanges(segments, n)) {
+    const a = Math.max(lo, r.lo);
+    const b = Math.min(hi, r.hi);
+    if (a < b) draw(rng, r.sampler, b - a, out, a - lo);
+  }
+}
+
+/**
+ * Draw a whole column of `n` values (advancing `rng` as population() does), saving the state at
+ * every `block` values into `states`; yields after each block.
+ */
+function* checkpointColumn(rng: Random, segments: readonly Segment[], n: number, block: number, states: RandomState[]): Generator<void> {
+  const scratch = new Float64Array(Math.min(block, Math.max(1, n)));
+  for (let lo = 0; lo < n; lo += block) {
+    states.push(rng.getState());
+    drawRange(rng, segments, n, lo, Math.min(n, lo + block), scratch);
+    yield;
+  }
 }
 
 /** `YYYY-MM-DD HH:MM:SS` in UTC. */

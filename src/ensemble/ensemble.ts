@@ -3,13 +3,16 @@
  * SVM, Local Outlier Factor, autoencoder) fitted on the same rows, combined per row into votes,
  * a decision, confidence, severity and a continuous ensemble score.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { FeatureMismatchError, ModelFormatError, NotFittedError, optionError } from '../core/errors';
+import { DataValidationError, FeatureMismatchError, ModelFormatError, NotFittedError, optionError } from '../core/errors';
 import type { BaseDetector, DetectorName, DetectorSnapshot } from '../core/detector';
 import { toDense, type DenseMatrix, type MatrixLike } from '../core/matrix';
 import {
   arrayToBytes,
   bytesToArray,
+  checkPartEntry,
+  type lockModelFolder,
   readManifest,
   readPart,
   writeModelFolder,
@@ -481,7 +484,7 @@ export class AnomalyEnsemble {
     const { X, names } = this.unpack(this.encodeLike(data), featureNames ?? f.featureNames);
     this.checkFeatures(X, names);
     assertFinite(X, 'data', names);
-    return f.scaler.transform(X);
+    return capScaled(f.scaler.transform(X));
   }
 
   /**
@@ -523,6 +526,7 @@ export class AnomalyEnsemble {
     for (const name of names) votes.set(name, f.detectors.get(name)!.flag(scores.get(name)!));
     const voteCount = countVotes(names.map((n) => votes.get(n)!));
     const ensembleScore = fused ?? this.fuse(f, scores);
+    assertFiniteFused(ensembleScore, scores);
     const isAnomaly =
       this.options.decision === 'vote'
         ? majorityVote(voteCount, this.options.minVotes)
@@ -617,7 +621,10 @@ export class AnomalyEnsemble {
    * Save to a folder: `manifest.json` (format, version, options, feature names, scaler, thresholds,
    * detector parameters, checksums) plus binary parts, the autoencoder as TF.js `model.json` +
    * `weights.bin`. Atomic: an existing model in the folder stays loadable until the new one is
-   * complete.
+   * complete, and a save that fails (a full disk) leaves the folder as it was. One process writes a
+   * folder at a time (its lock file, see {@link lockModelFolder}).
+   * @throws PathError when `dir` holds anything but a model of ours; FolderInUseError while
+   *   another process writes it
    */
   async save(dir: string, metadata: Record<string, unknown> = {}): Promise<void> {
     const f = this.require();
@@ -639,39 +646,59 @@ export class AnomalyEnsemble {
       dtypes.set(name, dt);
     }
     const { version } = packageInfo();
-    writeModelFolder(dir, groups, (entries) => ({
-      format: MODEL_FORMAT,
-      formatVersion: MODEL_FORMAT_VERSION,
-      library: { name: 'network-anomaly-lab', version },
-      className: 'AnomalyEnsemble',
-      savedAt: new Date().toISOString(),
-      options: jsonSafe(this.options),
-      featureNames: f.featureNames,
-      ...(f.schema ? { dataset: { schema: f.schema, encoder: f.encoder?.toJSON() } } : {}),
-      seed: f.seed,
-      nTrainRows: f.nTrainRows,
-      scaler: f.scaler.toJSON(),
-      ensembleThreshold: f.ensembleThreshold,
-      stats: Object.fromEntries(f.stats),
-      weights: Object.fromEntries(f.weights),
-      detectors: [...snaps].map(([name, s]) => ({
-        name,
-        className: s.className,
-        options: jsonSafe(s.options),
-        params: s.params,
-        arrays: Object.fromEntries(Object.keys(s.arrays).map((k) => [k, { ...entries[name][`${k}.bin`], dtype: dtypes.get(name)![k] }])),
-        files: Object.fromEntries(Object.keys(s.files).map((k) => [k, entries[name][k]])),
-      })),
-      metadata,
-    }));
+    writeModelFolder(
+      dir,
+      groups,
+      (entries) => ({
+        format: MODEL_FORMAT,
+        formatVersion: MODEL_FORMAT_VERSION,
+        library: { name: 'network-anomaly-lab', version },
+        className: 'AnomalyEnsemble',
+        savedAt: new Date().toISOString(),
+        options: jsonSafe(this.options),
+        featureNames: f.featureNames,
+        ...(f.schema ? { dataset: { schema: f.schema, encoder: f.encoder?.toJSON() } } : {}),
+        seed: f.seed,
+        nTrainRows: f.nTrainRows,
+        scaler: f.scaler.toJSON(),
+        ensembleThreshold: f.ensembleThreshold,
+        stats: Object.fromEntries(f.stats),
+        weights: Object.fromEntries(f.weights),
+        detectors: [...snaps].map(([name, s]) => ({
+          name,
+          className: s.className,
+          options: jsonSafe(s.options),
+          params: s.params,
+          arrays: Object.fromEntries(Object.keys(s.arrays).map((k) => [k, { ...entries[name][`${k}.bin`], dtype: dtypes.get(name)![k] }])),
+          files: Object.fromEntries(Object.keys(s.files).map((k) => [k, entries[name][k]])),
+        })),
+        metadata,
+      }),
+      { format: MODEL_FORMAT },
+    );
   }
 
   /**
-   * Load a folder written by {@link save}. Scores are bit-identical to the saved ensemble's.
-   * @throws ModelFormatError for a missing folder or file, a corrupted or truncated file, a newer
-   *   format version or an unknown detector
+   * Load a folder written by {@link save}. Scores are bit-identical to the saved ensemble's. Every
+   * number of the manifest is checked before use (thresholds, score statistics, weights, the
+   * scaler, sizes of parts before they are read), only regular files inside the folder are read,
+   * and the loaded model must score a probe row finitely.
+   * @throws ModelFormatError for a missing folder or file, a corrupted, truncated or altered file,
+   *   a part that is not a regular file, a newer format version or an unknown detector
    */
   static async load(dir: string): Promise<AnomalyEnsemble> {
+    // a save running meanwhile may remove the parts of the manifest read first: read again then
+    for (let attempt = 0; ; attempt++) {
+      const before = manifestStamp(dir);
+      try {
+        return await AnomalyEnsemble.loadOnce(dir);
+      } catch (e) {
+        if (attempt >= 3 || !(e instanceof ModelFormatError) || manifestStamp(dir) === before) throw e;
+      }
+    }
+  }
+
+  private static async loadOnce(dir: string): Promise<AnomalyEnsemble> {
     const m = readManifest(dir) as any;
     const where = path.join(dir, 'manifest.json');
     if (m.format !== MODEL_FORMAT) throw new ModelFormatError(`is not a network-anomaly-lab model (format ${JSON.stringify(m.format)}).`, where);
@@ -685,32 +712,54 @@ export class AnomalyEnsemble {
     for (const key of ['featureNames', 'scaler', 'detectors', 'options', 'stats', 'weights']) {
       if (m[key] === undefined) throw new ModelFormatError(`is missing '${key}'.`, where);
     }
-    const ens = new AnomalyEnsemble({ ...m.options });
+    checkManifestNumbers(m, where);
+    let ens: AnomalyEnsemble;
+    try {
+      ens = new AnomalyEnsemble({ ...m.options });
+    } catch (e) {
+      throw new ModelFormatError(`has invalid options: ${(e as Error).message}`, where);
+    }
     const detectors = new Map<DetectorName, BaseDetector<any, any>>();
     const stats = new Map<DetectorName, ScoreStats>();
     for (const d of m.detectors as any[]) {
-      const loader = DETECTOR_LOADERS[d.className as string];
+      const loader = DETECTOR_LOADERS[d?.className as string];
       if (!loader || !DETECTOR_NAMES.includes(d.name)) {
-        throw new ModelFormatError(`names an unknown detector '${d.className ?? d.name}' (known: ${Object.keys(DETECTOR_LOADERS).join(', ')}).`, where);
+        throw new ModelFormatError(`names an unknown detector '${d?.className ?? d?.name}' (known: ${Object.keys(DETECTOR_LOADERS).join(', ')}).`, where);
+      }
+      if (detectors.has(d.name)) throw new ModelFormatError(`lists detector '${d.name}' twice.`, where);
+      if (!isPlainObject(d.params) || !isPlainObject(d.options ?? {}) || !isPlainObject(d.arrays ?? {}) || !isPlainObject(d.files ?? {})) {
+        throw new ModelFormatError(`detector '${d.name}' has invalid params, options, arrays or files.`, where);
       }
       const arrays: DetectorSnapshot['arrays'] = {};
       for (const [k, e] of Object.entries(d.arrays ?? {}) as [string, PartEntry][]) {
-        arrays[k] = bytesToArray(readPart(dir, e), e.dtype ?? 'float64', path.join(dir, e.file));
+        const entry = checkPartEntry(dir, e);
+        const a = bytesToArray(readPart(dir, entry), entry.dtype ?? 'float64', path.join(dir, entry.file));
+        if (a instanceof Float64Array || a instanceof Float32Array) {
+          const bad = a.findIndex((v) => !Number.isFinite(v));
+          if (bad >= 0) throw new ModelFormatError(`holds a non-finite value (${a[bad]}) at index ${bad}: the file was altered.`, path.join(dir, entry.file));
+        }
+        arrays[k] = a;
       }
       const files: DetectorSnapshot['files'] = {};
-      for (const [k, e] of Object.entries(d.files ?? {}) as [string, PartEntry][]) files[k] = readPart(dir, e);
+      for (const [k, e] of Object.entries(d.files ?? {}) as [string, PartEntry][]) files[k] = readPart(dir, checkPartEntry(dir, e));
       const snapshot: DetectorSnapshot = { className: d.className, options: d.options, params: d.params, arrays, files };
       let det: BaseDetector<any, any>;
       try {
         det = await loader(snapshot);
       } catch (e) {
-        if (e instanceof ModelFormatError) throw e;
+        // a message that does not name the file yet gets the manifest's path
+        if (e instanceof ModelFormatError) throw e.path !== undefined && e.path.startsWith(dir) ? e : new ModelFormatError(`detector '${d.name}': ${e.message}`, where);
         throw new ModelFormatError(`detector '${d.name}' could not be restored: ${(e as Error).message}`, where);
       }
       detectors.set(d.name, det);
       const st = m.stats[d.name];
       if (!st) throw new ModelFormatError(`has no score statistics for '${d.name}'.`, where);
       stats.set(d.name, st);
+    }
+    if (detectors.size === 0) throw new ModelFormatError('lists no detectors.', where);
+    const used = ens.options.detectors;
+    if (used.length !== detectors.size || used.some((d) => !detectors.has(d))) {
+      throw new ModelFormatError(`lists detectors ${[...detectors.keys()].join(', ')} but its options name ${used.join(', ')}.`, where);
     }
     const names = (m.featureNames as string[]).length;
     for (const [name, det] of detectors) {
@@ -735,6 +784,9 @@ export class AnomalyEnsemble {
     } catch (e) {
       throw new ModelFormatError(`has an invalid scaler: ${(e as Error).message}`, where);
     }
+    if (scaler.mean.length !== names) throw new ModelFormatError(`its scaler has ${scaler.mean.length} columns, the manifest lists ${names} features.`, where);
+    const weights = new Map<DetectorName, number>();
+    for (const name of detectors.keys()) weights.set(name, (m.weights as Record<string, number>)[name]);
     ens.fitted = {
       featureNames: m.featureNames,
       schema,
@@ -742,11 +794,18 @@ export class AnomalyEnsemble {
       scaler,
       detectors,
       stats,
-      weights: new Map(Object.entries(m.weights as Record<string, number>).filter(([k]) => detectors.has(k as DetectorName)) as [DetectorName, number][]),
+      weights,
       ensembleThreshold: m.ensembleThreshold,
       seed: m.seed,
       nTrainRows: m.nTrainRows,
     };
+    // a last check that the numbers work together: the training mean must score finitely
+    try {
+      ens.detectScaled({ rows: 1, cols: names, data: new Float64Array(names) });
+    } catch (e) {
+      ens.dispose();
+      throw new ModelFormatError(`does not score: ${(e as Error).message}`, where);
+    }
     return ens;
   }
 
@@ -785,4 +844,91 @@ export function packageInfo(): { version: string } {
     pkgCache = { version: (require('../../package.json') as { version: string }).version };
   }
   return pkgCache;
+}
+
+/**
+ * Largest magnitude of a standardised feature value the detectors are given (a billion training
+ * standard deviations). A training row is never beyond it (a z-score of n rows is at most
+ * sqrt(n)); a scored value beyond it is as anomalous as anything can be, and is capped there so
+ * that every detector computes a finite score (squared distances, kernels, the autoencoder's
+ * float32 arithmetic), whatever finite number the file holds (1.7976931348623157e308 included).
+ */
+export const MAX_SCALED_VALUE = 1e9;
+
+/** Cap standardised values to [-MAX_SCALED_VALUE, MAX_SCALED_VALUE] in place. */
+function capScaled(Xs: DenseMatrix): DenseMatrix {
+  const d = Xs.data;
+  for (let k = 0; k < d.length; k++) {
+    const v = d[k];
+    if (v > MAX_SCALED_VALUE) d[k] = MAX_SCALED_VALUE;
+    else if (v < -MAX_SCALED_VALUE) d[k] = -MAX_SCALED_VALUE;
+  }
+  return Xs;
+}
+
+/**
+ * The fused score of every row must be finite (a NaN would silently read as normal): a
+ * non-finite one names the row and the detectors' scores that produced it.
+ * @throws DataValidationError
+ */
+function assertFiniteFused(fused: Float64Array, scores: Map<DetectorName, Float64Array>): void {
+  for (let i = 0; i < fused.length; i++) {
+    const v = fused[i];
+    if (v - v === 0) continue;
+    const parts = [...scores].map(([name, s]) => `${name} ${s[i]}`).join(', ');
+    throw new DataValidationError(`the ensemble score is not a finite number (${v}; detector scores: ${parts}).`, { row: i + 1 });
+  }
+}
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/** Size and modification time of a folder's manifest, to tell whether a save replaced it. */
+function manifestStamp(dir: string): string {
+  try {
+    const st = fs.statSync(path.join(dir, 'manifest.json'));
+    return `${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return 'none';
+  }
+}
+
+/**
+ * Check every number of a manifest before it is used: feature names, the seed and row count, the
+ * ensemble threshold, each detector's score statistics (an IQR of 0 would make every score
+ * infinite) and fusion weights.
+ * @throws ModelFormatError naming the manifest and the field
+ */
+function checkManifestNumbers(m: any, where: string): void {
+  const bad = (msg: string) => new ModelFormatError(msg, where);
+  const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+  const names = m.featureNames;
+  if (!Array.isArray(names) || names.length === 0 || names.length > 10_000_000 || names.some((n: unknown) => typeof n !== 'string' || n === '')) {
+    throw bad('has invalid featureNames (expected a non-empty list of names).');
+  }
+  if (new Set(names).size !== names.length) throw bad('lists a feature name twice.');
+  if (!Array.isArray(m.detectors)) throw bad("has invalid 'detectors' (expected a list).");
+  if (m.detectors.length > DETECTOR_NAMES.length) throw bad(`lists ${m.detectors.length} detectors; there are ${DETECTOR_NAMES.length}.`);
+  if (!finite(m.ensembleThreshold)) throw bad(`has an invalid ensembleThreshold ${JSON.stringify(m.ensembleThreshold)} (expected a finite number).`);
+  if (!Number.isInteger(m.seed) || m.seed < 0 || m.seed > 0xffffffff) throw bad(`has an invalid seed ${JSON.stringify(m.seed)}.`);
+  if (!Number.isInteger(m.nTrainRows) || m.nTrainRows < 1) throw bad(`has an invalid nTrainRows ${JSON.stringify(m.nTrainRows)}.`);
+  if (!isPlainObject(m.stats) || !isPlainObject(m.weights) || !isPlainObject(m.options)) throw bad('has invalid stats, weights or options (expected objects).');
+  let wsum = 0;
+  for (const d of m.detectors as any[]) {
+    const name = d?.name as string;
+    if (!DETECTOR_NAMES.includes(name as DetectorName)) continue; // reported as an unknown detector
+    const st = m.stats[name];
+    if (st !== undefined) {
+      if (!isPlainObject(st)) throw bad(`has invalid score statistics for '${name}'.`);
+      for (const k of ['median', 'iqr', 'mean', 'std', 'threshold']) {
+        if (!finite(st[k])) throw bad(`has an invalid stats.${name}.${k} ${JSON.stringify(st[k])} (expected a finite number).`);
+      }
+      if (!((st.iqr as number) > 0) || !((st.std as number) > 0)) throw bad(`has stats.${name}.iqr ${st.iqr} and std ${st.std}; both must be > 0 (a zero spread makes every score infinite).`);
+    }
+    const w = m.weights[name];
+    if (!finite(w) || w < 0) throw bad(`has an invalid weights.${name} ${JSON.stringify(w)} (expected a finite number >= 0).`);
+    wsum += w;
+  }
+  if (m.detectors.length && !(wsum > 0)) throw bad('has fusion weights that sum to 0.');
 }

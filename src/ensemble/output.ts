@@ -129,8 +129,30 @@ export function resultFields(r: DetectionResult, i: number, id: string): string[
   return f;
 }
 
-/** CSV text: every input column of every row, then the result columns (`row_id` first). */
-export function detectionToCsv(data: TrafficData, r: DetectionResult): string {
+/**
+ * Throws a `TypeError` when a function of the form `(result, data)` got its arguments the other
+ * way round (the order before version 0.2 of {@link detectionRows} and {@link detectionToCsv}).
+ */
+function checkResultFirst(fn: string, r: unknown, data: unknown): void {
+  const isData = (x: unknown) => typeof x === 'object' && x !== null && 'X' in x && !('isAnomaly' in x);
+  if (isData(r) || (data !== undefined && data !== null && typeof data === 'object' && 'isAnomaly' in data)) {
+    throw new TypeError(`${fn} takes (result, data): the detection result first, then the data it was computed on (got them the other way round).`);
+  }
+}
+
+/**
+ * CSV text: every input column of every row, then the result columns (`row_id` first); the
+ * format of `nal detect`.
+ * @param r - the ensemble's result for `data` (`ensemble.detect(data)`)
+ * @param data - the rows that were scored
+ * @throws TypeError when the arguments are swapped
+ * @example
+ * ```ts
+ * atomicWriteFile('scored.csv', detectionToCsv(ensemble.detect(data), data));
+ * ```
+ */
+export function detectionToCsv(r: DetectionResult, data: TrafficData): string {
+  checkResultFirst('detectionToCsv', r, data);
   const ids = rowIds(data);
   const lines = [csvLine([...data.header, ...resultColumns(r)])];
   for (let i = 0; i < data.records.length; i++) lines.push(csvLine([...data.records[i], ...resultFields(r, i, ids[i])]));
@@ -153,9 +175,18 @@ export interface DetectionRow {
 
 /**
  * Rows as plain objects: row index and `row_id` (when `data` is given), feature values,
- * per-detector scores and votes, and the ensemble columns.
+ * per-detector scores and votes, and the ensemble columns. `detectionToDataFrame(r, data)` gives
+ * the same rows as a danfo.js DataFrame.
+ * @param r - the ensemble's result
+ * @param data - the rows that were scored (optional: without it, only the result columns)
+ * @throws TypeError when the arguments are swapped
+ * @example
+ * ```ts
+ * const flagged = detectionRows(ensemble.detect(data), data).filter((row) => row.is_anomaly === 1);
+ * ```
  */
-export function detectionRows(data: TrafficData | undefined, r: DetectionResult): DetectionRow[] {
+export function detectionRows(r: DetectionResult, data?: TrafficData): DetectionRow[] {
+  checkResultFirst('detectionRows', r, data);
   const n = r.isAnomaly.length;
   const out: DetectionRow[] = new Array(n);
   const d = data?.X.cols ?? 0;

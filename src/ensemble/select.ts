@@ -9,7 +9,7 @@ import type { DetectionResult } from './ensemble';
  * @example
  * ```ts
  * const flagged = [...r.isAnomaly.keys()].filter((i) => r.isAnomaly[i]);
- * atomicWriteFile('anomalies.csv', detectionToCsv(subsetRows(data, flagged), selectDetection(r, flagged)));
+ * atomicWriteFile('anomalies.csv', detectionToCsv(selectDetection(r, flagged), subsetRows(data, flagged)));
  * ```
  */
 export function selectDetection(r: DetectionResult, indices: ArrayLike<number>): DetectionResult {

@@ -36,6 +36,15 @@ import { feedbackLog, type FeedbackLog, type FeedbackRecord } from './store';
 /** Copies of each confirmed false positive in the training set by default. */
 export const DEFAULT_FP_WEIGHT = 10;
 
+/** Largest `fpWeight`: beyond it one label would outweigh any training set we can hold. */
+export const MAX_FP_WEIGHT = 1000;
+
+/**
+ * Most feature values the copies of confirmed false positives may add to the training set
+ * (2^24, 128 MB of float64): `fpWeight` multiplies rows, so it is bounded before allocating.
+ */
+export const MAX_FEEDBACK_ADDED_VALUES = 2 ** 24;
+
 /** Confirmed anomalies and confirmed false positives needed (each) before fusion weights are learned. */
 export const MIN_LABELS_PER_CLASS = 5;
 
@@ -103,7 +112,9 @@ export function feedbackTrainingSet(
   opts: FeedbackTrainingOptions = {},
 ): FeedbackTrainingSet {
   const fpWeight = opts.fpWeight ?? DEFAULT_FP_WEIGHT;
-  if (!Number.isInteger(fpWeight) || fpWeight < 1) throw new RangeError(`The 'fpWeight' option must be an integer >= 1. Got ${fpWeight}.`);
+  if (!Number.isInteger(fpWeight) || fpWeight < 1 || fpWeight > MAX_FP_WEIGHT) {
+    throw new RangeError(`The 'fpWeight' option must be an integer in [1, ${MAX_FP_WEIGHT}]. Got ${fpWeight}.`);
+  }
   const log = asLog(feedback);
   const { rows: n, cols: d, data } = train.X;
   const ids = rowIds(train);
@@ -152,6 +163,11 @@ export function feedbackTrainingSet(
     }
     fpRows.push(values);
     const copies = Math.max(0, fpWeight - (present.get(r.row_id) ?? 0));
+    if ((extra.length + copies) * d > MAX_FEEDBACK_ADDED_VALUES) {
+      throw new RangeError(
+        `fpWeight ${fpWeight} with ${[...log.latest.values()].filter((x) => x.label === 'fp').length} confirmed false positives would add more than ${MAX_FEEDBACK_ADDED_VALUES.toLocaleString('en-US')} feature values (${d} per row) to the training set; use a smaller fpWeight.`,
+      );
+    }
     for (let k = 0; k < copies; k++) extra.push(values);
   }
   const out = new Float64Array((keep.length + extra.length) * d);

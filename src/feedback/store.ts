@@ -6,8 +6,9 @@
  * - Append-only: every {@link appendFeedback} is one `write` of whole lines to a file opened with
  *   `O_APPEND`, then `fsync`. A crash mid-write can leave at most a truncated last line; every
  *   earlier label is untouched.
- * - Loading ({@link loadFeedback}) skips and reports a truncated or unreadable line (the next
- *   append starts a fresh line after it), and refuses a well-formed line with invalid content.
+ * - Loading ({@link loadFeedback}) skips and reports what an interrupted write left (the next
+ *   append starts a fresh line after it); any other line that is not JSON, or a JSON line with
+ *   invalid content, is an error naming the line (`skipBadLines` skips the former).
  * - Rows are identified by their stable {@link rowId}; a later label for the same row wins, and the
  *   change is recorded in {@link FeedbackLog.conflicts}.
  */
@@ -17,6 +18,7 @@ import { DataValidationError } from '../core/errors';
 import type { DetectorName } from '../core/detector';
 import { takeRows } from '../core/matrix';
 import { fsyncDir } from '../core/persistence';
+import { decodeUtf8 } from '../data/text';
 import { normalizeScores } from '../ensemble/combine';
 import { DETECTOR_NAMES, type AnomalyEnsemble } from '../ensemble/ensemble';
 import { featureSetId, rowIds, type RowIdSource } from '../ensemble/output';
@@ -160,13 +162,25 @@ export function appendFeedback(file: string, records: FeedbackRecord | readonly 
   if (!existed) fsyncDir(dir);
 }
 
+/** Options of {@link parseFeedback} and {@link loadFeedback}. */
+export interface ParseFeedbackOptions {
+  /**
+   * Skip any line that is not JSON (with a warning) instead of failing. Without it only the
+   * remains of interrupted writes are skipped: another line that is not JSON means the file is not
+   * a feedback log, or was damaged. @defaultValue false
+   */
+  skipBadLines?: boolean;
+}
+
 /**
- * Parse feedback JSON Lines. A line that is not JSON (a truncated last line, or the remains of an
- * interrupted write) is skipped with a warning; a JSON line with invalid content is an error.
- * An unterminated last line is kept when it is a complete, valid record.
- * @throws DataValidationError naming the line of an invalid record
+ * Parse feedback JSON Lines. The remains of an interrupted write (a line that is the start of a
+ * record as {@link appendFeedback} writes it, cut short) are skipped with a warning, wherever they
+ * are; any other line that is not JSON is an error (a warning with `skipBadLines`), so a file that
+ * is not a feedback log is never read as an empty one; a JSON line with invalid content is always
+ * an error. An unterminated last line is kept when it is a complete, valid record.
+ * @throws DataValidationError naming the line
  */
-export function parseFeedback(text: string, file?: string): FeedbackLog {
+export function parseFeedback(text: string, file?: string, opts: ParseFeedbackOptions = {}): FeedbackLog {
   const lines = text.split('\n');
   const log: FeedbackLog = { file, records: [], latest: new Map(), conflicts: [], warnings: [] };
   const prefix = file ? `${file}: ` : '';
@@ -178,16 +192,29 @@ export function parseFeedback(text: string, file?: string): FeedbackLog {
     try {
       parsed = JSON.parse(line);
     } catch {
-      log.warnings.push(
-        isLast
-          ? `${prefix}line ${k + 1}: truncated last line (an interrupted write) skipped.`
-          : `${prefix}line ${k + 1}: not valid JSON (the remains of an interrupted write?) skipped.`,
-      );
+      // the remains of an interrupted write (the start of a record as appendFeedback writes it)
+      // are skipped; anything else means the file is not a feedback log, or was damaged
+      const cut = isCutRecord(line);
+      if (cut && isLast) {
+        log.warnings.push(`${prefix}line ${k + 1}: truncated last line (an interrupted write) skipped.`);
+        continue;
+      }
+      if (!cut && !opts.skipBadLines) {
+        const what = log.records.length === 0 && k === 0 ? 'is not a feedback log (JSON lines written by nal feedback add)' : 'has a line that is not JSON (damaged?)';
+        throw new DataValidationError(`line ${k + 1}: ${what}; --skip-bad-lines skips such lines.`, { file });
+      }
+      log.warnings.push(`${prefix}line ${k + 1}: not valid JSON (the remains of an interrupted write?) skipped.`);
       continue;
     }
     addRecord(log, checkFeedbackRecord(parsed, { file, line: k + 1 }), k + 1);
   }
   return log;
+}
+
+/** Whether a line that is not JSON is a record cut short (every record is written starting with `{"row_id":"`). */
+function isCutRecord(line: string): boolean {
+  const head = '{"row_id":"';
+  return line.startsWith(head) || head.startsWith(line);
 }
 
 function addRecord(log: FeedbackLog, r: FeedbackRecord, line: number): void {
@@ -205,17 +232,27 @@ export function feedbackLog(records: readonly FeedbackRecord[]): FeedbackLog {
   return log;
 }
 
+/** Largest feedback file read (about a million labels with feature values). */
+export const MAX_FEEDBACK_BYTES = 512 * 1024 * 1024;
+
 /**
- * Read a feedback file.
+ * Read a feedback file (a regular file of UTF-8 JSON lines).
  * @param opts.missingOk - return an empty log for a missing file instead of throwing @defaultValue false
- * @throws DataValidationError for a missing file (unless `missingOk`) or an invalid record
+ * @param opts.skipBadLines - see {@link ParseFeedbackOptions}
+ * @throws DataValidationError for a missing file (unless `missingOk`), one that is not a regular
+ *   file or too large, a line that is not JSON (unless `skipBadLines`) or an invalid record
  */
-export function loadFeedback(file: string, opts: { missingOk?: boolean } = {}): FeedbackLog {
-  if (!fs.existsSync(file)) {
+export function loadFeedback(file: string, opts: { missingOk?: boolean } & ParseFeedbackOptions = {}): FeedbackLog {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch {
     if (opts.missingOk) return { file, records: [], latest: new Map(), conflicts: [], warnings: [] };
     throw new DataValidationError('feedback file not found.', { file });
   }
-  return parseFeedback(fs.readFileSync(file, 'utf8'), file);
+  if (!st.isFile()) throw new DataValidationError('is not a regular file; a feedback log is a file of JSON lines.', { file });
+  if (st.size > MAX_FEEDBACK_BYTES) throw new DataValidationError(`is ${(st.size / (1 << 20)).toFixed(0)} MiB, more than a feedback log may have (${MAX_FEEDBACK_BYTES / (1 << 20)} MiB).`, { file });
+  return parseFeedback(decodeUtf8(fs.readFileSync(file), file), file, opts);
 }
 
 /** Counts of a feedback log. */

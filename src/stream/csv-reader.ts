@@ -7,9 +7,10 @@
  * short last line without a final newline skipped with a warning (a truncated file).
  */
 import * as fs from 'node:fs';
-import { StringDecoder } from 'node:string_decoder';
 import * as zlib from 'node:zlib';
+import { registerCleanup } from '../core/cleanup';
 import { DataValidationError } from '../core/errors';
+import { DEFAULT_MAX_LINE_BYTES, InvalidUtf8, invalidUtf8Error, lineTooLongError, StrictUtf8Decoder } from '../data/text';
 
 /**
  * Where CSV text comes from: a file path (`"-"` is stdin; `.gz` files, or files that start with
@@ -45,6 +46,16 @@ export interface CsvChunkOptions {
    * shard of a larger file (a batch engine's partition) may hold no rows. @defaultValue false
    */
   allowEmpty?: boolean;
+  /**
+   * Longest line (record) accepted, in bytes; a longer one is an error naming its line, raised
+   * as soon as that many bytes arrived without a line break. @defaultValue {@link DEFAULT_MAX_LINE_BYTES}
+   */
+  maxLineBytes?: number;
+  /**
+   * Stops the reading when aborted, also while waiting for input (a pipe or stdin that has not
+   * sent anything): the read rejects with the signal's reason and the source is closed.
+   */
+  signal?: AbortSignal;
 }
 
 /** One chunk of {@link readCsvChunks}. */
@@ -60,6 +71,17 @@ export interface CsvChunk {
 /** Default records per chunk. */
 export const DEFAULT_CHUNK_SIZE = 8192;
 
+/**
+ * Most text a chunk holds (characters plus 8 per cell): a chunk ends before `chunkSize` records
+ * when its rows are wide, so memory stays bounded whatever the width of the rows.
+ */
+export const MAX_CHUNK_TEXT = 8 * 1024 * 1024;
+
+/** Largest `chunkSize` (memory grows with it: one chunk of rows and its results are held at once). */
+export const MAX_CHUNK_SIZE = 1_000_000;
+
+export { DEFAULT_MAX_LINE_BYTES } from '../data/text';
+
 /** An opened byte source with what is known about it. */
 export interface OpenedSource {
   chunks: AsyncIterable<string | Uint8Array>;
@@ -74,36 +96,111 @@ export interface OpenedSource {
  * `file not found.` message as {@link loadTraffic}) before any output is created.
  * @throws DataValidationError when a path cannot be opened
  */
-export function openCsvSource(source: CsvSource, opts: { file?: string; onBytes?: (bytes: number) => void } = {}): OpenedSource {
+export function openCsvSource(
+  source: CsvSource,
+  opts: { file?: string; onBytes?: (bytes: number) => void; signal?: AbortSignal } = {},
+): OpenedSource {
+  const signal = opts.signal;
   if (typeof source === 'string') {
     if (source === '-') {
-      return { chunks: gunzipIfNeeded(countBytes(process.stdin, opts.onBytes), opts.file ?? 'stdin'), file: opts.file ?? 'stdin' };
+      return { chunks: gunzipIfNeeded(countBytes(process.stdin, opts.onBytes, signal), opts.file ?? 'stdin'), file: opts.file ?? 'stdin' };
     }
     const file = opts.file ?? source;
-    let fd: number;
-    let size: number | undefined;
+    let st: fs.Stats;
     try {
-      fd = fs.openSync(source, 'r');
-      const st = fs.fstatSync(fd);
-      if (st.isDirectory()) {
-        fs.closeSync(fd);
-        throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-      }
-      size = st.isFile() ? st.size : undefined;
+      st = fs.statSync(source);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       throw new DataValidationError(code === 'ENOENT' ? 'file not found.' : `cannot read file (${code ?? String(e)}).`, { file });
     }
-    const stream = fs.createReadStream('', { fd, highWaterMark: 1 << 16 });
-    return { chunks: gunzipIfNeeded(countBytes(stream, opts.onBytes), file, source.endsWith('.gz')), file, size };
+    if (st.isDirectory()) throw new DataValidationError('is a folder, not a file.', { file });
+    let stream: fs.ReadStream;
+    if (st.isFile()) {
+      let fd: number;
+      try {
+        fd = fs.openSync(source, 'r');
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        throw new DataValidationError(code === 'ENOENT' ? 'file not found.' : `cannot read file (${code ?? String(e)}).`, { file });
+      }
+      stream = fs.createReadStream('', { fd, highWaterMark: 1 << 16 });
+    } else {
+      // a FIFO or a device: opened without blocking this thread (a FIFO's open waits for a
+      // writer), so an interrupt is still handled while it waits
+      stream = fs.createReadStream(source, { highWaterMark: 1 << 16 });
+      if (st.isFIFO()) releaseFifoOpenOnStop(source, stream, signal);
+    }
+    return { chunks: gunzipIfNeeded(countBytes(stream, opts.onBytes, signal), file, source.endsWith('.gz')), file, size: st.isFile() ? st.size : undefined };
   }
-  return { chunks: gunzipIfNeeded(toAsyncIterable(source), opts.file ?? 'stream'), file: opts.file };
+  return { chunks: gunzipIfNeeded(abortable(toAsyncIterable(source), signal), opts.file ?? 'stream'), file: opts.file };
 }
 
-async function* countBytes(stream: NodeJS.ReadableStream, onBytes?: (n: number) => void): AsyncGenerator<Uint8Array | string> {
-  for await (const c of stream as AsyncIterable<Uint8Array | string>) {
-    onBytes?.(typeof c === 'string' ? Buffer.byteLength(c) : c.length);
-    yield c;
+/**
+ * A FIFO's open waits for a writer in a worker thread of the thread pool, and a process cannot
+ * exit while it waits. When the run stops first (an abort, or the cleanup before an exit), the
+ * wait is ended by opening the FIFO for writing once, without blocking, and closing it.
+ */
+function releaseFifoOpenOnStop(file: string, stream: fs.ReadStream, signal?: AbortSignal): void {
+  let opened = false;
+  const release = () => {
+    if (opened) return;
+    opened = true;
+    try {
+      fs.closeSync(fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+    } catch {
+      // no open is waiting (ENXIO): nothing to release
+    }
+  };
+  const unregister = registerCleanup(release);
+  stream.once('open', () => {
+    opened = true;
+    unregister();
+  });
+  stream.once('close', unregister);
+  signal?.addEventListener('abort', release, { once: true });
+}
+
+async function* countBytes(stream: NodeJS.ReadableStream, onBytes?: (n: number) => void, signal?: AbortSignal): AsyncGenerator<Uint8Array | string> {
+  // an abort destroys the stream, which ends a read that is waiting with the abort's reason
+  const onAbort = () => (stream as NodeJS.ReadableStream & { destroy?: (e?: Error) => void }).destroy?.(signal!.reason);
+  signal?.throwIfAborted();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    for await (const c of stream as AsyncIterable<Uint8Array | string>) {
+      signal?.throwIfAborted();
+      onBytes?.(typeof c === 'string' ? Buffer.byteLength(c) : c.length);
+      yield c;
+    }
+    signal?.throwIfAborted();
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** An iterable whose reads also end (with the abort's reason) when `signal` is aborted. */
+async function* abortable<T>(src: AsyncIterable<T>, signal?: AbortSignal): AsyncGenerator<T> {
+  if (!signal) {
+    for await (const x of src) yield x;
+    return;
+  }
+  const it = src[Symbol.asyncIterator]();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
+  try {
+    for (;;) {
+      const r = await Promise.race([it.next(), aborted]);
+      if (r.done) return;
+      yield r.value;
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
+    // a read still pending cannot be cancelled; do not wait for it
+    void Promise.resolve(it.return?.()).catch(() => undefined);
   }
 }
 
@@ -145,6 +242,8 @@ async function* gunzipIfNeeded(chunks: AsyncIterable<Uint8Array | string>, file:
     try {
       for await (const c of gunzip as AsyncIterable<Uint8Array>) yield c;
     } catch (e) {
+      // zlib's own errors mean bad compressed data; anything else (an interrupt) passes through
+      if (!/^Z_/.test(String((e as NodeJS.ErrnoException)?.code ?? ''))) throw e;
       throw new DataValidationError(`not a valid gzip file (${(e as Error).message}).`, { file });
     } finally {
       if (!gunzip.destroyed) gunzip.destroy();
@@ -193,6 +292,8 @@ function toAsyncIterable(source: Exclude<CsvSource, string>): AsyncIterable<stri
 interface RawRecord {
   cells: string[];
   line: number;
+  /** Characters of the record's text (for the memory budget of a chunk). */
+  chars: number;
 }
 
 /**
@@ -206,12 +307,22 @@ export class CsvRecordSplitter {
   private line = 1;
   private started = false;
   private file?: string;
+  private readonly maxLine: number;
 
-  constructor(file?: string) {
+  /**
+   * @param file - file name for messages
+   * @param maxLineBytes - longest record accepted (its text's length; a UTF-8 byte count is never
+   *   smaller) @defaultValue {@link DEFAULT_MAX_LINE_BYTES}
+   */
+  constructor(file?: string, maxLineBytes = DEFAULT_MAX_LINE_BYTES) {
     this.file = file;
+    this.maxLine = maxLineBytes;
   }
 
-  /** Complete records in `text` (plus what was left over from earlier pushes). */
+  /**
+   * Complete records in `text` (plus what was left over from earlier pushes).
+   * @throws DataValidationError for a record longer than the limit (as soon as its text is)
+   */
   push(text: string, out: RawRecord[] = []): RawRecord[] {
     let buf = this.rest.length ? this.rest + text : text;
     if (!this.started && buf.length) {
@@ -228,18 +339,35 @@ export class CsvRecordSplitter {
       if (q < 0 || q > nl) {
         let end = nl;
         if (end > start && buf.charCodeAt(end - 1) === 13) end--;
-        out.push({ cells: buf.slice(start, end).split(','), line: this.line });
+        if (end - start > this.maxLine) throw lineTooLongError(this.file, this.line, this.maxLine);
+        out.push({ cells: buf.slice(start, end).split(','), line: this.line, chars: end - start });
         this.line++;
         start = nl + 1;
         continue;
       }
       const r = this.parseQuoted(buf, start, false);
       if (!r) break; // the record's end has not arrived yet
+      if (r.next - start > this.maxLine + 2) throw lineTooLongError(this.file, r.record.line, this.maxLine);
       out.push(r.record);
       start = r.next;
     }
     this.rest = start < n ? buf.slice(start) : '';
+    // a record still waiting for its end is refused as soon as it is too long (a file without
+    // line breaks is not held whole)
+    if (this.rest.length > this.maxLine) throw lineTooLongError(this.file, this.line, this.maxLine);
     return out;
+  }
+
+  /** The physical line on which the next record starts. */
+  get nextLine(): number {
+    return this.line;
+  }
+
+  /** The physical line that `extra` more text would end on (for messages about text not split yet). */
+  lineAfter(extra: string): number {
+    let line = this.line;
+    for (const t of [this.rest, extra]) for (let k = t.indexOf('\n'); k >= 0; k = t.indexOf('\n', k + 1)) line++;
+    return line;
   }
 
   /**
@@ -254,7 +382,7 @@ export class CsvRecordSplitter {
     if (!buf.includes('"')) {
       let end = buf.length;
       if (buf.charCodeAt(end - 1) === 13) end--;
-      return { cells: buf.slice(0, end).split(','), line: this.line };
+      return { cells: buf.slice(0, end).split(','), line: this.line, chars: end };
     }
     const r = this.parseQuoted(buf, 0, true)!;
     return r.record;
@@ -297,7 +425,7 @@ export class CsvRecordSplitter {
       } else if (c === 10 || c === 13) {
         if (c === 13 && i + 1 >= n && !atEnd) return undefined; // a CR whose LF may follow
         cells.push(field + buf.slice(segment, i));
-        const record = { cells, line: this.line };
+        const record = { cells, line: this.line, chars: i - start };
         let next = i + 1;
         if (c === 13 && buf.charCodeAt(next) === 10) next++;
         this.line += lines + 1;
@@ -307,7 +435,7 @@ export class CsvRecordSplitter {
     if (!atEnd) return undefined;
     if (inQuotes) throw new DataValidationError(`unterminated quoted field starting on line ${quotedStartLine}.`, { file: this.file });
     cells.push(field + buf.slice(segment, i));
-    const record = { cells, line: this.line };
+    const record = { cells, line: this.line, chars: n - start };
     this.line += lines;
     return { record, next: n };
   }
@@ -333,11 +461,13 @@ function isBlank(r: RawRecord): boolean {
 export async function* readCsvChunks(source: CsvSource, opts: CsvChunkOptions = {}): AsyncGenerator<CsvChunk> {
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`readCsvChunks: chunkSize must be an integer >= 1, got ${chunkSize}.`);
-  const opened = openCsvSource(source, { file: opts.file, onBytes: opts.onBytes });
+  const maxLine = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  if (!Number.isInteger(maxLine) || maxLine < 1) throw new RangeError(`readCsvChunks: maxLineBytes must be an integer >= 1, got ${maxLine}.`);
+  const opened = openCsvSource(source, { file: opts.file, onBytes: opts.onBytes, signal: opts.signal });
   const file = opened.file;
   const hasHeader = opts.hasHeader ?? true;
-  const splitter = new CsvRecordSplitter(file);
-  const decoder = new StringDecoder('utf8');
+  const splitter = new CsvRecordSplitter(file, maxLine);
+  const decoder = new StrictUtf8Decoder();
 
   let header: string[] | undefined;
   let width = 0;
@@ -345,6 +475,7 @@ export async function* readCsvChunks(source: CsvSource, opts: CsvChunkOptions = 
   let dataRows = 0; // data rows accepted so far
   let records: string[][] = [];
   let firstRow = 1;
+  let text = 0; // characters + 8 per cell held in `records`
 
   const accept = (r: RawRecord, isLastWithoutNewline: boolean): void => {
     if (isBlank(r)) return;
@@ -390,33 +521,49 @@ export async function* readCsvChunks(source: CsvSource, opts: CsvChunkOptions = 
     }
     if (records.length === 0) firstRow = dataRows + 1;
     records.push(r.cells);
+    text += r.chars + 8 * r.cells.length;
     dataRows++;
+  };
+  const full = () => records.length >= chunkSize || text >= MAX_CHUNK_TEXT;
+  const take = (): CsvChunk => {
+    const out = records;
+    records = [];
+    text = 0;
+    return { header: header!, records: out, firstRow };
+  };
+  /** Invalid bytes, named by line and by the data row they are in (0 in the header). */
+  const badText = (e: unknown, pending: string): unknown => {
+    if (!(e instanceof InvalidUtf8)) return e;
+    const line = splitter.lineAfter(pending + e.before);
+    // the lines between the start of the first record not yet complete and the bad byte
+    const delta = line - splitter.nextLine;
+    const row = header || !hasHeader ? dataRows + 1 + delta : delta;
+    return invalidUtf8Error(e, file, line, row);
   };
 
   const batch: RawRecord[] = [];
   let sawAny = false;
   for await (const c of opened.chunks) {
-    const text = typeof c === 'string' ? c : decoder.write(c as Buffer);
-    if (text.length === 0) continue;
+    let chunkText: string;
+    try {
+      chunkText = typeof c === 'string' ? c : decoder.write(c as Uint8Array);
+    } catch (e) {
+      throw badText(e, '');
+    }
+    if (chunkText.length === 0) continue;
     sawAny = true;
     batch.length = 0;
-    splitter.push(text, batch);
+    splitter.push(chunkText, batch);
     // every record from push() ended with a line break; only splitter.end() can be a truncated one
     for (const r of batch) {
       accept(r, false);
-      if (records.length >= chunkSize) {
-        const out = records;
-        records = [];
-        yield { header: header!, records: out, firstRow };
-      }
+      if (full()) yield take();
     }
   }
-  const tail = decoder.end();
-  if (tail) {
-    sawAny = true;
-    batch.length = 0;
-    splitter.push(tail, batch);
-    for (const r of batch) accept(r, false);
+  try {
+    decoder.end();
+  } catch (e) {
+    throw badText(e, '');
   }
   const last = splitter.end();
   if (last) accept(last, true);
@@ -424,10 +571,11 @@ export async function* readCsvChunks(source: CsvSource, opts: CsvChunkOptions = 
     if (opts.allowEmpty) return;
     throw new DataValidationError('the file is empty.', { file });
   }
-  for (let i = 0; i < records.length; i += chunkSize) {
-    yield { header, records: i === 0 && records.length <= chunkSize ? records : records.slice(i, i + chunkSize), firstRow: firstRow + i };
+  if (records.length) {
+    yield take();
+    return;
   }
-  if (records.length || opts.allowEmpty) return;
+  if (opts.allowEmpty) return;
   if (dataRows === 0 && hasHeader) {
     // nothing yielded at all: a header and no rows
     throw new DataValidationError('the file has a header but no data rows.', { file });

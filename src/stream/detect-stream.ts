@@ -5,15 +5,15 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { once } from 'node:events';
 import { DataValidationError } from '../core/errors';
 import type { DenseMatrix } from '../core/matrix';
-import { tempPathFor } from '../core/persistence';
+import { registerTempFile, removeStaleTempFiles } from '../core/cleanup';
+import { checkOutputPath, tempPathFor } from '../core/persistence';
 import type { TrafficData } from '../data/csv';
 import type { DatasetSchema } from '../data/schema';
 import type { AnomalyEnsemble, DetectionResult } from '../ensemble/ensemble';
 import { detectionToCsv } from '../ensemble/output';
-import { DEFAULT_CHUNK_SIZE, type CsvSource } from './csv-reader';
+import { DEFAULT_CHUNK_SIZE, type CsvSource, type DEFAULT_MAX_LINE_BYTES } from './csv-reader';
 import { readTrafficChunks, shiftRow } from './traffic-stream';
 
 /**
@@ -68,6 +68,10 @@ export interface DetectCsvStreamOptions {
    * be empty). @defaultValue false
    */
   allowEmpty?: boolean;
+  /** Longest line accepted, in bytes. @defaultValue {@link DEFAULT_MAX_LINE_BYTES} (1 MiB) */
+  maxLineBytes?: number;
+  /** Stops reading when aborted, also while a read waits for input; the reading rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** The layout {@link detectCsvStream} reads with when none is given. */
@@ -101,6 +105,8 @@ export async function* detectCsvStream(
     onWarning: opts.onWarning,
     onBytes: opts.onBytes,
     allowEmpty: opts.allowEmpty,
+    maxLineBytes: opts.maxLineBytes,
+    signal: opts.signal,
   });
   for await (const data of chunks) {
     let result: DetectionResult;
@@ -271,8 +277,8 @@ export interface StreamSummary {
  * first. Concatenating the chunks' texts (the first with its header) gives exactly
  * `detectionToCsv` of all the rows.
  */
-export function chunkToCsv(data: TrafficData, r: DetectionResult, header = false): string {
-  const text = detectionToCsv(data, r);
+export function chunkToCsv(r: DetectionResult, data: TrafficData, header = false): string {
+  const text = detectionToCsv(r, data);
   return header ? text : text.slice(text.indexOf('\n') + 1);
 }
 
@@ -280,7 +286,8 @@ export function chunkToCsv(data: TrafficData, r: DetectionResult, header = false
  * Write streamed detection chunks as CSV to a writable stream (header first, unless
  * `opts.header` is false), honouring back-pressure, so memory stays bounded whatever the number
  * of rows. Without the header, the outputs of the shards of a file, concatenated after the header
- * line, are the output of the whole file to the byte.
+ * line, are the output of the whole file to the byte. A stream that fails or closes (a reader
+ * that stopped: EPIPE) ends the writing with its error instead of waiting.
  * @returns rows written and anomalies found
  */
 export async function writeDetectionCsv(
@@ -292,23 +299,68 @@ export async function writeDetectionCsv(
 ): Promise<StreamSummary> {
   const summary: StreamSummary = { rows: 0, anomalies: 0 };
   let first = opts.header !== false;
-  for await (const c of chunks) {
-    signal?.throwIfAborted();
-    const text = chunkToCsv(c.data, c.result, first);
-    first = false;
-    summary.rows += c.rows;
-    for (let i = 0; i < c.rows; i++) summary.anomalies += c.result.isAnomaly[i];
-    if (!out.write(text)) await once(out as unknown as NodeJS.EventEmitter, 'drain');
-    onChunk?.(summary);
+  let failed: unknown;
+  const onError = (e: unknown) => (failed ??= e);
+  const emitter = out as unknown as NodeJS.EventEmitter;
+  const drainFailed = (e: unknown) => {
+    failed ??= e;
+    throw e;
+  };
+  emitter.on('error', onError);
+  try {
+    for await (const c of chunks) {
+      signal?.throwIfAborted();
+      if (failed) throw failed;
+      const text = chunkToCsv(c.result, c.data, first);
+      first = false;
+      summary.rows += c.rows;
+      for (let i = 0; i < c.rows; i++) summary.anomalies += c.result.isAnomaly[i];
+      if (!out.write(text)) await drained(out, signal).catch(drainFailed);
+      if (failed) throw failed;
+      onChunk?.(summary);
+    }
+    return summary;
+  } finally {
+    emitter.off('error', onError);
+    // a stream that failed (a reader gone: EPIPE) may still report it; it is no news then
+    if (failed) emitter.on('error', () => undefined);
   }
-  return summary;
+}
+
+/** Wait for 'drain'; rejects when the stream errors or closes first, or `signal` aborts. */
+function drained(out: NodeJS.WritableStream, signal?: AbortSignal): Promise<void> {
+  const w = out as NodeJS.WritableStream & NodeJS.EventEmitter & { destroyed?: boolean; errored?: Error | null };
+  if (w.errored) return Promise.reject(w.errored);
+  if (w.destroyed) return Promise.reject(Object.assign(new Error('the output stream was closed'), { code: 'ERR_STREAM_DESTROYED' }));
+  return new Promise<void>((resolve, reject) => {
+    const done = (e?: unknown) => {
+      w.off('drain', onDrain);
+      w.off('error', onError);
+      w.off('close', onClose);
+      signal?.removeEventListener('abort', onAbort);
+      if (e) reject(e);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onError = (e: unknown) => done(e);
+    const onClose = () => done(w.errored ?? Object.assign(new Error('the output stream was closed'), { code: 'ERR_STREAM_DESTROYED' }));
+    const onAbort = () => done(signal!.reason);
+    w.once('drain', onDrain);
+    w.once('error', onError);
+    w.once('close', onClose);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /**
  * Stream detection from a CSV source into a CSV file. The output is written progressively to a
  * temporary file beside `outFile` and renamed into place at the end, so a failure part-way (a bad
- * row, an aborted run) leaves no partial output and any earlier file untouched.
- * @throws DataValidationError for a missing file or a bad cell; the signal's reason when aborted
+ * row, a full disk, an aborted run) leaves no partial output and any earlier file untouched; the
+ * error reported is the first one (the bad row, ENOSPC), never one from cleaning up. The output
+ * must not be the source (compared by device and inode). Temporary files of killed earlier runs
+ * beside the output are removed first.
+ * @throws DataValidationError for a missing file or a bad cell; PathError for an output that is
+ *   the input or a directory; the signal's reason when aborted
  */
 export async function detectCsvToFile(
   ens: AnomalyEnsemble,
@@ -317,43 +369,104 @@ export async function detectCsvToFile(
   opts: DetectCsvStreamOptions & {
     /** Called after each chunk is written, with the totals so far. */
     onChunk?: (summary: StreamSummary) => void;
-    /** Stops between chunks (removing the temporary file) when aborted. */
-    signal?: AbortSignal;
     /** Write the header line. @defaultValue true */
     header?: boolean;
   } = {},
 ): Promise<StreamSummary> {
+  if (typeof source === 'string' && source !== '-') checkOutputPath(outFile, [{ file: source, what: 'the input' }]);
+  else checkOutputPath(outFile, []);
   const chunks = detectCsvStream(ens, source, opts);
-  // open the source (a missing file fails here) before creating the output
-  const first = await chunks.next();
-  fs.mkdirSync(path.dirname(path.resolve(outFile)), { recursive: true });
-  const tmp = tempPathFor(outFile);
-  const fd = fs.openSync(tmp, 'wx', 0o644);
-  let fdOpen = true;
-  const out = fs.createWriteStream('', { fd, autoClose: false, highWaterMark: 1 << 20 });
-  let failed: unknown;
-  out.on('error', (e) => (failed ??= e));
+  let tmp: string | undefined;
+  let unregister: (() => void) | undefined;
+  let fh: fs.promises.FileHandle | undefined;
   try {
+    // open the source (a missing file fails here) before creating the output
+    const first = await chunks.next();
+    const dir = path.dirname(path.resolve(outFile));
+    fs.mkdirSync(dir, { recursive: true });
+    removeStaleTempFiles(dir, path.basename(outFile));
+    tmp = tempPathFor(outFile);
+    unregister = registerTempFile(tmp);
+    fh = await fs.promises.open(tmp, 'wx', 0o644);
+    const handle = fh;
+    const out = new FileSink(handle);
     const all = (async function* () {
       if (!first.done) yield first.value;
       yield* chunks;
     })();
-    const summary = await writeDetectionCsv(all, out, opts.onChunk, opts.signal, { header: opts.header });
-    await new Promise<void>((resolve, reject) => {
-      out.end((e?: Error | null) => (e ? reject(e) : resolve()));
-    });
-    if (failed) throw failed;
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fdOpen = false;
+    const summary = await writeDetectionCsv(all, out as unknown as NodeJS.WritableStream, opts.onChunk, opts.signal, { header: opts.header });
+    await out.flush();
+    opts.signal?.throwIfAborted();
+    await handle.sync();
+    fh = undefined;
+    await handle.close();
     fs.renameSync(tmp, outFile);
+    tmp = undefined;
     return summary;
-  } catch (e) {
-    out.destroy();
-    if (fdOpen) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw e;
   } finally {
-    await chunks.return(undefined);
+    // on failure: close once, remove the temporary file; errors here must not hide the first one
+    if (fh) await fh.close().catch(() => undefined);
+    if (tmp) fs.rmSync(tmp, { force: true });
+    unregister?.();
+    await chunks.return(undefined).catch(() => undefined);
+  }
+}
+
+/**
+ * A minimal writable over a file handle for {@link writeDetectionCsv}: `write` queues the text
+ * and returns false once two writes are in flight (back-pressure); the first write error is raised
+ * by the next `write`/`flush` and emitted as 'error'. One descriptor, closed once by its owner.
+ */
+class FileSink {
+  private pending: Promise<void> = Promise.resolve();
+  private inFlight = 0;
+  private error: unknown;
+  private readonly listeners = new Map<string, Set<(...a: unknown[]) => void>>();
+
+  constructor(private readonly fh: fs.promises.FileHandle) {}
+
+  write(text: string): boolean {
+    if (this.error) throw this.error;
+    this.inFlight++;
+    this.pending = this.pending.then(async () => {
+      try {
+        if (!this.error) await this.fh.write(text);
+      } catch (e) {
+        this.error ??= e;
+        this.emit('error', e);
+      } finally {
+        this.inFlight--;
+        this.emit('drain');
+      }
+    });
+    // one write may run while the next chunk is scored; a second waits for it
+    return this.inFlight < 2;
+  }
+
+  async flush(): Promise<void> {
+    await this.pending;
+    if (this.error) throw this.error;
+  }
+
+  on(ev: string, fn: (...a: unknown[]) => void): this {
+    (this.listeners.get(ev) ?? this.listeners.set(ev, new Set()).get(ev)!).add(fn);
+    return this;
+  }
+
+  once(ev: string, fn: (...a: unknown[]) => void): this {
+    const w = (...a: unknown[]) => {
+      this.off(ev, w);
+      fn(...a);
+    };
+    return this.on(ev, w);
+  }
+
+  off(ev: string, fn: (...a: unknown[]) => void): this {
+    this.listeners.get(ev)?.delete(fn);
+    return this;
+  }
+
+  private emit(ev: string, ...a: unknown[]): void {
+    for (const fn of [...(this.listeners.get(ev) ?? [])]) fn(...a);
   }
 }

@@ -1,5 +1,5 @@
 /** Streaming: chunked CSV reading and detection over unbounded sources in bounded memory. */
-export { readCsvChunks, openCsvSource, CsvRecordSplitter, DEFAULT_CHUNK_SIZE } from './csv-reader';
+export { readCsvChunks, openCsvSource, CsvRecordSplitter, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MAX_CHUNK_TEXT, DEFAULT_MAX_LINE_BYTES } from './csv-reader';
 export type { CsvSource, CsvChunk, CsvChunkOptions, OpenedSource } from './csv-reader';
 export { readTrafficChunks } from './traffic-stream';
 export type { TrafficChunk, TrafficChunkOptions } from './traffic-stream';

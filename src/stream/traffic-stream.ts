@@ -16,7 +16,7 @@ export interface TrafficChunk extends TrafficData {
 }
 
 /** Options of {@link readTrafficChunks}. */
-export interface TrafficChunkOptions extends Pick<CsvChunkOptions, 'chunkSize' | 'file' | 'onBytes' | 'allowEmpty'> {
+export interface TrafficChunkOptions extends Pick<CsvChunkOptions, 'chunkSize' | 'file' | 'onBytes' | 'maxLineBytes' | 'signal' | 'allowEmpty'> {
   /** Column layout. @defaultValue {@link SEED_SCHEMA} */
   schema?: DatasetSchema;
   /**
@@ -71,6 +71,8 @@ export async function* readTrafficChunks(source: CsvSource, opts: TrafficChunkOp
     chunkSize: opts.chunkSize,
     file,
     onBytes: opts.onBytes,
+    maxLineBytes: opts.maxLineBytes,
+    signal: opts.signal,
     onWarning: warn,
     hasHeader: schema.header !== false,
     columns: schema.header === false ? schema.columns : undefined,

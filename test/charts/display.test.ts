@@ -1,5 +1,9 @@
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import * as fs from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { chartHtml, createLiveChart, plotlyBundlePath, plotlyScriptTag, showChart, showTable, tableHtml, tslabDisplay } from '../../src/charts/display';
+import { PLOTLY_BLOCK_TYPE, packedPlotly } from '../../src/charts/bundle';
 import type { Figure } from '../../src/charts/figure';
 import { createProgressBar, progressLine } from '../../src/charts/progress';
 
@@ -25,20 +29,39 @@ describe('showChart', () => {
     expect(line).toMatch(/^\[chart\] Two bars .*tslab/);
   });
 
-  it('embeds plotly.js in the first chart of the process only', () => {
+  it('puts plotly.js in every chart when the cell execution cannot be told (no tslab kernel)', () => {
     const out: string[] = [];
     const sink = { html: (s: string) => out.push(s) };
     showChart(fig, { display: sink });
     showChart(fig, { display: sink, height: 250 });
-    showChart(fig, { display: sink, includePlotly: true });
+    showChart(fig, { display: sink, includePlotly: false });
     expect(out[0].length).toBeGreaterThan(1_000_000);
-    expect(out[0]).toContain('window.Plotly = Plotly');
-    expect(out[1].length).toBeLessThan(5_000);
+    expect(out[1].length).toBeGreaterThan(1_000_000);
     expect(out[1]).toContain('"height":250');
-    expect(out[2].length).toBeGreaterThan(1_000_000);
-    for (const html of out) expect(html).toMatch(/Plotly\.newPlot\(el, fig\.data, fig\.layout, config\)/);
+    expect(out[2].length).toBeLessThan(10_000);
+    for (const html of out) expect(html).toMatch(/P\.newPlot\(div, fig\.data, fig\.layout, config\)/);
     const ids = out.map((h) => /<div id="([^"]+)"/.exec(h)![1]);
     expect(new Set(ids).size).toBe(3);
+  });
+
+  it('in a tslab kernel, puts plotly.js in the first chart of each cell execution', () => {
+    // tslab gives every execute request its own output writer (jupyter.lastWriteDisplayData)
+    const fake = path.join(path.sep, 'fake', 'node_modules', 'tslab', 'dist', 'jupyter.js');
+    const jupyter = { lastWriteDisplayData: () => {} };
+    require.cache[fake] = { exports: jupyter } as NodeJS.Module;
+    try {
+      const out: string[] = [];
+      const sink = { html: (s: string) => out.push(s) };
+      showChart(fig, { display: sink }); // cell 1
+      showChart(fig, { display: sink });
+      jupyter.lastWriteDisplayData = () => {}; // cell 2 (or cell 1 run again)
+      showChart(fig, { display: sink });
+      showChart(fig, { display: sink });
+      showChart(fig, { display: sink, includePlotly: true });
+      expect(out.map((h) => h.includes(`type="${PLOTLY_BLOCK_TYPE}"`))).toEqual([true, false, true, false, true]);
+    } finally {
+      delete require.cache[fake];
+    }
   });
 
   it('passes a sink error other than "not ready" through', () => {
@@ -52,24 +75,40 @@ describe('showChart', () => {
 });
 
 describe('chartHtml', () => {
-  it('waits for window.Plotly and cannot be broken out of by figure text', () => {
+  it('draws with a loader and cannot be broken out of by figure text', () => {
     const html = chartHtml(fig, { id: 'c1' });
     expect(count(html, '</script>')).toBe(1);
     expect(html).toContain('<div id="c1" class="nal-chart" style="width:100%;height:300px;"></div>');
-    expect(html).toContain('setInterval');
+    expect(html).toContain('setTimeout(poll');
+    expect(html).toContain('DecompressionStream');
     expect(html).toContain('"displaylogo":false');
     expect(html).toContain('"responsive":true');
+    expect(html).not.toContain(PLOTLY_BLOCK_TYPE + '"'); // no bundle unless asked
     // the figure survives the escaping
     const json = /var fig = (.*);\n/.exec(html)![1];
     expect(JSON.parse(json).layout.title.text).toBe(fig.layout.title.text);
+    // the runner finds charts by this shape (scripts/notebooks.mjs findCharts)
+    expect(html).toMatch(/\bvar fig = (\{[\s\S]*?\});\s*\n\s*var config\b/);
   });
 
-  it('inlines the bundle from plotly.js-dist', () => {
-    expect(plotlyBundlePath()).toMatch(/plotly\.js-dist(-min)?[\\/]plotly(\.min)?\.js$/);
+  it('carries plotly.js gzip-compressed in an inert block that unpacks to the bundle', () => {
+    const html = chartHtml(fig, { id: 'c2', includePlotly: true });
+    const m = new RegExp(`<script type="${PLOTLY_BLOCK_TYPE.replace(/[+.]/g, '\\$&')}" data-nal-plotly="([^"]+)" data-for="c2">([A-Za-z0-9+/=]+)</script>`).exec(html);
+    expect(m, 'the bundle block').not.toBeNull();
+    expect(m![1]).toMatch(/^\d+\.\d+\.\d+/);
+    const source = zlib.gunzipSync(Buffer.from(m![2], 'base64')).toString('utf8');
+    expect(source).toBe(fs.readFileSync(plotlyBundlePath(), 'utf8'));
+    // 2.5x smaller than the plain bundle, and the same bytes every time (reproducible notebooks)
+    expect(m![2].length).toBeLessThan(source.length / 2);
+    expect(packedPlotly()).toBe(m![2]);
+    expect(count(html, '</script>')).toBe(2);
+  });
+
+  it('inlines the plain bundle from plotly.js-dist-min for standalone pages', () => {
+    expect(plotlyBundlePath()).toMatch(/plotly\.js-dist-min[\\/]plotly\.min\.js$/);
     const tag = plotlyScriptTag();
     expect(tag.startsWith('<script type="text/javascript">')).toBe(true);
     expect(count(tag, '</script')).toBe(1);
-    expect(chartHtml(fig, { includePlotly: true }).startsWith(tag)).toBe(true);
   });
 });
 
@@ -148,24 +187,22 @@ describe('createLiveChart', () => {
   const frame = (k: number): Figure => ({ data: [{ type: 'bar', x: ['a'], y: [k] }], layout: { title: { text: `Frame ${k}` }, height: 200 } });
   const titleOf = (html: string) => JSON.parse(/var fig = (.*);\n/.exec(html)![1]).layout.title.text as string;
 
-  it('redraws one display in place and puts plotly.js in its own output once', () => {
+  const bundled = (html: string) => html.includes(`type="${PLOTLY_BLOCK_TYPE}"`);
+
+  it('redraws one display in place; the first and the final frame carry plotly.js', () => {
     const frames: string[] = [];
-    const bundles: string[] = [];
-    const live = createLiveChart({ display: { html: (s) => frames.push(s) }, bundleDisplay: { html: (s) => bundles.push(s) }, includePlotly: true, minIntervalMs: 0 });
+    const live = createLiveChart({ display: { html: (s) => frames.push(s) }, minIntervalMs: 0 });
     for (let k = 1; k <= 5; k++) live.update(frame(k));
     live.done();
     live.update(frame(9)); // ignored after done
-    expect(live.frames).toBe(5);
-    expect(frames.map(titleOf)).toEqual(['Frame 1', 'Frame 2', 'Frame 3', 'Frame 4', 'Frame 5']);
-    // the frames replace each other, so none carries the bundle: it went out once, before them
-    expect(bundles).toHaveLength(1);
-    expect(bundles[0]).toBe(plotlyScriptTag());
-    for (const html of frames) {
-      expect(html.length).toBeLessThan(5_000);
-      expect(count(html, 'class="nal-chart"')).toBe(1);
-    }
+    // frame 5 is drawn again as the final frame, this time with the bundle
+    expect(frames.map(titleOf)).toEqual(['Frame 1', 'Frame 2', 'Frame 3', 'Frame 4', 'Frame 5', 'Frame 5']);
+    expect(frames.map(bundled)).toEqual([true, false, false, false, false, true]);
+    expect(live.frames).toBe(6);
+    for (const html of frames.filter((h) => !bundled(h))) expect(html.length).toBeLessThan(10_000);
+    for (const html of frames) expect(count(html, 'class="nal-chart"')).toBe(1);
     // every frame is a whole chart with its own div
-    expect(new Set(frames.map((h) => /<div id="([^"]+)"/.exec(h)![1])).size).toBe(5);
+    expect(new Set(frames.map((h) => /<div id="([^"]+)"/.exec(h)![1])).size).toBe(6);
   });
 
   it('throttles redraws but always draws the last figure', () => {
@@ -174,23 +211,21 @@ describe('createLiveChart', () => {
     for (let k = 1; k <= 50; k++) live.update(frame(k));
     live.done();
     expect(frames.map(titleOf)).toEqual(['Frame 1', 'Frame 50']);
+    expect(frames.some(bundled)).toBe(false);
     const again: string[] = [];
-    const other = createLiveChart({ display: { html: (s) => again.push(s) }, includePlotly: false, minIntervalMs: 0 });
+    const other = createLiveChart({ display: { html: (s) => again.push(s) }, minIntervalMs: 0 });
     other.update(frame(1));
     other.done(frame(2));
     other.done(frame(3)); // only once
     expect(again.map(titleOf)).toEqual(['Frame 1', 'Frame 2']);
-  });
-
-  it('puts the bundle in every frame when there is no other output to hold it', () => {
-    const frames: string[] = [];
-    const live = createLiveChart({ display: { html: (s) => frames.push(s) }, includePlotly: true, minIntervalMs: 0 });
-    live.update(frame(1));
-    live.update(frame(2));
-    live.done();
-    expect(frames).toHaveLength(2);
-    // the last frame replaces the others, so it must carry plotly.js itself
-    for (const html of frames) expect(html.length).toBeGreaterThan(1_000_000);
+    expect(again.map(bundled)).toEqual([true, true]);
+    // a chart done after its only frame keeps that frame: it already carries the bundle
+    const single: string[] = [];
+    const one = createLiveChart({ display: { html: (s) => single.push(s) }, minIntervalMs: 0 });
+    const f = frame(1);
+    one.update(f);
+    one.done();
+    expect(single.map(bundled)).toEqual([true]);
   });
 
   it('prints a one-line note outside tslab', () => {

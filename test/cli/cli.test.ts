@@ -59,7 +59,7 @@ describe('nal CLI', () => {
   it('errors are one line on stderr with a non-zero exit, stack only with --debug', async () => {
     const missing = await nal('train', '--model', model);
     expect(missing.code).toBe(2);
-    expect(missing.err).toBe('nal: --data is required (see nal --help).\n');
+    expect(missing.err).toBe('nal: --data is required (see nal train --help).\n');
     const nofile = await nal('detect', '--data', path.join(dir, 'nope.csv'), '--model', model, '--out', path.join(dir, 'x.csv'));
     expect(nofile.code).toBe(1);
     expect(nofile.err.trim().split('\n')).toHaveLength(1);

@@ -29,8 +29,8 @@ describe('selectDetection', () => {
     const data = generateTraffic({ rows: 40, seed: 3 });
     const flagged = [...result.isAnomaly.keys()].filter((i) => result.isAnomaly[i]);
     expect(flagged.length).toBeGreaterThan(0);
-    const all = detectionToCsv(data, result).trimEnd().split('\n');
-    const some = detectionToCsv(subsetRows(data, flagged), selectDetection(result, flagged)).trimEnd().split('\n');
+    const all = detectionToCsv(result, data).trimEnd().split('\n');
+    const some = detectionToCsv(selectDetection(result, flagged), subsetRows(data, flagged)).trimEnd().split('\n');
     expect(some).toEqual([all[0], ...flagged.map((i) => all[i + 1])]);
   });
 

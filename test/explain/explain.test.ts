@@ -51,7 +51,7 @@ describe('explainRows', () => {
     const r = ens.detect(data);
     const rows = [0, 5, ...plantedRows.slice(0, 4), flaggedRows(r)[0]];
     const ex = explainRows(ens, data, rows, { profile });
-    const ids = detectionRows(data, r).map((x) => x.row_id);
+    const ids = detectionRows(r, data).map((x) => x.row_id);
     ex.forEach((e, k) => {
       const i = rows[k];
       expect(e.row).toBe(i);

@@ -55,12 +55,12 @@ describe('stable row ids', () => {
     const ens = await new AnomalyEnsemble({ seed: 1, detectors: ['isolationForest', 'localOutlierFactor'] }).fit(data);
     const r = ens.detect(data);
     expect(resultColumns(r)[0]).toBe('row_id');
-    const csv = parseCsv(detectionToCsv(data, r));
+    const csv = parseCsv(detectionToCsv(r, data));
     const col = csv.header.indexOf('row_id');
     expect(col).toBe(data.header.length);
     expect(csv.records.map((x) => x[col])).toEqual(rowIds(data));
-    expect(detectionRows(data, r).map((x) => x.row_id)).toEqual(rowIds(data));
-    expect(detectionRows(undefined, r)[0].row_id).toBeUndefined();
+    expect(detectionRows(r, data).map((x) => x.row_id)).toEqual(rowIds(data));
+    expect(detectionRows(r)[0].row_id).toBeUndefined();
     // detect output read back as input gives the same ids
     expect(rowIds(parseTraffic(csv))).toEqual(rowIds(data));
   });

@@ -29,20 +29,60 @@ describe('committed notebooks', () => {
     expect(fs.readFileSync(file, 'utf8')).toBe(runner.formatNotebook(runner.stripNotebook(nb)));
   });
 
-  it.each(names)('%s is an nbformat 4 tslab notebook over the built library', (name) => {
+  it.each(names)('%s is an nbformat 4 tslab notebook over the library, imported by name', (name) => {
     const nb = runner.readNotebook(path.join(runner.NOTEBOOKS_DIR, `${name}.ipynb`));
     expect(nb.nbformat).toBe(4);
     expect(nb.metadata.kernelspec).toMatchObject({ name: runner.KERNEL_NAME, language: 'typescript' });
     expect(runner.notebookSpec(nb).expectedCharts).toBeGreaterThan(0);
     const code = nb.cells.filter((c) => c.cell_type === 'code').map((c) => [c.source].flat().join(''));
     const all = code.join('\n');
-    expect(all).toMatch(/from '\.\.\/dist\/index'/);
-    expect(all).not.toMatch(/from '\.\.\/src\//);
-    expect(code[0]).toMatch(/\bconst SEED = \d+/);
+    expect(all).toContain("import * as nal from 'network-anomaly-lab';");
+    expect(all).not.toMatch(/from '\.\.\/(dist|src)\//);
+    // SEED in the first code cell: the parameters cell (below)
+    expect(code[0]).toMatch(/^const SEED = \d+;/);
     // tells a story and concludes: starts with a title, ends with a markdown conclusion
     expect(nb.cells[0].cell_type).toBe('markdown');
     expect([nb.cells[0].source].flat().join('')).toMatch(/^# /);
     expect(nb.cells[nb.cells.length - 1].cell_type).toBe('markdown');
+  });
+
+  // the contract of `npm start -- NAME --param KEY=VALUE` (papermill's convention): one code cell tagged
+  // "parameters", holding only lines `const NAME = <JSON literal>;`, each with an optional `// comment`
+  it.each(names)('%s has one parameters cell: only `const NAME = <JSON literal>;` lines', (name) => {
+    const nb = runner.readNotebook(path.join(runner.NOTEBOOKS_DIR, `${name}.ipynb`));
+    const tagged = nb.cells.filter((c) => (c.metadata?.tags ?? []).includes('parameters'));
+    expect(tagged).toHaveLength(1);
+    expect(tagged[0].cell_type).toBe('code');
+    expect(nb.cells.find((c) => c.cell_type === 'code')).toBe(tagged[0]);
+    const lines = [tagged[0].source].flat().join('').split('\n');
+    const params: Record<string, unknown> = {};
+    for (const line of lines) {
+      const m = /^const ([A-Z][A-Z0-9_]*) = (.+?);(?:\s*\/\/.*)?$/.exec(line);
+      expect(m, `not a parameter line: ${JSON.stringify(line)}`).not.toBeNull();
+      expect(() => (params[m![1]] = JSON.parse(m![2])), `${m![1]}: ${m![2]} is not a JSON literal`).not.toThrow();
+    }
+    expect(Object.keys(params)).toContain('SEED');
+    expect(Number.isInteger(params.SEED)).toBe(true);
+    // no parameter is declared again further down
+    const rest = nb.cells.filter((c) => c !== tagged[0] && c.cell_type === 'code').map((c) => [c.source].flat().join('')).join('\n');
+    for (const k of Object.keys(params)) expect(rest).not.toMatch(new RegExp(`\\b(const|let|var) ${k}\\b`));
+  });
+
+  // danfo all the way through: notebooks 02-08 show their tables as DataFrames, not hand-built rows
+  it.each(names.filter((n) => !n.startsWith('01') && !n.startsWith('09')))('%s shows its tables as danfo DataFrames', (name) => {
+    const nb = runner.readNotebook(path.join(runner.NOTEBOOKS_DIR, `${name}.ipynb`));
+    const all = nb.cells.filter((c) => c.cell_type === 'code').map((c) => [c.source].flat().join('')).join('\n');
+    expect(all).toMatch(/nal\.(toDataFrame|detectionToDataFrame|metricsToDataFrame|importanceToDataFrame|feedbackRoundsToDataFrame|streamWindowsToDataFrame)\(/);
+    expect(all).toContain('nal.show(');
+    expect(all).not.toContain('nal.showTable(');
+  });
+
+  it('03 writes its CSV report to its own folder, replaced on every run (no timestamped copies)', () => {
+    const nb = runner.readNotebook(path.join(runner.NOTEBOOKS_DIR, '03-detection-and-model-comparison.ipynb'));
+    const all = nb.cells.filter((c) => c.cell_type === 'code').map((c) => [c.source].flat().join('')).join('\n');
+    expect(all).not.toMatch(/toISOString|Date\.now|new Date\(/);
+    expect(all).toContain("path.join(OUT_DIR, 'anomalies.csv')");
+    expect(all).toContain("path.resolve('../reports/03-detection-and-model-comparison')");
   });
 });
 
@@ -93,7 +133,7 @@ function outputText(nb: { cells: any[] }): string {
 }
 
 const NB07 = '07-real-traffic-nsl-kdd';
-const SKIPPED_07 = 'skipped: NSL-KDD not found (see the first cell)';
+const SKIPPED_07 = 'skipped: NSL-KDD not found (where to get it: the output of the cell after the parameters)';
 if (nslKddSkipReason && !notebookSkipReason) console.warn(nslKddSkipReason);
 
 describe('07-real-traffic-nsl-kdd: real traffic, with and without the data', () => {
@@ -101,9 +141,17 @@ describe('07-real-traffic-nsl-kdd: real traffic, with and without the data', () 
     const nb = runner.readNotebook(path.join(runner.NOTEBOOKS_DIR, `${NB07}.ipynb`));
     expect(runner.notebookSpec(nb).requiresData).toEqual(['nsl-kdd']);
     const code = nb.cells.filter((c) => c.cell_type === 'code').map((c) => [c.source].flat().join(''));
-    expect(code[0]).toMatch(/nal\.locateDataset\('nsl-kdd'\)/);
-    // every later cell checks for the data first
-    for (const c of code.slice(1)) expect(c).toContain('if (!HAVE_DATA) skipped();');
+    expect(code[1]).toMatch(/nal\.locateDataset\('nsl-kdd'\)/);
+    // every cell after the parameters and the lookup checks for the data first
+    for (const c of code.slice(2)) expect(c).toContain('if (!HAVE_DATA) skipped();');
+  });
+
+  it('quotes no result numbers in its prose: what a run measures is printed by its cells', () => {
+    const nb = runner.readNotebook(path.join(runner.NOTEBOOKS_DIR, `${NB07}.ipynb`));
+    const prose = nb.cells.slice(1).filter((c) => c.cell_type === 'markdown').map((c) => [c.source].flat().join(''));
+    for (const md of prose) expect(md, md.slice(0, 80)).not.toMatch(/\b[01]\.\d{3,}\b/); // no ROC-AUC, F1 or precision of a run
+    // the sections that read the results say they need the data
+    expect(prose.filter((md) => md.includes('**When the data is present**')).length).toBeGreaterThanOrEqual(6);
   });
 
   // the shared run of every notebook (npm start) ran 07 with the data found as its kernel finds it
@@ -151,9 +199,9 @@ describe('07-real-traffic-nsl-kdd: real traffic, with and without the data', () 
         expect(text).toContain(path.join(empty, 'nsl-kdd'));
         expect(text).toContain('https://www.unb.ca/cic/datasets/nsl.html');
         expect(text).toContain('data/external/nsl-kdd');
-        // one "skipped" line from every code cell after the first
+        // one "skipped" line from every code cell after the parameters and the lookup
         const codeCells = executed.cells.filter((c) => c.cell_type === 'code');
-        expect(text.split('\n').filter((l) => l === SKIPPED_07)).toHaveLength(codeCells.length - 1);
+        expect(text.split('\n').filter((l) => l === SKIPPED_07)).toHaveLength(codeCells.length - 2);
         expect(fs.readFileSync(r.html, 'utf8')).toContain('NSL-KDD was not found');
       } finally {
         fs.rmSync(tmp, { recursive: true, force: true });

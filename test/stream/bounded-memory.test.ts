@@ -87,6 +87,6 @@ describe('streaming in bounded memory', () => {
     expect(err).toMatch(/^scored 3000 rows: \d+ anomalies .*wrote /);
     expect(err).not.toMatch(/\r/); // no progress line: stderr is not a terminal
     const data = loadTraffic(csv);
-    expect(fs.readFileSync(out, 'utf8')).toBe(detectionToCsv(data, ens.detect(data)));
+    expect(fs.readFileSync(out, 'utf8')).toBe(detectionToCsv(ens.detect(data), data));
   }, 600_000);
 });

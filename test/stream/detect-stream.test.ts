@@ -67,7 +67,7 @@ describe('detectCsvStream', () => {
 
   it('reads gzip files and readable streams; CSV output equals detectionToCsv', async () => {
     const data = loadTraffic(csv);
-    const want = detectionToCsv(data, ens.detect(data));
+    const want = detectionToCsv(ens.detect(data), data);
     const gz = path.join(dir, 'traffic.csv.gz');
     fs.writeFileSync(gz, zlib.gzipSync(fs.readFileSync(csv)));
     for (const src of [gz, Readable.from([fs.readFileSync(csv)])]) {
@@ -97,7 +97,7 @@ describe('detectCsvStream', () => {
     const s = await detectCsvToFile(ens, csv, out, { chunkSize: 300 });
     expect(s.rows).toBe(1000);
     const data = loadTraffic(csv);
-    expect(fs.readFileSync(out, 'utf8')).toBe(detectionToCsv(data, ens.detect(data)));
+    expect(fs.readFileSync(out, 'utf8')).toBe(detectionToCsv(ens.detect(data), data));
     // a failure at row 900 keeps the earlier output and leaves no temporary file
     const lines = fs.readFileSync(csv, 'utf8').split('\n');
     lines[900] = lines[900].replace(/,[^,]*$/, ',x').replace(/^([^,]*),[^,]*/, '$1,NaN');
@@ -180,7 +180,7 @@ describe('nal detect (streamed)', () => {
     const model = path.join(dir, 'model');
     await ens.save(model);
     const data = loadTraffic(csv);
-    const want = detectionToCsv(data, ens.detect(data));
+    const want = detectionToCsv(ens.detect(data), data);
     let out = '';
     let err = '';
     const stdout = new Writable({
