@@ -339,7 +339,7 @@ let relaxed: boolean | undefined;
 export function relaxedSimd(): boolean {
   if (relaxed !== undefined) return relaxed;
   relaxed = false;
-  if (process.env.NAL_WASM_RELAXED === '0' || wasmDisabledForTests) return false;
+  if (process.env.NAL_WASM_RELAXED === '0' || process.env.NAL_WASM === '0') return false;
   const api = wasmApi();
   if (!api) return false;
   // (func (param v128 v128 v128) (result v128) local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd)
@@ -358,7 +358,6 @@ export function relaxedSimd(): boolean {
 }
 
 const modules = new Map<string, KernelModule | null>();
-let wasmDisabledForTests = false;
 
 /**
  * The module `name` built by `build`, compiled once per thread; undefined where WebAssembly, its
@@ -366,7 +365,7 @@ let wasmDisabledForTests = false;
  * twins, with the same results), or when `NAL_WASM=0`.
  */
 export function kernelModule(name: string, build: () => WasmFunction[]): KernelModule | undefined {
-  if (wasmDisabledForTests || process.env.NAL_WASM === '0') return undefined;
+  if (process.env.NAL_WASM === '0') return undefined;
   let m = modules.get(name);
   if (m === undefined) {
     m = null;
@@ -469,13 +468,4 @@ export function kernelArena(kernels: KernelModule): KernelArena {
     arenas.set(kernels.name, a);
   }
   return a;
-}
-
-/**
- * Test hook: turn the WebAssembly kernels off (true) or on again, to compare them with their
- * JavaScript twins in one process. Not part of the public API.
- * @internal
- */
-export function setWasmDisabled(disabled: boolean): void {
-  wasmDisabledForTests = disabled;
 }
