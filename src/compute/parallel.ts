@@ -6,9 +6,11 @@
  * not depend on the number of threads: every row is computed by the same code with the same
  * arithmetic, whichever thread runs it.
  *
- * Kernels are source text (`(bufs, params, start, end) => void` expressions built only from
- * integers and the library's own functions, never from user data), compiled once per thread. The
- * buffers live in SharedArrayBuffers, so nothing is copied to the workers.
+ * Kernels are source text (`(bufs, params, start, end, arena) => void` expressions built only
+ * from integers and the library's own functions, never from user data), compiled once per thread.
+ * The buffers live in SharedArrayBuffers, so nothing is copied to the workers; a job may also carry
+ * a WebAssembly kernel arena (`wasm.ts`), whose shared memory every worker instantiates the
+ * arena's module on once, so a kernel can call SIMD code on the job's data.
  *
  * Threads: `os.availableParallelism()`, at most 8; the environment variable `NAL_THREADS` sets the
  * number (1 turns workers off). Where workers or code generation are unavailable, or a job is
