@@ -237,6 +237,18 @@ export class WasmFunction {
   f32x4Mul(): this {
     return this.simd(0xe6);
   }
+  f64x2Div(): this {
+    return this.simd(0xf3);
+  }
+  f64x2Sqrt(): this {
+    return this.simd(0xef);
+  }
+  f64Div(): this {
+    return this.op(0xa3);
+  }
+  f64Sqrt(): this {
+    return this.op(0x9f);
+  }
   f64x2Splat(): this {
     return this.simd(0x14);
   }

@@ -108,6 +108,8 @@ export class FusedMlp {
   /** Per hidden layer, its kernel transposed (`nout x nin`), for the WebAssembly input gradients. */
   private readonly wt?: Float64Array[];
   private readonly onesMasks?: Float64Array[];
+  /** The WebAssembly Adam update (same values as {@link adamRange}'s loop), when the WebAssembly kernels run. */
+  private readonly wasmAdam?: (...args: number[]) => void;
 
   private readonly grads: Float64Array;
   private readonly m: Float64Array;
@@ -207,9 +209,11 @@ export class FusedMlp {
     this.accBeta2 = this.beta2;
     this.ix = new Int32Array(Math.max(spec.maxBatch, ...sizes));
     this.xv = new Float64Array(Math.max(spec.maxBatch, ...sizes));
+    const wasmExports = wasmKernels && this.memory && this.wt ? instantiateMlp(wasmKernels, this.memory) : undefined;
+    this.wasmAdam = wasmExports?.adam;
     const special =
-      wasmKernels && this.memory && this.wt
-        ? wasmSpecialised(instantiateMlp(wasmKernels, this.memory), shapes, this.dropoutLayers, this.wt, rows4)
+      wasmExports && this.wt
+        ? wasmSpecialised(wasmExports, shapes, this.dropoutLayers, this.wt, rows4)
         : options.specialise === false
           ? undefined
           : specialisedKernel(sizes, this.dropoutLayers, this.kernelOffset, this.biasOffset);
@@ -415,6 +419,10 @@ export class FusedMlp {
     const c1 = 1 - beta1;
     const c2 = 1 - beta2;
     const eps = this.epsilon;
+    if (this.wasmAdam) {
+      this.wasmAdam(p.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, lo, hi, lrc, isc, beta1, beta2, c1, c2, eps);
+      return;
+    }
     for (let k = lo; k < hi; k++) {
       const gk = g[k];
       const mk = m[k] * beta1 + gk * c1;
@@ -1082,7 +1090,6 @@ async function fusedEpochs(
   const history = { loss: [] as number[], valLoss: [] as number[] };
   const stopper = new EarlyStopping(input.patience);
   const keepScale = Math.fround(1 / (1 - dropout)); // the TF.js loop's masks are float32
-  const x64 = Float64Array.from(xf);
   const val64 = Float64Array.from(valX);
   let bestWeights: Float64Array | undefined;
   const n = order.length;
@@ -1092,7 +1099,8 @@ async function fusedEpochs(
     for (let i = 0; i < b; i++) {
       const src = order[start + i] * d;
       const dst = i * d;
-      for (let j = 0; j < d; j++) batch[dst + j] = x64[src + j];
+      // the float32 rows (float64 copies hold the same values; half the bytes to fetch)
+      for (let j = 0; j < d; j++) batch[dst + j] = xf[src + j];
     }
     for (let k = 0; k < dropoutUnits.length; k++) {
       // the same draws as the TF.js loop's dropoutMask(), in bulk

@@ -404,11 +404,62 @@ function outGradKernel(): WasmFunction {
   return fn;
 }
 
+/**
+ * Adam's update of parameters [lo, hi) (as `FusedMlp.adamRange`, element by element, so the same
+ * values): `m = m·β1 + g·c1`, `v = v·β2 + (g·g)·c2`, `p −= (lrc·m) / (√v·isc + ε)`; two at a time,
+ * then an odd last one. `(p, g, m, v, lo, hi, lrc, isc, beta1, beta2, c1, c2, eps)`: byte pointers
+ * of the four arrays, the element range, the step's factors.
+ */
+function adamKernel(): WasmFunction {
+  const fn = new WasmFunction('adam', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f64', 'f64', 'f64', 'f64', 'f64', 'f64', 'f64']);
+  const [P, G, M, V, LO, HI, LRC, ISC, B1, B2, C1, C2, EPS] = Array.from({ length: 13 }, (_, i) => i);
+  const k = fn.local('i32');
+  const pairs = fn.local('i32');
+  const o = fn.local('i32');
+  const g = fn.local('v128');
+  const m = fn.local('v128');
+  const v = fn.local('v128');
+  const vs = Array.from({ length: 7 }, () => fn.local('v128')); // splats of lrc, isc, b1, b2, c1, c2, eps
+  const gs = fn.local('f64');
+  const ms = fn.local('f64');
+  const vv = fn.local('f64');
+  [LRC, ISC, B1, B2, C1, C2, EPS].forEach((a, i) => fn.get(a).f64x2Splat().set(vs[i]));
+  const [lrc, isc, b1, b2, c1, c2, eps] = vs;
+  // pairs: k from lo while k + 2 <= hi
+  fn.get(HI).get(LO).i32Sub().i32Const(-2).i32And().get(LO).i32Add().set(pairs);
+  fn.forLoop(k, { local: LO }, pairs, 2, () => {
+    fn.get(k).i32Const(8).i32Mul().set(o);
+    fn.get(G).get(o).i32Add().v128Load(0).set(g);
+    fn.get(M).get(o).i32Add().v128Load(0).get(b1).f64x2Mul().get(g).get(c1).f64x2Mul().f64x2Add().set(m);
+    fn.get(V).get(o).i32Add().v128Load(0).get(b2).f64x2Mul().get(g).get(g).f64x2Mul().get(c2).f64x2Mul().f64x2Add().set(v);
+    fn.get(M).get(o).i32Add().get(m).v128Store(0);
+    fn.get(V).get(o).i32Add().get(v).v128Store(0);
+    fn.get(P).get(o).i32Add();
+    fn.get(P).get(o).i32Add().v128Load(0);
+    fn.get(lrc).get(m).f64x2Mul().get(v).f64x2Sqrt().get(isc).f64x2Mul().get(eps).f64x2Add().f64x2Div();
+    fn.f64x2Sub().v128Store(0);
+  });
+  // an odd last element
+  fn.forLoop(k, { local: pairs }, HI, 1, () => {
+    fn.get(k).i32Const(8).i32Mul().set(o);
+    fn.get(G).get(o).i32Add().f64Load(0).set(gs);
+    fn.get(M).get(o).i32Add().f64Load(0).get(B1).f64Mul().get(gs).get(C1).f64Mul().f64Add().set(ms);
+    fn.get(V).get(o).i32Add().f64Load(0).get(B2).f64Mul().get(gs).get(gs).f64Mul().get(C2).f64Mul().f64Add().set(vv);
+    fn.get(M).get(o).i32Add().get(ms).f64Store(0);
+    fn.get(V).get(o).i32Add().get(vv).f64Store(0);
+    fn.get(P).get(o).i32Add();
+    fn.get(P).get(o).i32Add().f64Load(0);
+    fn.get(LRC).get(ms).f64Mul().get(vv).f64Sqrt().get(ISC).f64Mul().get(EPS).f64Add().f64Div();
+    fn.f64Sub().f64Store(0);
+  });
+  return fn;
+}
+
 /** The kernels for these layers (compiled once per shape and thread), or undefined without WebAssembly SIMD. */
 export function mlpKernels(shapes: readonly LayerShape[], dropoutLayers: number): KernelModule | undefined {
-  const key = `ae-mlp-v1:${shapes.map((s) => `${s.nin}x${s.nout}@${s.ko}/${s.bo}m${s.mode}`).join(',')}:${dropoutLayers}`;
+  const key = `ae-mlp-v2:${shapes.map((s) => `${s.nin}x${s.nout}@${s.ko}/${s.bo}m${s.mode}`).join(',')}:${dropoutLayers}`;
   return kernelModule(key, () => {
-    const fns: WasmFunction[] = [outGradKernel()];
+    const fns: WasmFunction[] = [outGradKernel(), adamKernel()];
     shapes.forEach((s, l) => {
       fns.push(forwardKernel(l, s), wgradKernel(l, s));
       if (l > 0) fns.push(transposeKernel(l, s), dgradKernel(l, s, l - 1 < dropoutLayers));
