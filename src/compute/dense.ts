@@ -18,7 +18,7 @@
  * recompute the others directly; a non-finite `A` (overflow) always counts as "maybe".
  */
 import type { DenseMatrix } from '../core/matrix';
-import { KernelArena, kernelModule, relaxedSimd, WasmFunction, type KernelModule } from './wasm';
+import { KernelArena, kernelModule, WasmFunction, type KernelModule } from './wasm';
 
 /** Index rows per packed panel (and query rows per kernel pass). */
 export const PANEL_ROWS = 4;
@@ -299,7 +299,7 @@ export function boundFilter32Js(
  * feature); then per query of the quad the bounds of the panel's 8 rows compared with the query's
  * bound four at a time, and only the rows that pass appended.
  */
-function boundFilter32Wasm(fma: boolean): WasmFunction {
+function boundFilter32Wasm(): WasmFunction {
   const fn = new WasmFunction('boundFilter32', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
   const [Q, NQ, D, PAN, NP, QN, XN, CXN, BOUND, OLO, OIX, CNT, OSTRIDE, J0, N, SCR] = Array.from({ length: 16 }, (_, i) => i);
   const qi = fn.local('i32');
@@ -341,13 +341,8 @@ function boundFilter32Wasm(fma: boolean): WasmFunction {
         fn.get(pp).v128Load(panelOffset + 16).set(x1);
         for (let r = 0; r < 4; r++) {
           fn.get(qa[r]).v128Load32Splat(featureOffset).set(a);
-          if (fma) {
-            fn.get(a).get(x0).get(acc[2 * r]).f32x4RelaxedMadd().set(acc[2 * r]);
-            fn.get(a).get(x1).get(acc[2 * r + 1]).f32x4RelaxedMadd().set(acc[2 * r + 1]);
-          } else {
-            fn.get(acc[2 * r]).get(a).get(x0).f32x4Mul().f32x4Add().set(acc[2 * r]);
-            fn.get(acc[2 * r + 1]).get(a).get(x1).f32x4Mul().f32x4Add().set(acc[2 * r + 1]);
-          }
+          fn.get(acc[2 * r]).get(a).get(x0).f32x4Mul().f32x4Add().set(acc[2 * r]);
+          fn.get(acc[2 * r + 1]).get(a).get(x1).f32x4Mul().f32x4Add().set(acc[2 * r + 1]);
         }
       };
       fn.forLoop(fo, { value: 0 }, dPairBytes, 8, () => {
@@ -479,12 +474,11 @@ function dotColumnWasm(): WasmFunction {
 }
 
 /**
- * The dense kernels' WebAssembly module (undefined where WebAssembly SIMD is not available).
- * @param fma - fused multiply-adds in the float32 bounds (their margin covers either rounding):
- *   where relaxed SIMD is available unless told otherwise (tests compare both)
+ * The dense kernels' WebAssembly module (undefined where WebAssembly SIMD is not available). Only
+ * deterministic SIMD instructions (no relaxed SIMD): every machine computes the same bits.
  */
-export function denseKernels(fma = relaxedSimd()): KernelModule | undefined {
-  return kernelModule(`dense-v5${fma ? '-fma' : ''}`, () => [distanceTileWasm(), boundFilter32Wasm(fma), dotColumnWasm()]);
+export function denseKernels(): KernelModule | undefined {
+  return kernelModule('dense-v6', () => [distanceTileWasm(), boundFilter32Wasm(), dotColumnWasm()]);
 }
 
 /**

@@ -5,8 +5,8 @@
  * The direct brute force sums (x_f − q_f)² for every pair: one subtraction, multiplication and
  * addition per feature, and at a width of 100 or more V8 can no longer keep a query in registers.
  * Here the squared distances are first bounded by the expansion A = ‖q‖² + ‖x‖² − 2 q·x, computed
- * in float32 (rows rounded to float32: four multiply-adds per SIMD instruction, eight with relaxed
- * SIMD's fused multiply-add) in blocks of 4 queries x 8 index rows by the dense bound-filter
+ * in float32 (rows rounded to float32: four multiply-adds per SIMD instruction; no relaxed SIMD, so
+ * every machine computes the same bounds) in blocks of 4 queries x 8 index rows by the dense bound-filter
  * kernel (`boundFilter32` of `dense.ts`, WebAssembly, or its JavaScript twin), over tiles of index
  * rows sized for the cache, 16 queries per pass over the index. A row can be among a query's k
  * nearest only if its lower bound A − margin is at most the k-th smallest upper bound A + margin

@@ -224,13 +224,6 @@ export class WasmFunction {
   f32x4Add(): this {
     return this.simd(0xe4);
   }
-  /**
-   * Relaxed SIMD `a·b + c` (fused, or not, as the machine does it: the result may differ from
-   * `f32x4Mul` then `f32x4Add` in the last bit). Only where {@link relaxedSimd} says it is available.
-   */
-  f32x4RelaxedMadd(): this {
-    return this.simd(0x105);
-  }
   f32x4Sub(): this {
     return this.simd(0xe5);
   }
@@ -337,36 +330,6 @@ export interface KernelModule {
   /** Cache key (the same name always means the same functions). */
   name: string;
   module: WasmModule;
-}
-
-let relaxed: boolean | undefined;
-
-/**
- * Whether WebAssembly's relaxed SIMD (here: fused multiply-add, two multiply-adds for the price of
- * one instruction) compiles. Node 22 has it; Node 20's V8 has it behind
- * `--experimental-wasm-relaxed-simd`, which is turned on here (it only adds instructions to what
- * WebAssembly accepts). `NAL_WASM_RELAXED=0` turns its use off. Kernels use it only where the
- * rounding it changes cannot change a result (the kNN search's bounds, which carry a margin).
- */
-export function relaxedSimd(): boolean {
-  if (relaxed !== undefined) return relaxed;
-  relaxed = false;
-  if (process.env.NAL_WASM_RELAXED === '0' || process.env.NAL_WASM === '0') return false;
-  const api = wasmApi();
-  if (!api) return false;
-  // (func (param v128 v128 v128) (result v128) local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd)
-  const body = [0, 0x20, 0, 0x20, 1, 0x20, 2, 0xfd, ...u32(0x105), 0x0b];
-  const probe = Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 8, 1, 0x60, 3, 0x7b, 0x7b, 0x7b, 1, 0x7b, 3, 2, 1, 0, 10, body.length + 2, 1, body.length, ...body]);
-  try {
-    if (!api.validate(probe)) {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
-      (require('node:v8') as typeof import('node:v8')).setFlagsFromString('--experimental-wasm-relaxed-simd');
-    }
-    relaxed = api.validate(probe);
-  } catch {
-    relaxed = false;
-  }
-  return relaxed;
 }
 
 const modules = new Map<string, KernelModule | null>();

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { Random } from '../../src/core/random';
 import { boundFilter32Js, denseKernels, distanceTileJs, EXPANSION32_ABSOLUTE, EXPANSION_ABSOLUTE, expansionMargin, expansionMargin32, packPanels, packPanels32, squaredNorms, squaredNorms32 } from '../../src/compute/dense';
-import { kernelArena, relaxedSimd } from '../../src/compute/wasm';
+import { kernelArena } from '../../src/compute/wasm';
 
 function rows(n: number, d: number, seed: number, scale = 1): Float64Array {
   const rng = new Random(seed);
@@ -137,8 +137,8 @@ describe('dense distance tiles', () => {
     const jsI = new Int32Array(js.buffer);
     fill(js, jsI);
     boundFilter32Js(js, jsI, qAt, nq, d, panAt, panels, qnAt, xnAt, cxnAt, boundAt, loAt, ixAt, cntAt, n, 0, n);
-    // the kernel without fused multiply-adds: its twin's lists to the bit
-    const arena = kernelArena(denseKernels(false)!);
+    // the WebAssembly kernel: its twin's lists to the bit
+    const arena = kernelArena(denseKernels()!);
     arena.reset();
     const at = arena.alloc(size * 4);
     const F = new Float32Array(arena.memory.buffer as SharedArrayBuffer, at, size);
@@ -170,11 +170,7 @@ describe('dense distance tiles', () => {
     else expect(kept).toBeLessThan(nq * n);
   });
 
-  it('the float32 bound filter with fused multiply-adds (relaxed SIMD, where available) keeps its rows within the margin', () => {
-    if (!relaxedSimd()) {
-      console.log('fused multiply-adds: relaxed SIMD is not available in this runtime (the plain kernel runs)');
-      return;
-    }
+  it('the float32 bound filter keeps every row clearly under the bound and none clearly over it', () => {
     const d = 122;
     const n = 300;
     const nq = 8;
@@ -191,7 +187,7 @@ describe('dense distance tiles', () => {
     const loAt = scrAt + 8;
     const ixAt = loAt + nq * n;
     const size = ixAt + nq * n;
-    const arena = kernelArena(denseKernels(true)!);
+    const arena = kernelArena(denseKernels()!);
     arena.reset();
     const at = arena.alloc(size * 4);
     const F = new Float32Array(arena.memory.buffer as SharedArrayBuffer, at, size);
