@@ -1,14 +1,20 @@
-"""Execute one notebook headlessly and write the executed notebook and a self-contained HTML report.
+"""Execute one notebook headlessly with Jupyter's nbclient and nbconvert, and write the executed
+notebook and a self-contained HTML report.
 
-Called by scripts/notebooks.mjs (``npm start``); not meant to be run by hand:
+Called by scripts/notebooks.mjs (``npm start -- --executor nbclient``, the Python path kept for
+comparison with the Node executor); not meant to be run by hand:
 
-    python3 scripts/execute_notebook.py NOTEBOOK OUT_DIR --kernel tslab --timeout 600 \
-        --template-dir scripts/nbconvert-templates
+    python3 scripts/execute_notebook.py NOTEBOOK OUT_DIR --cwd notebooks --kernel tslab \
+        --timeout 600 --template-dir scripts/nbconvert-templates
+
+The kernel starts in ``--cwd`` (default: the notebook's folder), so a prepared copy of a notebook
+(parameters injected, provenance cell added) can be run from a scratch folder. Cells tagged
+``remove-input`` show only their outputs in the HTML report.
 
 Execution stops at the first failing cell (a cell tagged ``raises-exception`` may fail). tslab
 reports a failed cell (a TypeScript compile error or a thrown exception) only as a stderr stream
-plus an execute_reply with status "error", never as an ``error`` output, so a failed cell gets a
-standard ``error`` output appended here: Jupyter tools, the HTML report and the runner's checks then
+plus an execute_reply with status "error", never as an ``error`` output, so a failed cell (also one
+allowed to fail) gets a standard ``error`` output appended here: Jupyter tools, the HTML report and the runner's checks then
 all see it.
 
 The last stdout line is ``NAL_RESULT {json}`` with the outcome; the exit status is 0 when the
@@ -31,6 +37,7 @@ def main(argv=None):
     ap.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     ap.add_argument("--startup-timeout", type=int, default=120)
     ap.add_argument("--template-dir", required=True)
+    ap.add_argument("--cwd", help="the kernel's working folder (default: the notebook's folder)")
     args = ap.parse_args(argv)
 
     try:
@@ -54,13 +61,20 @@ def main(argv=None):
             self.current_index = cell_index
             return await super().async_execute_cell(cell, cell_index, *a, **kw)
 
+    failed_allowed = []  # cells tagged raises-exception that failed: they get an error output too
+
+    def on_cell_error(cell, cell_index, execute_reply):
+        if "raises-exception" in cell.metadata.get("tags", []):
+            failed_allowed.append(cell_index)
+
     client = Client(
         nb,
+        on_cell_error=on_cell_error,
         kernel_name=args.kernel,
         timeout=args.timeout,
         startup_timeout=args.startup_timeout,
         allow_errors=False,
-        resources={"metadata": {"path": os.path.dirname(src)}},
+        resources={"metadata": {"path": os.path.abspath(args.cwd) if args.cwd else os.path.dirname(src)}},
     )
 
     status, message, failed_cell = "ok", None, None
@@ -81,6 +95,8 @@ def main(argv=None):
         message = "%s: %s" % (type(e).__name__, e)
     seconds = time.time() - t0
 
+    for index in failed_allowed:
+        _append_error_output(nbformat, nb.cells[index], "error", "cell %s failed" % _cell_label(index))
     if failed_cell is not None and 0 <= failed_cell < len(nb.cells):
         _append_error_output(nbformat, nb.cells[failed_cell], status, message)
 
@@ -96,7 +112,12 @@ def main(argv=None):
     nbformat.write(nb, ipynb_path)
 
     html_path = os.path.join(args.out_dir, name + ".html")
-    exporter = HTMLExporter(template_name="nal", extra_template_basedirs=[os.path.abspath(args.template_dir)])
+    from traitlets.config import Config
+
+    config = Config()
+    config.TagRemovePreprocessor.enabled = True
+    config.TagRemovePreprocessor.remove_input_tags = {"remove-input", "remove_input"}
+    exporter = HTMLExporter(config=config, template_name="nal", extra_template_basedirs=[os.path.abspath(args.template_dir)])
     title = nb.metadata.get("title") or _first_heading(nb) or name
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     with open(html_path, "w", encoding="utf-8") as f:

@@ -3,12 +3,21 @@
  * Notebook tooling: a project-local tslab kernel, headless execution into reports/, Jupyter, and
  * output stripping. `npm start` = `node scripts/notebooks.mjs run`.
  *
- *   node scripts/notebooks.mjs run [names...] [--jobs N] [--timeout S] [--out DIR] [--no-build]
+ *   node scripts/notebooks.mjs run [names...] [--param KEY=VALUE ...] [--strict] [--jobs N]
+ *                                  [--timeout S] [--total-timeout S] [--out DIR] [--no-build]
+ *                                  [--executor node|nbclient] [--json FILE]
  *   node scripts/notebooks.mjs open [jupyter args...]
  *   node scripts/notebooks.mjs setup-kernel [--force]
  *   node scripts/notebooks.mjs strip [--check] [names...]
  *   node scripts/notebooks.mjs install-user-kernel
  *   node scripts/notebooks.mjs doctor
+ *
+ * `run` needs Node only: it starts the tslab kernel from its kernel spec and talks to it over
+ * ZeroMQ (scripts/notebook/kernel.mjs, execute.mjs) and renders the HTML reports itself
+ * (scripts/notebook/render.mjs). `--executor nbclient` runs the same notebooks with Jupyter's
+ * nbclient and nbconvert instead (scripts/execute_notebook.py; needs Python), for comparison.
+ * Before running, a notebook gets its parameters (scripts/notebook/parameters.mjs) and a last cell
+ * that shows the run's provenance (src/report/provenance.ts).
  *
  * Nothing is written outside the project: the kernelspec lives in .jupyter/share/jupyter/kernels/
  * (registered with the project's own node_modules/.bin/tslab), and every Jupyter process gets
@@ -23,6 +32,10 @@ import * as os from 'node:os';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { executeNotebook, formatExecutedNotebook } from './notebook/execute.mjs';
+import { findKernelSpec, jupyterDataDirs, jupyterUserDataDir, killAllKernels } from './notebook/kernel.mjs';
+import { ParameterError, findParameters, injectParameters, parseParamArgs, resolveParameters } from './notebook/parameters.mjs';
+import { notebookTitle, renderNotebook } from './notebook/render.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const NOTEBOOKS_DIR = path.join(ROOT, 'notebooks');
@@ -30,10 +43,15 @@ export const REPORTS_DIR = path.join(ROOT, 'reports');
 /** Project-local Jupyter home (git-ignored). */
 export const LOCAL_JUPYTER = path.join(ROOT, '.jupyter');
 export const KERNEL_NAME = 'tslab';
-export const TSLAB_BIN = path.join(ROOT, 'node_modules', '.bin', 'tslab');
+export const TSLAB_BIN = path.join(ROOT, 'node_modules', '.bin', process.platform === 'win32' ? 'tslab.cmd' : 'tslab');
+/** The executors `run` can use: `node` (default, no Python) and `nbclient` (Jupyter's, for comparison). */
+export const EXECUTORS = ['node', 'nbclient'];
+/** Tags of the cell appended to every notebook run that shows the run's provenance. */
+export const PROVENANCE_TAGS = ['provenance', 'remove-input'];
 const EXECUTOR = path.join(ROOT, 'scripts', 'execute_notebook.py');
 const TEMPLATE_DIR = path.join(ROOT, 'scripts', 'nbconvert-templates');
-const KERNEL_JSON = path.join(LOCAL_JUPYTER, 'share', 'jupyter', 'kernels', KERNEL_NAME, 'kernel.json');
+const KERNELS_DIR = path.join(LOCAL_JUPYTER, 'share', 'jupyter', 'kernels');
+const KERNEL_JSON = path.join(KERNELS_DIR, KERNEL_NAME, 'kernel.json');
 
 /** Python modules needed to execute notebooks (IPython: tslab's kernelspec installer imports it). */
 export const RUN_MODULES = ['nbformat', 'nbclient', 'nbconvert', 'jupyter_client', 'IPython'];
@@ -41,6 +59,7 @@ export const RUN_MODULES = ['nbformat', 'nbclient', 'nbconvert', 'jupyter_client
 export const OPEN_MODULES = [...RUN_MODULES, 'notebook'];
 
 export const INSTALL_HELP = `Jupyter (with nbconvert and nbclient) was not found for any Python interpreter.
+It is needed for \`npm run notebooks\` (editing in Jupyter) and \`--executor nbclient\`, not for \`npm start\`.
 Install it, then run the command again:
 
   Debian / Ubuntu:
@@ -137,12 +156,36 @@ function ensureLocalDirs() {
 }
 
 /**
+ * The kernel specs tslab's own installer (`tslab install`) writes: "tslab" (TypeScript) and
+ * "jslab" (JavaScript), started with `binary`.
+ */
+export function tslabKernelSpecs(binary = TSLAB_BIN) {
+  const argv = [binary, 'kernel', '--config-path', '{connection_file}'];
+  return {
+    tslab: { argv, display_name: 'TypeScript', language: 'typescript' },
+    jslab: { argv: [...argv, '--js'], display_name: 'JavaScript', language: 'javascript' },
+  };
+}
+
+/** Writes the tslab and jslab kernel specs into `kernelsDir` (kernel.json, sorted keys, as Jupyter writes them). */
+function writeKernelSpecs(kernelsDir) {
+  for (const [name, spec] of Object.entries(tslabKernelSpecs())) {
+    const dir = path.join(kernelsDir, name);
+    fs.mkdirSync(dir, { recursive: true });
+    const sorted = Object.fromEntries(Object.keys(spec).sort().map((k) => [k, spec[k]]));
+    fs.writeFileSync(path.join(dir, 'kernel.json'), JSON.stringify(sorted));
+  }
+}
+
+/**
  * Registers the tslab kernelspec in .jupyter/ with the project's own tslab binary (no-op when it
- * is already registered with this checkout's path).
+ * is already registered with this checkout's path). Written by Node (the kernel.json that
+ * `tslab install --prefix=.jupyter` writes), so no Python is needed; Jupyter finds it through
+ * JUPYTER_PATH ({@link jupyterEnv}).
  *
  * @returns the kernel.json path
  */
-export function setupKernel({ python, force = false, log = console.log } = {}) {
+export function setupKernel({ force = false, log = console.log } = {}) {
   if (!fs.existsSync(TSLAB_BIN)) {
     throw new UserError(`${path.relative(ROOT, TSLAB_BIN)} is missing: run \`npm install\` first.`);
   }
@@ -154,15 +197,8 @@ export function setupKernel({ python, force = false, log = console.log } = {}) {
       /* reinstall */
     }
   }
-  python ??= requirePython(RUN_MODULES);
   ensureLocalDirs();
-  const r = spawnSync(TSLAB_BIN, ['install', `--python=${python}`, `--binary=${TSLAB_BIN}`, `--prefix=${LOCAL_JUPYTER}`], {
-    env: jupyterEnv(),
-    encoding: 'utf8',
-  });
-  if (r.status !== 0 || !fs.existsSync(KERNEL_JSON)) {
-    throw new UserError(`registering the tslab kernel failed:\n${r.stdout ?? ''}${r.stderr ?? ''}`);
-  }
+  writeKernelSpecs(KERNELS_DIR);
   log(`tslab kernel registered in ${path.relative(ROOT, path.dirname(KERNEL_JSON))}/ (binary ${path.relative(ROOT, TSLAB_BIN)})`);
   return KERNEL_JSON;
 }
@@ -194,7 +230,7 @@ function newestMtime(p) {
   return m;
 }
 
-/** Builds dist/ with tsc when dist/index.js is missing or older than src/, tsconfig.json or package.json. */
+/** Builds dist/ as `npm run build` does (tsc, then scripts/self-types.mjs) when dist/index.js is missing or older than src/, tsconfig.json or package.json. */
 export function ensureBuilt({ log = console.log } = {}) {
   const out = path.join(ROOT, 'dist', 'index.js');
   const built = fs.statSync(out, { throwIfNoEntry: false })?.mtimeMs ?? 0;
@@ -205,6 +241,12 @@ export function ensureBuilt({ log = console.log } = {}) {
   if (!fs.existsSync(tsc)) throw new UserError('node_modules/.bin/tsc is missing: run `npm install` first.');
   const r = spawnSync(tsc, ['-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'inherit' });
   if (r.status !== 0) throw new UserError('the TypeScript build failed (see above); the notebooks import dist/.');
+  // the rest of `npm run build`: the types the notebooks' `import ... from 'network-anomaly-lab'` needs
+  const selfTypes = path.join(ROOT, 'scripts', 'self-types.mjs');
+  if (fs.existsSync(selfTypes)) {
+    const t = spawnSync(process.execPath, [selfTypes], { cwd: ROOT, stdio: 'inherit' });
+    if (t.status !== 0) throw new UserError('scripts/self-types.mjs failed (see above).');
+  }
   // tsc leaves unchanged outputs alone on some versions: mark the build time explicitly
   const now = new Date();
   fs.utimesSync(out, now, now);
@@ -216,7 +258,8 @@ export function ensureBuilt({ log = console.log } = {}) {
 
 /**
  * The notebooks in notebooks/, sorted; `names` pick some by file name, with or without `.ipynb`,
- * or by a unique prefix such as `01`.
+ * or by a unique prefix such as `01`, or by the path of a notebook file anywhere (its kernel then
+ * runs in the notebook's own folder, as Jupyter runs it).
  */
 export function listNotebooks(names = []) {
   const all = fs.existsSync(NOTEBOOKS_DIR)
@@ -224,11 +267,12 @@ export function listNotebooks(names = []) {
     : [];
   if (names.length === 0) return all.map((f) => path.join(NOTEBOOKS_DIR, f));
   return names.map((n) => {
+    if (n.endsWith('.ipynb') && (n.includes('/') || n.includes(path.sep)) && fs.statSync(n, { throwIfNoEntry: false })?.isFile()) return path.resolve(n);
     const base = path.basename(n).replace(/\.ipynb$/, '');
     const exact = all.find((f) => f === `${base}.ipynb`);
     const matches = exact ? [exact] : all.filter((f) => f.startsWith(base));
     if (matches.length !== 1) {
-      throw new UserError(`${matches.length ? 'ambiguous' : 'no'} notebook "${n}" in notebooks/ (${all.join(', ') || 'none'})`);
+      throw new UserError(`${matches.length ? 'ambiguous' : 'no'} notebook "${n}" in notebooks/ (${all.join(', ') || 'none'})`, 2);
     }
     return path.join(NOTEBOOKS_DIR, matches[0]);
   });
@@ -324,13 +368,15 @@ function decodeHtml(s) {
 
 /**
  * Checks an executed notebook: it ran to the end, no cell failed (error outputs, stderr that
- * reports an error, a rejected promise as a cell's value), and it shows the charts it declares.
- * With `dataMissing` (datasets of its `requiresData` that are absent) the charts are not checked:
- * the notebook only has to run without errors.
+ * reports an error, a rejected promise as a cell's value), and it shows the charts it declares in
+ * `metadata.nal.expectedCharts`. A notebook that declares none (a user's own) has its charts
+ * counted, not checked, unless `strict` (then the declaration is required). With `dataMissing`
+ * (datasets of its `requiresData` that are absent) the charts are not checked: the notebook only
+ * has to run without errors.
  *
  * @returns `{ errors: string[], warnings: string[], charts: { count, expected, titles }, dataMissing: string[] }`
  */
-export function analyzeNotebook(nb, { dataMissing = [] } = {}) {
+export function analyzeNotebook(nb, { dataMissing = [], strict = false } = {}) {
   const spec = notebookSpec(nb);
   const errors = [];
   const warnings = [];
@@ -363,7 +409,7 @@ export function analyzeNotebook(nb, { dataMissing = [] } = {}) {
   });
   const charts = findCharts(nb);
   if (spec.expectedCharts == null) {
-    errors.push('metadata.nal.expectedCharts is missing (declare how many charts, or which chart titles, the notebook shows)');
+    if (strict) errors.push('metadata.nal.expectedCharts is missing (--strict: declare how many charts, or which chart titles, the notebook shows)');
   } else if (dataMissing.length) {
     // without its data the notebook prints where to get it and skips its analysis: no charts to check
   } else if (charts.count !== spec.expectedCharts) {
@@ -387,14 +433,65 @@ function firstLine(s) {
 }
 
 /**
+ * A notebook as it is run: its parameters resolved (`overrides` from `--param`), a cell tagged
+ * `injected-parameters` after its parameters cell when any is overridden, and a last cell tagged
+ * `provenance` / `remove-input` that shows the run's provenance (package, git commit, Node, TF.js
+ * backend, seeds, parameters, data files with sha256, wall time; src/report/provenance.ts).
+ *
+ * @param nb the notebook as committed
+ * @param opts.name its name (messages)
+ * @param opts.file its file (the provenance's subject, relative to the project)
+ * @param opts.overrides parsed `--param` values ({@link parseParamArgs})
+ * @param opts.executor which executor runs it (shown in the provenance)
+ * @returns `{ notebook, parameters }` where `parameters` are `[{ name, value, defaultValue, overridden }]`
+ * @throws UserError for a parameter problem (an unknown name lists the notebook's parameters)
+ */
+export function prepareNotebook(nb, { name = 'notebook', file, overrides = [], executor = 'node' } = {}) {
+  let found;
+  let parameters;
+  try {
+    found = findParameters(nb, name);
+    parameters = resolveParameters(found, overrides, name);
+  } catch (e) {
+    if (e instanceof ParameterError) throw new UserError(e.message, 2);
+    throw e;
+  }
+  const notebook = injectParameters(nb, found, parameters);
+  const provenance = path.join(ROOT, 'dist', 'report', 'provenance.js');
+  const rel = file ? path.relative(ROOT, file) : '';
+  const subject = !file ? `${name}.ipynb` : rel.startsWith('..') || path.isAbsolute(rel) ? file : rel.split(path.sep).join('/');
+  const args = { subject, parameters, extra: { executor: executor === 'node' ? 'Node (scripts/notebook)' : 'Jupyter nbclient + nbconvert' } };
+  const cell = {
+    cell_type: 'code',
+    execution_count: null,
+    metadata: { tags: [...PROVENANCE_TAGS] },
+    outputs: [],
+    source: `// Provenance of this run (added by npm start; not part of the notebook)\nvoid require(${JSON.stringify(provenance)}).showProvenance(${JSON.stringify(args)});\n`,
+  };
+  if (notebook.nbformat > 4 || (notebook.nbformat === 4 && (notebook.nbformat_minor ?? 0) >= 5)) {
+    const ids = new Set(notebook.cells.map((c) => c.id));
+    let id = 'nal-provenance';
+    for (let k = 2; ids.has(id); k++) id = `nal-provenance-${k}`;
+    cell.id = id;
+  }
+  notebook.cells.push(cell);
+  return { notebook, parameters };
+}
+
+/**
  * Executes notebooks headlessly into `outDir` (executed .ipynb + self-contained .html each) and
  * checks them with {@link analyzeNotebook}.
  *
  * @param opts.names notebook names (all when empty)
+ * @param opts.params `--param` values, `KEY=VALUE` each (VALUE JSON when it parses, else text);
+ *   every named notebook must have the parameter
+ * @param opts.strict require every notebook to declare its charts (`metadata.nal.expectedCharts`)
+ * @param opts.executor `node` (default; $NAL_NOTEBOOK_EXECUTOR) or `nbclient` (Jupyter's nbclient and nbconvert; needs Python)
  * @param opts.jobs notebooks run at the same time (default $NAL_NOTEBOOK_JOBS, else 2 or the CPU count if lower)
  * @param opts.timeout seconds per cell (default 600)
- * @param opts.env extra environment for the Jupyter processes (the tests move HOME)
- * @returns `{ ok, seconds, results: [{ name, notebook, ipynb, html, seconds, status, errors, warnings, charts, dataMissing }] }`;
+ * @param opts.totalTimeout seconds per notebook (default 1800; the node executor only)
+ * @param opts.env extra environment for the kernels and Jupyter processes (the tests move HOME)
+ * @returns `{ ok, seconds, results: [{ name, notebook, ipynb, html, seconds, status, errors, warnings, charts, dataMissing, parameters }] }`;
  *   `dataMissing` lists the datasets a notebook requires (`metadata.nal.requiresData`) that are not
  *   on this machine: it ran without them and its charts were not checked
  */
@@ -403,22 +500,47 @@ export async function runNotebooks(opts = {}) {
   const outDir = path.resolve(opts.outDir ?? REPORTS_DIR);
   const files = listNotebooks(opts.names ?? []);
   if (files.length === 0) throw new UserError('no notebooks in notebooks/');
-  const python = requirePython(RUN_MODULES);
+  const executor = opts.executor ?? (process.env.NAL_NOTEBOOK_EXECUTOR || 'node');
+  if (!EXECUTORS.includes(executor)) throw new UserError(`unknown executor "${executor}" (one of ${EXECUTORS.join(', ')})`, 2);
+  let overrides;
+  try {
+    overrides = parseParamArgs(opts.params ?? []);
+  } catch (e) {
+    if (e instanceof ParameterError) throw new UserError(e.message, 2);
+    throw e;
+  }
+  // parameters are checked for every notebook before anything runs
+  const prepared = files.map((file) => {
+    const name = path.basename(file, '.ipynb');
+    let nb;
+    try {
+      nb = readNotebook(file);
+    } catch (e) {
+      throw new UserError(`${path.relative(ROOT, file)}: not a readable notebook (${e.message})`);
+    }
+    return { file, name, ...prepareNotebook(nb, { name, file, overrides, executor }) };
+  });
+  const python = executor === 'nbclient' ? requirePython(RUN_MODULES) : null;
   if (opts.build !== false) ensureBuilt({ log });
-  setupKernel({ python, log });
+  setupKernel({ log });
   fs.mkdirSync(outDir, { recursive: true });
   const cpus = os.availableParallelism?.() ?? os.cpus().length;
   const jobs = Math.max(1, Math.min(files.length, Number(opts.jobs ?? process.env.NAL_NOTEBOOK_JOBS ?? Math.min(2, cpus)) || 1));
   const timeout = Number(opts.timeout ?? 600);
-  log(`Executing ${files.length} notebook${files.length > 1 ? 's' : ''} with the ${KERNEL_NAME} kernel (${jobs} at a time) into ${path.relative(ROOT, outDir) || '.'}/`);
+  const totalTimeout = Number(opts.totalTimeout ?? 1800);
+  const how = executor === 'node' ? '' : ' (Jupyter nbclient + nbconvert)';
+  log(`Executing ${files.length} notebook${files.length > 1 ? 's' : ''} with the ${KERNEL_NAME} kernel${how} (${jobs} at a time) into ${path.relative(ROOT, outDir) || '.'}/`);
+  const overridden = prepared[0].parameters.filter((p) => p.overridden);
+  if (overridden.length) log(`Parameters: ${overridden.map((p) => `${p.name} = ${JSON.stringify(p.value)}`).join(', ')}`);
 
   const t0 = Date.now();
   const results = new Array(files.length);
   let next = 0;
   const worker = async () => {
-    while (next < files.length) {
+    while (next < prepared.length) {
       const i = next++;
-      results[i] = await executeOne(files[i], { python, outDir, timeout, env: opts.env ?? {} });
+      const job = { ...prepared[i], outDir, timeout, totalTimeout, env: opts.env ?? {}, strict: Boolean(opts.strict) };
+      results[i] = executor === 'node' ? await executeWithNode(job) : await executeWithNbclient({ ...job, python });
       log(formatResult(results[i]));
     }
   };
@@ -429,12 +551,64 @@ export async function runNotebooks(opts = {}) {
   return { ok, seconds, results };
 }
 
-function executeOne(file, { python, outDir, timeout, env }) {
-  const name = path.basename(file, '.ipynb');
-  const args = [EXECUTOR, file, outDir, '--kernel', KERNEL_NAME, '--timeout', String(timeout), '--template-dir', TEMPLATE_DIR];
+/** The outcome of one executed notebook: its checks, and where its copies are. */
+function resultOf(job, { seconds, status, failure }) {
+  const base = {
+    name: job.name,
+    notebook: job.file,
+    ipynb: path.join(job.outDir, `${job.name}.ipynb`),
+    html: path.join(job.outDir, `${job.name}.html`),
+    dataMissing: [],
+    parameters: job.parameters,
+  };
+  if (failure || !fs.existsSync(base.ipynb)) {
+    return { ...base, seconds, status: 'failed-to-run', errors: [failure ?? 'no executed notebook was written'], warnings: [], charts: { count: 0, expected: null, titles: [] } };
+  }
+  const executed = readNotebook(base.ipynb);
+  let absent = [];
+  const dataErrors = [];
+  try {
+    absent = missingData(notebookSpec(executed).requiresData, job.env);
+  } catch (e) {
+    dataErrors.push(`metadata.nal.requiresData: ${e.message}`);
+  }
+  const analysis = analyzeNotebook(executed, { dataMissing: absent.map((d) => d.dataset), strict: job.strict });
+  return { ...base, seconds, status, ...analysis, errors: [...dataErrors, ...analysis.errors], dataMissingTitles: absent.map((d) => d.title) };
+}
+
+/** Runs one prepared notebook with the Node executor and renders its report. */
+async function executeWithNode(job) {
+  const t0 = Date.now();
+  try {
+    const spec = findKernelSpec(KERNEL_NAME, [path.join(LOCAL_JUPYTER, 'share', 'jupyter'), ...jupyterDataDirs()]);
+    const env = jupyterEnv(job.env);
+    const run = await executeNotebook(job.notebook, {
+      spec,
+      cwd: path.dirname(job.file),
+      env,
+      timeout: job.timeout,
+      totalTimeout: job.totalTimeout,
+      runtimeDir: path.join(LOCAL_JUPYTER, 'runtime'),
+      // a failed notebook's report still ends with its provenance
+      alwaysRun: ['provenance'],
+    });
+    fs.writeFileSync(path.join(job.outDir, `${job.name}.ipynb`), formatExecutedNotebook(run.notebook));
+    fs.writeFileSync(path.join(job.outDir, `${job.name}.html`), renderNotebook(run.notebook, { title: notebookTitle(run.notebook, job.name) }));
+    return resultOf(job, { seconds: run.seconds, status: run.status });
+  } catch (e) {
+    return resultOf(job, { seconds: (Date.now() - t0) / 1000, status: 'failed-to-run', failure: `the executor failed: ${e.stack ?? e}` });
+  }
+}
+
+/** Runs one prepared notebook with Jupyter's nbclient and nbconvert (scripts/execute_notebook.py). */
+function executeWithNbclient(job) {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'nal-run-'));
+  const input = path.join(scratch, `${job.name}.ipynb`);
+  fs.writeFileSync(input, formatNotebook(job.notebook));
+  const args = [EXECUTOR, input, job.outDir, '--cwd', path.dirname(job.file), '--kernel', KERNEL_NAME, '--timeout', String(job.timeout), '--template-dir', TEMPLATE_DIR];
   const t0 = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(python, args, { cwd: ROOT, env: jupyterEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(job.python, args, { cwd: ROOT, env: jupyterEnv(job.env), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (b) => (out += b));
@@ -445,25 +619,16 @@ function executeOne(file, { python, outDir, timeout, env }) {
     function finish(code, spawnError) {
       if (done) return;
       done = true;
-      const base = { name, notebook: file, ipynb: path.join(outDir, `${name}.ipynb`), html: path.join(outDir, `${name}.html`), dataMissing: [] };
+      fs.rmSync(scratch, { recursive: true, force: true });
       const line = out.split('\n').find((l) => l.startsWith('NAL_RESULT '));
       const exec = line ? JSON.parse(line.slice('NAL_RESULT '.length)) : null;
       const seconds = exec?.seconds ?? (Date.now() - t0) / 1000;
-      if (!exec || !fs.existsSync(base.ipynb)) {
+      if (!exec) {
         const why = spawnError ? String(spawnError) : `exit ${code}`;
-        resolve({ ...base, seconds, status: 'failed-to-run', errors: [`the executor failed (${why}):\n${err.trim() || out.trim()}`], warnings: [], charts: { count: 0, expected: null, titles: [] } });
+        resolve(resultOf(job, { seconds, status: 'failed-to-run', failure: `the executor failed (${why}):\n${err.trim() || out.trim()}` }));
         return;
       }
-      const executed = readNotebook(base.ipynb);
-      let absent = [];
-      const dataErrors = [];
-      try {
-        absent = missingData(notebookSpec(executed).requiresData, env);
-      } catch (e) {
-        dataErrors.push(`metadata.nal.requiresData: ${e.message}`);
-      }
-      const analysis = analyzeNotebook(executed, { dataMissing: absent.map((d) => d.dataset) });
-      resolve({ ...base, seconds, status: exec.status, ...analysis, errors: [...dataErrors, ...analysis.errors], dataMissingTitles: absent.map((d) => d.title) });
+      resolve(resultOf(job, { seconds, status: exec.status }));
     }
   });
 }
@@ -557,7 +722,7 @@ export function stripNotebooks({ names = [], check = false, log = console.log } 
 export function openNotebooks(extraArgs = []) {
   const python = requirePython(OPEN_MODULES);
   ensureBuilt();
-  setupKernel({ python });
+  setupKernel();
   console.log('Starting Jupyter on notebooks/ (kernel "TypeScript" = tslab). Stop with Ctrl-C.');
   // containers and dev VMs often run as root, which Jupyter refuses without --allow-root
   const root = process.getuid?.() === 0 && !extraArgs.includes('--allow-root') ? ['--allow-root'] : [];
@@ -571,36 +736,47 @@ export function openNotebooks(extraArgs = []) {
 }
 
 /**
- * Registers the tslab kernel in the per-user Jupyter kernels dir (e.g. ~/.local/share/jupyter),
- * for VS Code or a Jupyter started outside this project. Explicit only.
+ * Registers the tslab and jslab kernels in the per-user Jupyter data dir (e.g.
+ * ~/.local/share/jupyter/kernels, what `tslab install --user` does), for VS Code or a Jupyter
+ * started outside this project. Explicit only. Written by Node: no Python needed.
+ *
+ * @returns the kernels folder written to
  */
-export function installUserKernel() {
-  const python = requirePython(RUN_MODULES);
+export function installUserKernel({ log = console.log } = {}) {
   if (!fs.existsSync(TSLAB_BIN)) throw new UserError('node_modules/.bin/tslab is missing: run `npm install` first.');
-  const r = spawnSync(TSLAB_BIN, ['install', '--user', `--python=${python}`, `--binary=${TSLAB_BIN}`], { stdio: 'inherit' });
-  if (r.status !== 0) throw new UserError('tslab install --user failed (see above).');
-  const where = spawnSync(python, ['-c', 'from jupyter_core.paths import jupyter_data_dir; print(jupyter_data_dir())'], { encoding: 'utf8' });
-  console.log(
-    `Registered the "tslab" (TypeScript) and "jslab" kernels for this user in ${where.stdout.trim()}/kernels, using ${TSLAB_BIN}.\n` +
-      `Remove them with: ${python} -m jupyter kernelspec uninstall tslab jslab`,
+  const kernelsDir = path.join(jupyterUserDataDir(), 'kernels');
+  writeKernelSpecs(kernelsDir);
+  log(
+    `Registered the "tslab" (TypeScript) and "jslab" (JavaScript) kernels for this user in ${kernelsDir}, using ${TSLAB_BIN}.\n` +
+      `Remove them with: rm -r ${path.join(kernelsDir, 'tslab')} ${path.join(kernelsDir, 'jslab')}  (or: jupyter kernelspec uninstall tslab jslab)`,
   );
+  return kernelsDir;
 }
 
-/** Prints what the notebook tooling found. */
+/** Prints what the notebook tooling found; exit status 0 when `npm start` can run. */
 export function doctor() {
   const run = findPython(RUN_MODULES);
   const open = findPython(OPEN_MODULES);
+  let zmq;
+  try {
+    zmq = `zeromq ${createRequire(import.meta.url)('zeromq/package.json').version}`;
+  } catch (e) {
+    zmq = null;
+  }
+  const ready = Boolean(zmq) && fs.existsSync(TSLAB_BIN);
   const rows = [
     ['node', process.version],
     ['tslab', fs.existsSync(TSLAB_BIN) ? TSLAB_BIN : 'missing (npm install)'],
-    ['python for `npm start`', run.python ?? `none (${run.tried.map((t) => `${t.cmd}: ${t.problem}`).join('; ')})`],
-    ['python for `npm run notebooks`', open.python ?? `none (${open.tried.map((t) => `${t.cmd}: ${t.problem}`).join('; ')})`],
+    ['ZeroMQ binding (npm start)', zmq ?? 'missing (npm install)'],
     ['kernelspec', fs.existsSync(KERNEL_JSON) ? KERNEL_JSON : 'not registered yet (done on first run)'],
+    ['python for `--executor nbclient`', run.python ?? `none (${run.tried.map((t) => `${t.cmd}: ${t.problem}`).join('; ')})`],
+    ['python for `npm run notebooks`', open.python ?? `none (${open.tried.map((t) => `${t.cmd}: ${t.problem}`).join('; ')})`],
     ['chromium (browser test)', findChromium() ?? 'none'],
   ];
-  for (const [k, v] of rows) console.log(`${k.padEnd(32)} ${v}`);
-  if (!run.python) console.log(`\n${INSTALL_HELP}`);
-  return run.python ? 0 : 3;
+  for (const [k, v] of rows) console.log(`${k.padEnd(34)} ${v}`);
+  console.log(ready ? '\n`npm start` needs nothing more (Node only).' : '\n`npm start` cannot run yet: run `npm install`.');
+  if (!open.python) console.log(`\nFor \`npm run notebooks\` (editing in Jupyter): ${INSTALL_HELP}`);
+  return ready ? 0 : 3;
 }
 
 /** A Chromium/Chrome executable for the browser test: $NAL_CHROMIUM or a usual system path. */
@@ -614,16 +790,32 @@ export function findChromium() {
 
 const USAGE = `Usage: node scripts/notebooks.mjs <command>
 
-  run [names...]        execute notebooks/ headlessly into reports/ (npm start)
+  run [names...]        execute notebooks/ headlessly into reports/ (npm start; Node only)
+      --param KEY=VALUE   set a parameter of the notebook's parameters cell (repeatable;
+                          VALUE is JSON when it parses, else text)
+      --strict            every notebook must declare its charts (metadata.nal.expectedCharts)
       --jobs N            notebooks at the same time (default 2, or 1 on one CPU; or $NAL_NOTEBOOK_JOBS)
       --timeout S         seconds per cell (default 600)
+      --total-timeout S   seconds per notebook (default 1800)
       --out DIR           output folder (default reports/)
       --no-build          do not rebuild dist/ when stale
+      --executor E        node (default) or nbclient (Jupyter's nbclient + nbconvert, needs Python;
+                          for comparison); or $NAL_NOTEBOOK_EXECUTOR
+      --json FILE         also write the outcome as JSON ({ ok, seconds, results: [...] })
   open [jupyter args]   Jupyter Notebook on notebooks/ with the tslab kernel (npm run notebooks)
   setup-kernel [--force]  register the tslab kernel in .jupyter/ (done by run/open)
   strip [--check] [names...]  remove outputs from notebooks/*.ipynb (--check: only report)
   install-user-kernel   register the tslab kernel for this user (VS Code, a global Jupyter)
-  doctor                show which Python/Jupyter/Chromium the tooling uses`;
+  doctor                show which Node/Python/Jupyter/Chromium the tooling uses
+
+  A name is a notebook's file name, with or without .ipynb, or a unique prefix such as 03.`;
+
+/** Every value of a repeatable option (`--param A=1 --param=B=2`), removed from `args`. */
+function takeOptions(args, name) {
+  const values = [];
+  for (let v = takeOption(args, name); v !== undefined; v = takeOption(args, name)) values.push(v);
+  return values;
+}
 
 function takeOption(args, name) {
   const i = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
@@ -642,18 +834,43 @@ function takeFlag(args, name) {
   return true;
 }
 
+/** Kernels run in their own process groups: a Ctrl-C (or a kill) of `run` ends them too. */
+function stopKernelsOnSignals() {
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.once(sig, () => {
+      const n = killAllKernels();
+      if (n) console.error(`\n${sig}: stopped ${n} running kernel${n > 1 ? 's' : ''}`);
+      process.kill(process.pid, sig);
+    });
+  }
+}
+
 export async function main(argv) {
   const [cmd, ...args] = argv;
   switch (cmd) {
     case 'run': {
+      if (args.includes('--help') || args.includes('-h')) {
+        console.log(USAGE);
+        return 0;
+      }
+      const params = takeOptions(args, '--param');
       const jobs = takeOption(args, '--jobs');
       const timeout = takeOption(args, '--timeout');
+      const totalTimeout = takeOption(args, '--total-timeout');
       const outDir = takeOption(args, '--out');
+      const executor = takeOption(args, '--executor');
+      const json = takeOption(args, '--json');
       const build = !takeFlag(args, '--no-build');
+      const strict = takeFlag(args, '--strict');
       const unknown = args.find((a) => a.startsWith('-'));
-      if (unknown) throw new UserError(`unknown option ${unknown}\n\n${USAGE}`);
-      const { ok } = await runNotebooks({ names: args, jobs, timeout, outDir, build });
-      return ok ? 0 : 1;
+      if (unknown) throw new UserError(`unknown option ${unknown}\n\n${USAGE}`, 2);
+      for (const [flag, v] of [['--jobs', jobs], ['--timeout', timeout], ['--total-timeout', totalTimeout]]) {
+        if (v !== undefined && !(Number(v) > 0)) throw new UserError(`${flag} must be a positive number, got ${JSON.stringify(v)}`, 2);
+      }
+      stopKernelsOnSignals();
+      const run = await runNotebooks({ names: args, params, jobs, timeout, totalTimeout, outDir, build, executor, strict });
+      if (json) fs.writeFileSync(path.resolve(json), JSON.stringify(run, null, 2) + '\n');
+      return run.ok ? 0 : 1;
     }
     case 'open':
       return openNotebooks(args);

@@ -35,16 +35,23 @@ export {
   NSL_KDD_FEATURES,
   NSL_KDD_SCHEMA,
   ODDS_SCHEMA,
+  FLOWS_SCHEMA,
+  FLOW_FEATURES,
+  ZEEK_CONN_SCHEMA,
+  CICFLOWMETER_SCHEMA,
   DATASETS,
   checkDatasetSchema,
   loadDatasetSchema,
   resolveDatasetSchema,
 } from './data/schema';
 export type { DatasetSchema } from './data/schema';
-export { loadTraffic, parseCsv, parseCsvWithSchema, parseTraffic, encodeTraffic, readTextFile, csvLine, MAX_WHOLE_FILE_BYTES } from './data/csv';
+export { loadTraffic, parseCsv, parseCsvWithSchema, parseTable, parseTraffic, encodeTraffic, readTextFile, csvLine, checkHeader, MAX_WHOLE_FILE_BYTES } from './data/csv';
 export { DEFAULT_MAX_LINE_BYTES } from './data/text';
+export { parseZeekLog, ZeekLogParser, ZEEK_CONN_FIELDS } from './data/zeek';
+export { BAD_ROW_POLICIES, badRowsError, writeSkippedRows, SkippedRowsFile, skippedRowsHeader } from './data/bad-rows';
+export type { BadRowPolicy, SkippedRow } from './data/bad-rows';
 export { TrafficEncoder, MAX_CATEGORIES } from './data/encoder';
-export type { TrafficEncoderState, UnseenCategories } from './data/encoder';
+export type { TrafficEncoderState, UnseenCategories, BadCellHandler } from './data/encoder';
 export type { TrafficData, CsvTable, LoadOptions } from './data/csv';
 export { generateTraffic, generateTrafficCsv, trafficToCsv, pythonFloat } from './data/generator';
 export type { GenerateOptions, GenerateCsvOptions } from './data/generator';
@@ -77,8 +84,22 @@ export { detectionToCsv, detectionRows, resultColumns } from './ensemble/output'
 export { selectDetection } from './ensemble/select';
 
 // streaming (detection over files of any size, stdin or live generators, in bounded memory)
-export { readCsvChunks, readTrafficChunks, detectStream, detectCsvStream, detectCsvToFile, writeDetectionCsv } from './stream';
+export { readCsvChunks, readTrafficChunks, readZeekChunks, detectStream, detectCsvStream, detectCsvToFile, writeDetectionCsv, skippedRowsFileFor } from './stream';
 export type { CsvSource, CsvChunk, CsvChunkOptions, TrafficChunk, TrafficChunkOptions, StreamRow, DetectionChunk, DetectStreamOptions, DetectCsvStreamOptions, StreamSummary } from './stream';
+
+// packet captures: pcap/pcapng in, bidirectional flows out (docs/FLOWS.md), and a seeded packet synthesizer
+export { readCapture, forEachPacket, openCapture, CaptureParser, PacketView, LINK_TYPES, linkTypeName, isSupportedLinkType, MAX_PACKET_BYTES, MAX_RECORD_BYTES } from './capture/pcap';
+export type { CaptureSource, CaptureInterface, CaptureInfo, CapturedPacket, ReadCaptureOptions, OpenedCapture } from './capture/pcap';
+export { decodePacket, DecodedPacket, ipv4String, ipv6String, protocolName, PROTOCOL_NAMES } from './capture/decode';
+export type { SkipReason } from './capture/decode';
+export { FlowMeter, captureFlows, flowCells, flowCsvLine, isoTime, DEFAULT_FLOW_OPTIONS, FLOW_COLUMNS, FLOW_IDENTIFIERS } from './capture/flows';
+export type { FlowOptions, FlowRecord, FlowEndReason, FlowMeterStats, SkippedPackets, CaptureFlowSummary, CaptureFlowOptions } from './capture/flows';
+export { flowsToCsv, writeFlowsCsv, loadCaptureFlows, flowsToTraffic } from './capture/export';
+export type { WriteFlowsOptions } from './capture/export';
+export { CaptureWriter, writeCaptureFile, buildIpPacket, frameFor, addressBytes } from './capture/writer';
+export type { PacketSpec, CaptureWriterOptions } from './capture/writer';
+export { synthesizePackets, synthesizeCapture, labelFlows, ATTACK_KINDS } from './capture/synth';
+export type { SynthOptions, SynthCaptureOptions, SynthCapture, SynthSession, SessionKind } from './capture/synth';
 
 // metrics
 export { confusion, rates, rocAuc, rocCurve, prCurve, averagePrecision, detectionMetrics } from './metrics/classification';
@@ -116,6 +137,8 @@ export type { ShowChartOptions, ShowTableOptions, ChartHtmlOptions, HtmlSink, Li
 export { saveChart, chartPage, findChromium, CHART_FORMATS } from './charts/save';
 export type { SaveChartOptions, ChartFormat } from './charts/save';
 export { StreamHistory, streamChart } from './charts/stream';
+export { flowsOverTimeChart, topTalkersChart, flaggedFlowsChart } from './charts/flows';
+export type { FlowsOverTimeOptions, TopTalkersOptions } from './charts/flows';
 export type { StreamWindow, StreamPoint, StreamTotals, StreamState, StreamHistoryOptions, ScoredWindow, StreamChartOptions } from './charts/stream';
 export { createProgressBar } from './charts/progress';
 export type { ProgressBar, ProgressBarOptions } from './charts/progress';
@@ -171,8 +194,15 @@ export {
   importanceToDataFrame,
   feedbackRoundsToDataFrame,
   streamWindowsToDataFrame,
+  flowsToDataFrame,
 } from './frames/convert';
 export { frameText, frameHtml } from './frames/format';
 export type { FrameLike, FrameFormatOptions } from './frames/format';
 export { show } from './frames/show';
 export type { ShowOptions } from './frames/show';
+
+// provenance of a run (every `npm start` report ends with it)
+export { recordDataFile, recordSeed, recordedDataFiles, recordedSeeds, resetProvenance } from './core/provenance';
+export type { ProvenanceSeed } from './core/provenance';
+export { collectProvenance, provenanceHtml, provenanceText, showProvenance, sha256File, gitState } from './report/provenance';
+export type { Provenance, ProvenanceParameter, ProvenanceFile, CollectProvenanceOptions } from './report/provenance';

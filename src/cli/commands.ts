@@ -1,5 +1,5 @@
 /**
- * The `nal` subcommands: generate, train, detect, evaluate, feedback. Option names and JSON keys are a
+ * The `nal` subcommands: generate, train, detect, evaluate, feedback, flows. Option names and JSON keys are a
  * contract other tools drive the project through; keep them stable.
  */
 import * as fs from 'node:fs';
@@ -16,7 +16,11 @@ import { generateTrafficCsv } from '../data/generator';
 import { sampleRows, splitTraffic, subsetRows } from '../data/split';
 import { AnomalyEnsemble, DETECTOR_NAMES, MODEL_FORMAT, type EnsembleOptions, type FitProgress } from '../ensemble/ensemble';
 import { evaluateDetection, type EvaluationReport } from '../ensemble/evaluate';
-import { detectCsvStream, detectCsvToFile, modelSchema, writeDetectionCsv, type StreamSummary } from '../stream/detect-stream';
+import { detectCsvStream, detectCsvToFile, modelSchema, skippedRowsFileFor, writeDetectionCsv, type StreamSummary } from '../stream/detect-stream';
+import { SkippedRowsFile, writeSkippedRows, type BadRowPolicy, type SkippedRow } from '../data/bad-rows';
+import { writeFlowsCsv } from '../capture/export';
+import { DEFAULT_FLOW_OPTIONS, type CaptureFlowSummary, type FlowOptions } from '../capture/flows';
+import { linkTypeName } from '../capture/pcap';
 import { DEFAULT_CHUNK_SIZE, DEFAULT_MAX_LINE_BYTES, MAX_CHUNK_SIZE } from '../stream/csv-reader';
 import { runProgram, UsageError, type CommandSpec, type Ctx, type OptionSpec, type Program, type ProgramIo, type Values } from './program';
 import { readManifest } from '../core/persistence';
@@ -44,13 +48,23 @@ export const MAX_LOF_K = 10_000;
 /** Largest --epochs. */
 export const MAX_EPOCHS = 100_000;
 
+/** The bad-rows options of train, detect and evaluate. */
+const BAD_ROWS_HELP = `  --bad-rows error|skip     rows with a cell that cannot be encoded (Infinity, NaN, empty, text): error
+                            (default) names the first and says how many; skip leaves them out and lists
+                            them with their reasons in a side file
+  --skipped-rows FILE       that side file (default: beside --out as NAME.skipped.csv for detect, else
+                            DATA.skipped.csv in the current folder, DATA being the data file's name)`;
+
 /** Data options shared by train, detect and evaluate. */
 const DATA_HELP = `Data options:
   --dataset D               file layout: ${Object.keys(DATASETS).join(', ')} (default seed), or a JSON
-                            description file (features, categorical, label, normalLabels, header, columns)
+                            description file (features, categorical, label, normalLabels, header, columns);
+                            flows = nal flows output, zeek-conn = Zeek conn.log (TSV or JSON lines),
+                            cicflowmeter = CICFlowMeter / CIC-IDS CSVs
   --normal-only             train on the rows labelled normal only
   --train-sample N          train on a seeded random sample of N training rows (after --normal-only)
-  --max-line-bytes N        refuse a line longer than N bytes (default ${DEFAULT_MAX_LINE_BYTES.toLocaleString('en-US')})`;
+  --max-line-bytes N        refuse a line longer than N bytes (default ${DEFAULT_MAX_LINE_BYTES.toLocaleString('en-US')})
+${BAD_ROWS_HELP}`;
 
 /** Model options shared by train and evaluate. */
 const MODEL_HELP = `Model options:
@@ -76,7 +90,34 @@ const MODEL_OPTIONS: OptionSpec = {
   dataset: { type: 'string' },
   'train-sample': { type: 'string' },
   'max-line-bytes': { type: 'string' },
+  'bad-rows': { type: 'string' },
+  'skipped-rows': { type: 'string' },
 };
+
+/** `nal flows`: synopsis, options and what comes out. */
+const FLOWS_HELP = `flows --pcap FILE|- [--out FILE|-] [--idle-timeout S] [--active-timeout S] [--close-wait S]
+
+  --pcap FILE|-             classic pcap (either byte order, micro- or nanosecond timestamps) or pcapng
+                            (several interfaces); .gz files are read directly; - reads stdin
+                            (tcpdump -w - | nal flows --pcap -). Link types: Ethernet (802.1Q/QinQ VLAN
+                            tags, PPPoE), Linux cooked SLL and SLL2 (-i any), raw IP, BSD loopback.
+  --out FILE|-              where the CSV goes (default -: stdout); a file is written to a temporary
+                            file and renamed into place at the end, so a failure leaves no partial output
+  --idle-timeout S          a flow without packets for S seconds ends (default ${DEFAULT_FLOW_OPTIONS.idleTimeout})
+  --active-timeout S        a flow ends S seconds after its first packet even when still active; its next
+                            packet starts a new flow (default ${DEFAULT_FLOW_OPTIONS.activeTimeout})
+  --close-wait S            a TCP flow closed by FIN from both sides or by RST keeps counting its late
+                            packets (the last ACK, retransmissions) for S seconds; a SYN always starts
+                            a new flow (default ${DEFAULT_FLOW_OPTIONS.closeWait})
+
+One row per flow, keyed by the 5-tuple (addresses, ports, protocol), the first packet's sender as
+the source: identifiers (timestamp, src_ip, src_port, dst_ip, dst_port, protocol, end_reason) and
+CICFlowMeter-style features (duration; packet, byte and payload counts per direction; payload
+length min/max/mean/std; bytes/s and packets/s; inter-arrival times; TCP flag counts; header bytes;
+initial windows). Every column is defined in docs/FLOWS.md. Memory holds the active flows only.
+Then: nal train --dataset flows --data flows.csv --contamination auto --model DIR; nal detect --model DIR ...
+
+Ctrl-C (SIGINT) or SIGTERM stops at once, removes the unfinished output and exits 130 / 143.`;
 
 /** Every `nal` command. A new subcommand plugs in here with its own usage text and options. */
 export const COMMANDS: CommandSpec[] = [
@@ -131,7 +172,7 @@ Retraining with operator labels (from nal feedback add):
   {
     name: 'detect',
     summary: 'score a CSV file (or stdin) with a saved model, streamed in bounded memory',
-    help: `detect --data FILE|- [--dataset D] --model DIR --out FILE|- [--chunk-size N]
+    help: `detect --data FILE|- [--dataset D] --model DIR --out FILE|- [--chunk-size N] [--bad-rows error|skip]
        [--columns A,B,...] [--no-output-header]
 
   --data FILE|-             the rows to score; - reads stdin (any size, streamed)
@@ -147,6 +188,7 @@ Retraining with operator labels (from nal feedback add):
   --no-output-header        no header line in the output, and an input without rows gives none: the
                             outputs of a file's shards, concatenated after one header line, are the
                             output of the whole file (README, "Past one machine")
+${BAD_ROWS_HELP}
 
 Ctrl-C (SIGINT) or SIGTERM stops at once, removes the unfinished output and exits 130 / 143.`,
     options: {
@@ -158,6 +200,8 @@ Ctrl-C (SIGINT) or SIGTERM stops at once, removes the unfinished output and exit
       'max-line-bytes': { type: 'string' },
       columns: { type: 'string' },
       'no-output-header': { type: 'boolean' },
+      'bad-rows': { type: 'string' },
+      'skipped-rows': { type: 'string' },
     },
     interruptible: true,
     run: (v, ctx) => cmdDetect(v, ctx),
@@ -175,6 +219,7 @@ Ctrl-C (SIGINT) or SIGTERM stops at once, removes the unfinished output and exit
   --stratify                with --train-fraction: take the share of each label class (ADBench split: the rows
                             of scikit-learn's train_test_split(stratify=y, random_state=seed))
   --json                    print {"models": {...}, "seconds": {"fit", "score"}, ...} instead of a table
+                            (with --bad-rows skip also "skippedRows": [{file, rows, sideFile}])
 
 ${DATA_HELP}
 
@@ -222,6 +267,14 @@ ${MODEL_HELP}`,
   --skip-bad-lines          skip unreadable lines (with a warning) instead of failing`,
     options: { model: { type: 'string' }, file: { type: 'string' }, json: { type: 'boolean' }, 'skip-bad-lines': { type: 'boolean' } },
     run: (v, ctx) => feedbackShow(v, ctx),
+  },
+  {
+    name: 'flows',
+    summary: 'turn a packet capture (pcap, pcapng) into one CSV row per bidirectional flow',
+    help: FLOWS_HELP,
+    options: { pcap: { type: 'string' }, out: { type: 'string' }, 'idle-timeout': { type: 'string' }, 'active-timeout': { type: 'string' }, 'close-wait': { type: 'string' } },
+    interruptible: true,
+    run: (v, ctx) => cmdFlows(v, ctx),
   },
 ];
 
@@ -412,10 +465,47 @@ function datasetOpt(v: Values): DatasetSchema {
   return typeof v.dataset === 'string' ? resolveDatasetSchema(v.dataset) : SEED_SCHEMA;
 }
 
-/** Read a data file with the --dataset layout (and a model's encoder when given). */
-function readData(file: string, schema: DatasetSchema, v: Values, ctx: Ctx, encoder?: TrafficEncoder): TrafficData {
-  const data = loadTraffic(file, { schema, encoder, maxLineBytes: maxLineOpt(v) });
+/** --bad-rows error|skip. */
+function badRowsOpt(v: Values): BadRowPolicy {
+  const x = v['bad-rows'];
+  if (x === undefined) {
+    if (v['skipped-rows'] !== undefined) throw new UsageError('--skipped-rows needs --bad-rows skip.');
+    return 'error';
+  }
+  if (x !== 'error' && x !== 'skip') throw new UsageError(`--bad-rows must be 'error' or 'skip', got '${x}'.`);
+  if (x === 'error' && v['skipped-rows'] !== undefined) throw new UsageError('--skipped-rows needs --bad-rows skip.');
+  return x;
+}
+
+/** The side file of the rows of `dataFile` skipped by --bad-rows skip: --skipped-rows, else NAME.skipped.csv here. */
+function skippedRowsPath(v: Values, dataFile: string, role?: 'train'): string {
+  const given = v['skipped-rows'];
+  if (typeof given === 'string' && given !== '') return role === 'train' ? given.replace(/(\.csv)?$/i, '.train$1') : given;
+  const base = path.basename(dataFile === '-' ? 'stdin' : dataFile).replace(/\.gz$/i, '').replace(/\.(csv|txt|log|json|jsonl)$/i, '');
+  return `${base}.skipped.csv`;
+}
+
+/** Skipped rows: written to their side file, said on stderr. */
+function reportSkipped(data: TrafficData, file: string, sideFile: string, v: Values, ctx: Ctx): { file: string; rows: number; sideFile: string } | undefined {
+  const rows = data.skippedRows;
+  if (!rows?.length) return undefined;
+  writeSkippedRows(sideFile, data.header, rows);
+  if (!v.quiet) {
+    const f = rows[0];
+    ctx.stderr.write(`note: ${rows.length} row${rows.length === 1 ? '' : 's'} of ${file} cannot be encoded and ${rows.length === 1 ? 'was' : 'were'} skipped (first: row ${f.row}, column '${f.column}': ${f.reason}); listed in ${sideFile}\n`);
+  }
+  return { file, rows: rows.length, sideFile };
+}
+
+/**
+ * Read a data file with the --dataset layout (and a model's encoder when given), with the
+ * --bad-rows policy: skipped rows go to their side file (`skipped` collects what was written).
+ */
+function readData(file: string, schema: DatasetSchema, v: Values, ctx: Ctx, encoder?: TrafficEncoder, role?: 'train', skipped?: object[]): TrafficData {
+  const data = loadTraffic(file, { schema, encoder, maxLineBytes: maxLineOpt(v), badRows: badRowsOpt(v) });
   printWarnings(data, v, ctx);
+  const said = reportSkipped(data, file, skippedRowsPath(v, file, role), v, ctx);
+  if (said) skipped?.push(said);
   return data;
 }
 
@@ -490,10 +580,17 @@ async function cmdDetect(v: Values, ctx: Ctx): Promise<number> {
     // streamed: chunk by chunk in bounded memory, written progressively (to a temporary file
     // renamed into place at the end, so a failure leaves no partial output)
     const progress = v.quiet ? undefined : streamProgress(ctx);
+    const badRows = badRowsOpt(v);
+    const sidePath = typeof v['skipped-rows'] === 'string' ? v['skipped-rows'] : out === '-' ? skippedRowsPath(v, file) : skippedRowsFileFor(out);
+    // stdout: the side file is written here as rows are skipped; a file: by detectCsvToFile
+    const side = badRows === 'skip' && out === '-' ? new SkippedRowsFile(sidePath) : undefined;
     const opts = {
       schema,
       chunkSize,
       maxLineBytes,
+      badRows,
+      skippedRowsFile: sidePath,
+      onSkippedRows: side ? (rows: SkippedRow[], header: readonly string[]) => side.add(header, rows) : undefined,
       file: file === '-' ? 'stdin' : file,
       onWarning: (w: string) => {
         if (v.quiet) return;
@@ -510,17 +607,24 @@ async function cmdDetect(v: Values, ctx: Ctx): Promise<number> {
     if (progress && file !== '-') progress.size(fileSize(file));
     let summary: StreamSummary;
     try {
-      summary =
-        out === '-'
-          ? await writeDetectionCsv(detectCsvStream(ens, file, opts), ctx.stdout, opts.onChunk, ctx.signal, { header: !shard })
-          : await detectCsvToFile(ens, file, out, opts);
+      if (out === '-') {
+        summary = await writeDetectionCsv(detectCsvStream(ens, file, opts), ctx.stdout, opts.onChunk, ctx.signal, { header: !shard });
+        if (side) {
+          side.commit();
+          summary.skipped = side.count;
+          if (side.count) summary.skippedRowsFile = side.file;
+        }
+      } else summary = await detectCsvToFile(ens, file, out, opts);
+    } catch (e) {
+      side?.discard();
+      throw e;
     } finally {
       progress?.clear();
     }
     const n = summary.anomalies;
     if (!v.quiet) {
-      const share = summary.rows > 0 ? ((100 * n) / summary.rows).toFixed(1) : '0.0';
-      ctx.stderr.write(`scored ${summary.rows} rows: ${n} anomalies (${share}%); wrote ${out === '-' ? 'stdout' : out}\n`);
+      const skippedNote = summary.skipped ? `; ${summary.skipped} row${summary.skipped === 1 ? '' : 's'} that cannot be encoded skipped, listed in ${summary.skippedRowsFile}` : '';
+      ctx.stderr.write(`scored ${summary.rows} rows: ${n} anomalies (${((100 * n) / Math.max(1, summary.rows)).toFixed(1)}%); wrote ${out === '-' ? 'stdout' : out}${skippedNote}\n`);
     }
   } finally {
     ens.dispose();
@@ -599,7 +703,8 @@ async function cmdEvaluate(v: Values, ctx: Ctx): Promise<number> {
   const seed = opts.seed ?? 42;
   opts.seed = seed;
   const schema = datasetOpt(v);
-  let evalData = readData(file, schema, v, ctx);
+  const skipped: object[] = [];
+  let evalData = readData(file, schema, v, ctx, undefined, undefined, skipped);
   if (!evalData.labels) throw new UsageError(`evaluate needs a '${schema.label ?? 'label'}' column, and ${file} has none.`);
   let train: TrafficData;
   const frac = numOpt(v, 'train-fraction');
@@ -607,7 +712,7 @@ async function cmdEvaluate(v: Values, ctx: Ctx): Promise<number> {
   if (v.stratify && v['normal-only']) throw new UsageError('--stratify and --normal-only cannot be combined.');
   if (typeof v.train === 'string') {
     if (frac !== undefined) throw new UsageError('--train-fraction and --train cannot be combined.');
-    train = trainingRows(readData(v.train, schema, v, ctx), v.train, v, seed, ctx);
+    train = trainingRows(readData(v.train, schema, v, ctx, undefined, 'train', skipped), v.train, v, seed, ctx);
   } else if (frac !== undefined) {
     if (!(frac > 0 && frac < 1)) throw new UsageError(`--train-fraction must be in (0, 1), got ${frac}.`);
     // a seeded share of the (normal) rows trains; every other row is evaluated
@@ -625,7 +730,7 @@ async function cmdEvaluate(v: Values, ctx: Ctx): Promise<number> {
   }
   const report: EvaluationReport = await evaluateDetection(train, evalData, { ...opts, onProgress: v.json ? undefined : progressReporter(v, ctx) });
   if (v.json) {
-    ctx.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    ctx.stdout.write(JSON.stringify(v['bad-rows'] === 'skip' ? { ...report, skippedRows: skipped } : report, null, 2) + '\n');
   } else {
     ctx.stdout.write(formatReport(report) + '\n');
   }
@@ -802,4 +907,52 @@ async function retrainHeld(
     base?.dispose();
   }
   return 0;
+}
+
+// -------------------------------------------------------------------------------------------------
+// flows: packet captures to flow rows
+// -------------------------------------------------------------------------------------------------
+
+function secondsOpt(v: Values, name: string): number | undefined {
+  const x = v[name];
+  if (x === undefined) return undefined;
+  const n = Number(x);
+  if (typeof x !== 'string' || x.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number of seconds, got '${x}'.`);
+  return n;
+}
+
+/** `nal flows --pcap FILE [--out FILE]`. */
+async function cmdFlows(v: Values, ctx: Ctx): Promise<number> {
+  const pcap = required(v, 'pcap');
+  const out = typeof v.out === 'string' && v.out !== '' ? v.out : '-';
+  const timeouts: FlowOptions = {
+    idleTimeout: secondsOpt(v, 'idle-timeout'),
+    activeTimeout: secondsOpt(v, 'active-timeout'),
+    closeWait: secondsOpt(v, 'close-wait'),
+  };
+  // the output must not be the capture read
+  if (out !== '-') checkOutputPath(out, pcap === '-' ? [] : [{ file: pcap, what: '--pcap' }]);
+  const summary: CaptureFlowSummary = await writeFlowsCsv(pcap, out === '-' ? ctx.stdout : out, {
+    ...timeouts,
+    file: pcap === '-' ? 'stdin' : pcap,
+    // Ctrl-C / SIGTERM stop between batches and remove the temporary output
+    signal: ctx.signal,
+    onWarning: (w) => {
+      if (!v.quiet) ctx.stderr.write(`warning: ${w}\n`);
+    },
+  });
+  if (!v.quiet) ctx.stderr.write(flowSummaryLine(summary, pcap === '-' ? 'stdin' : pcap, out === '-' ? 'stdout' : out) + '\n');
+  return 0;
+}
+
+function flowSummaryLine(s: CaptureFlowSummary, from: string, to: string): string {
+  const fmt = (n: number) => n.toLocaleString('en-US');
+  const c = s.capture;
+  const links = [...new Set(c.interfaces.map((i) => linkTypeName(i.linkType).replace(/ \(\d+\)$/, '')))].join(', ');
+  const what = `${c.format ?? 'capture'}, ${c.interfaces.length > 1 ? `${c.interfaces.length} interfaces: ` : ''}${links}`;
+  const skipped = Object.entries(s.skipped).filter(([, k]) => k > 0);
+  const names: Record<string, string> = { 'non-ip': 'not IP', 'link-type': 'unsupported link type', truncated: 'headers cut short', malformed: 'malformed headers' };
+  const skip = skipped.length ? `; ${fmt(skipped.reduce((a, [, k]) => a + k, 0))} packets in no flow (${skipped.map(([r, k]) => `${fmt(k)} ${names[r] ?? r}`).join(', ')})` : '';
+  const span = s.first ? `; ${s.first} to ${s.last}` : '';
+  return `read ${fmt(s.packets)} packets from ${from} (${what}${span}): ${fmt(s.flows)} flows written to ${to}${skip}`;
 }

@@ -51,12 +51,15 @@ export class DataValidationError extends AnomalyLabError {
   readonly row?: number;
   readonly column?: string;
   readonly file?: string;
+  /** The message without the location prefix (`file, row 3, column 'x': `). */
+  readonly reason: string;
   constructor(message: string, where: { row?: number; column?: string; file?: string } = {}) {
     const parts: string[] = [];
     if (where.file !== undefined) parts.push(where.file);
     if (where.row !== undefined) parts.push(`row ${where.row}`);
     if (where.column !== undefined) parts.push(`column '${where.column}'`);
     super(parts.length ? `${parts.join(', ')}: ${message}` : message, 'DATA_VALIDATION');
+    this.reason = message;
     this.row = where.row;
     this.column = where.column;
     this.file = where.file;

@@ -50,13 +50,32 @@ export function fsyncDir(dir: string): void {
 }
 
 /**
+ * Whether `target` exists and is neither a regular file nor a folder (a device such as /dev/null,
+ * a named pipe, a socket): output to it is written in place, never to a temporary file renamed
+ * over it (which would replace the device).
+ */
+export function isSpecialFile(target: string): boolean {
+  try {
+    const st = fs.statSync(target);
+    return !st.isFile() && !st.isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Write `data` to `target` atomically: temp file, fsync, rename. The temp file is removed if
  * anything fails (or the run is interrupted: it is registered for cleanup while it exists), and an
  * existing `target` is untouched until the rename. Temp files of killed earlier runs beside the
- * target are removed first.
+ * target are removed first. A device or pipe (`/dev/null`, a FIFO) is written in place.
  * @throws PathError when `target` is a directory; the write's own error otherwise (ENOSPC, ...)
  */
 export function atomicWriteFile(target: string, data: string | Uint8Array): void {
+  if (isSpecialFile(target)) {
+    // a device or pipe (/dev/null, /dev/stdout, a FIFO): renaming over it would replace it
+    fs.writeFileSync(target, data);
+    return;
+  }
   checkNotDirectory(target);
   removeStaleTempFiles(path.dirname(path.resolve(target)), path.basename(target));
   const tmp = tempPathFor(target);
@@ -95,6 +114,23 @@ export async function atomicWriteStream(
   pieces: Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>,
   opts: { signal?: AbortSignal } = {},
 ): Promise<number> {
+  if (isSpecialFile(target)) {
+    // a device or pipe (/dev/null, a FIFO): written in place, renaming over it would replace it
+    const fh = await fs.promises.open(target, 'w');
+    let bytes = 0;
+    try {
+      for await (const p of pieces as AsyncIterable<string | Uint8Array>) {
+        opts.signal?.throwIfAborted();
+        const buf = typeof p === 'string' ? Buffer.from(p, 'utf8') : p;
+        let off = 0;
+        while (off < buf.length) off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
+        bytes += buf.length;
+      }
+    } finally {
+      await fh.close().catch(() => undefined);
+    }
+    return bytes;
+  }
   checkNotDirectory(target);
   const dir = path.dirname(path.resolve(target));
   fs.mkdirSync(dir, { recursive: true });

@@ -1,4 +1,4 @@
-/** Parsing of single CSV cells, with errors that name the row and column. */
+/** Parsing of single CSV cells and of header lines, with errors that name the row and column. */
 import { DataValidationError } from '../core/errors';
 
 /**
@@ -35,4 +35,25 @@ const RADIX: Record<string, string> = { x: 'hexadecimal', b: 'binary', o: 'octal
 /** A cell shortened for messages. */
 export function truncateCell(s: string): string {
   return s.length > 40 ? s.slice(0, 37) + '...' : s;
+}
+
+/**
+ * Trimmed header names, checked: none empty, none repeated (or, with `rename`, a repeated name
+ * gets `.1`, `.2` as pandas does).
+ * @throws DataValidationError for an empty name or a duplicate one
+ */
+export function checkHeader(cells: readonly string[], file?: string, duplicates: 'error' | 'rename' = 'error'): string[] {
+  const header = cells.map((h) => h.trim());
+  const seen = new Map<string, number>();
+  header.forEach((h, j) => {
+    if (h === '') throw new DataValidationError(`column ${j + 1} of the header has no name.`, { file, row: 0 });
+    if (seen.has(h)) {
+      if (duplicates !== 'rename') throw new DataValidationError(`duplicate column name '${h}' (columns ${seen.get(h)! + 1} and ${j + 1}).`, { file, row: 0 });
+      let k = 1;
+      while (seen.has(`${h}.${k}`) || header.includes(`${h}.${k}`)) k++;
+      header[j] = `${h}.${k}`;
+    }
+    seen.set(header[j], j);
+  });
+  return header;
 }

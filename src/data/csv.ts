@@ -7,11 +7,14 @@
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { DataValidationError } from '../core/errors';
+import { recordDataFile } from '../core/provenance';
 import type { DenseMatrix } from '../core/matrix';
-import { parseNumber, truncateCell } from './cells';
+import { checkHeader, parseNumber, truncateCell } from './cells';
+import { badRowsError, type BadRowPolicy, type SkippedRow } from './bad-rows';
 import { decodeUtf8, DEFAULT_MAX_LINE_BYTES, lineTooLongError } from './text';
-import { describeUnseen, TrafficEncoder } from './encoder';
+import { describeUnseen, TrafficEncoder, type BadCellHandler } from './encoder';
 import { SEED_SCHEMA, type DatasetSchema } from './schema';
+import { parseZeekLog } from './zeek';
 
 /** A CSV split into a header and records of strings. */
 export interface CsvTable {
@@ -45,6 +48,8 @@ export interface TrafficData {
   unseenCategories?: Record<string, number>;
   /** The file the rows came from, for messages. */
   file?: string;
+  /** Rows left out by the `skip` bad-rows policy (not in `records` or `X`), with their reasons. */
+  skippedRows?: SkippedRow[];
 }
 
 /**
@@ -85,6 +90,7 @@ export function readTextFile(path: string, opts: { maxLineBytes?: number } = {})
       file: path,
     });
   }
+  recordDataFile(path, 'readTextFile');
   if (path.endsWith('.gz') || (buf.length > 2 && buf[0] === 0x1f && buf[1] === 0x8b)) {
     try {
       buf = zlib.gunzipSync(buf, { maxOutputLength: MAX_WHOLE_FILE_BYTES });
@@ -137,7 +143,7 @@ function readStream(path: string, maxLine: number, tooBig: () => Error): Buffer 
  *   a row whose field count differs from the header (a short last line without a final newline is
  *   treated as truncated: skipped with a warning)
  */
-export function parseCsv(text: string, opts: { file?: string; hasHeader?: boolean; maxLineBytes?: number } = {}): CsvTable {
+export function parseCsv(text: string, opts: { file?: string; hasHeader?: boolean; maxLineBytes?: number; duplicateColumns?: 'error' | 'rename' } = {}): CsvTable {
   const file = opts.file;
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const endsWithNewline = /\r?\n$/.test(text);
@@ -158,16 +164,8 @@ export function parseCsv(text: string, opts: { file?: string; hasHeader?: boolea
   let header: string[];
   let start: number;
   if (hasHeader) {
-    header = nonEmpty[0].cells.map((h) => h.trim());
+    header = checkHeader(nonEmpty[0].cells, file, opts.duplicateColumns);
     start = 1;
-    const seen = new Map<string, number>();
-    header.forEach((h, j) => {
-      if (h === '') throw new DataValidationError(`column ${j + 1} of the header has no name.`, { file, row: 0 });
-      if (seen.has(h)) {
-        throw new DataValidationError(`duplicate column name '${h}' (columns ${seen.get(h)! + 1} and ${j + 1}).`, { file, row: 0 });
-      }
-      seen.set(h, j);
-    });
   } else {
     header = nonEmpty[0].cells.map((_, j) => `c${j}`);
     start = 0;
@@ -251,7 +249,7 @@ function splitQuoted(text: string, file?: string): { cells: string[]; line: numb
   return out;
 }
 
-export { parseNumber } from './cells';
+export { parseNumber, checkHeader } from './cells';
 
 /** Options of {@link parseTraffic} and {@link loadTraffic}. */
 export interface LoadOptions {
@@ -265,6 +263,13 @@ export interface LoadOptions {
   encoder?: TrafficEncoder;
   /** File name for messages. */
   file?: string;
+  /**
+   * Rows with a cell that cannot be encoded (empty, `NaN`, `Infinity`, text in a numeric column,
+   * a value outside a log-scaled column's domain): `error` refuses the file, saying how many rows
+   * and naming the first by row and column; `skip` leaves them out and lists them in
+   * `skippedRows`. @defaultValue "error"
+   */
+  badRows?: BadRowPolicy;
   /** Longest line accepted, in bytes. @defaultValue {@link DEFAULT_MAX_LINE_BYTES} (1 MiB) */
   maxLineBytes?: number;
 }
@@ -275,7 +280,7 @@ export interface LoadOptions {
  * @throws DataValidationError when the rows have another number of fields than the schema names
  */
 export function parseCsvWithSchema(text: string, schema: DatasetSchema, file?: string, maxLineBytes?: number): CsvTable {
-  if (schema.header !== false) return parseCsv(text, { file, maxLineBytes });
+  if (schema.header !== false) return parseCsv(text, { file, maxLineBytes, duplicateColumns: schema.duplicateColumns });
   const cols = schema.columns;
   if (!cols) throw new DataValidationError(`the ${schema.name} description has no header and no 'columns'.`, { file });
   const t = parseCsv(text, { file, hasHeader: false, maxLineBytes });
@@ -304,13 +309,14 @@ export function schemaFeatureColumns(schema: DatasetSchema, header: readonly str
  * values) and timestamp are taken when present, extra columns are ignored (said once in
  * `warnings`), as are categories not seen by the encoder (counted in `warnings` and
  * `unseenCategories`).
- * @throws DataValidationError naming the file, row and column of the first bad cell, or the missing
- *   required columns
+ * @throws DataValidationError naming the file, row and column of the first row that cannot be
+ *   encoded and how many there are (unless `badRows: "skip"`), or the missing required columns
  */
 export function parseTraffic(table: CsvTable, opts: LoadOptions = {}): TrafficData {
   const schema = opts.schema ?? SEED_SCHEMA;
   const file = opts.file;
-  const { header, records } = table;
+  const { header } = table;
+  let records = table.records;
   const warnings = [...table.warnings];
   const index = new Map(header.map((h, j) => [h, j] as const));
   const labelName = schema.label ?? 'label';
@@ -334,31 +340,50 @@ export function parseTraffic(table: CsvTable, opts: LoadOptions = {}): TrafficDa
   const extra = header.filter((h) => !known.has(h));
   if (extra.length) warnings.push(`${file ? file + ': ' : ''}ignored extra column${extra.length > 1 ? 's' : ''}: ${extra.join(', ')}.`);
 
-  const n = records.length;
-  let X: DenseMatrix;
-  let features: string[];
-  let encoder: TrafficEncoder | undefined;
-  let unseenCategories: Record<string, number> | undefined;
-  if (opts.encoder || schema.categorical?.length || schema.log1p) {
-    encoder = opts.encoder ?? TrafficEncoder.fit(records, header, featureCols, schema.categorical ?? [], { file, log1p: schema.log1p });
-    const enc = encoder.encode(records, header, { file });
-    X = enc.X;
-    features = [...encoder.featureNames];
-    unseenCategories = enc.unseen.rows;
-    const msg = describeUnseen(enc.unseen, file);
-    if (msg) warnings.push(msg);
-  } else {
-    // the plain numeric path (the seed data): no encoder, numbers as written
-    const cols = featureCols.map((f) => index.get(f)!);
-    const d = featureCols.length;
-    const data = new Float64Array(n * d);
-    for (let i = 0; i < n; i++) {
-      const rec = records[i];
-      for (let j = 0; j < d; j++) data[i * d + j] = parseNumber(rec[cols[j]], i + 1, featureCols[j], file);
+  // empty cells the description fills (Zeek's unset byte counts, say)
+  records = fillEmpty(records, header, schema.fill);
+  // encode the feature cells; a cell that cannot be encoded is handled by the bad-rows policy
+  const policy = opts.badRows ?? 'error';
+  const encodeAll = (recs: readonly string[][], onBadCell?: BadCellHandler): EncodedTraffic =>
+    encodeFeatures(recs, header, index, featureCols, schema, opts.encoder, file, onBadCell);
+  const problems = new Map<number, DataValidationError>();
+  const note: BadCellHandler = (i, _c, e) => {
+    if (!problems.has(i)) problems.set(i, e);
+  };
+  let enc: EncodedTraffic;
+  let skippedRows: SkippedRow[] | undefined;
+  if (policy === 'skip') {
+    enc = encodeAll(records, note);
+    if (problems.size) {
+      skippedRows = [...problems.keys()].sort((a, b) => a - b).map((i) => {
+        const e = problems.get(i)!;
+        return { row: i + 1, column: e.column ?? '', reason: e.reason, cells: [...records[i]] };
+      });
+      records = records.filter((_, i) => !problems.has(i));
+      if (records.length > 0) {
+        // again without the skipped rows, so that categories are learned from the kept rows only
+        enc = encodeAll(records);
+      } else if (opts.encoder || !(schema.categorical?.length || schema.log1p)) {
+        // nothing left to encode (a chunk of a stream, say): no rows, the columns known
+        const features = opts.encoder ? [...opts.encoder.featureNames] : [...featureCols];
+        enc = { X: { rows: 0, cols: features.length, data: new Float64Array(0) }, features, encoder: opts.encoder };
+      } else throw noRowsLeft(skippedRows, file);
     }
-    X = { rows: n, cols: d, data };
-    features = featureCols;
+  } else {
+    try {
+      enc = encodeAll(records);
+    } catch (e) {
+      if (!(e instanceof DataValidationError) || e.row === undefined) throw e;
+      // count every row that cannot be encoded, and name the first
+      encodeAll(records, note);
+      let first = Infinity;
+      for (const i of problems.keys()) if (i < first) first = i;
+      throw badRowsError(problems.get(first) ?? e, Math.max(1, problems.size), records.length, file);
+    }
   }
+  const n = records.length;
+  const { X, features, encoder, unseenCategories } = enc;
+  if (enc.unseenMessage) warnings.push(enc.unseenMessage);
   let labels: Uint8Array | undefined;
   if (labelCol !== undefined) {
     labels = new Uint8Array(n);
@@ -380,7 +405,82 @@ export function parseTraffic(table: CsvTable, opts: LoadOptions = {}): TrafficDa
     }
   }
   const timestamps = tsCol !== undefined ? records.map((r) => r[tsCol]) : undefined;
-  return { features, X, labels, timestamps, header, records, warnings, schema, encoder, unseenCategories, file };
+  const data: TrafficData = { features, X, labels, timestamps, header, records, warnings, schema, encoder, unseenCategories, file };
+  if (skippedRows) data.skippedRows = skippedRows;
+  return data;
+}
+
+/** A file's text as a table, as its description says it is written (CSV, or a Zeek log). */
+export function parseTable(text: string, schema: DatasetSchema, file?: string, maxLineBytes?: number): CsvTable {
+  return schema.format === 'zeek' ? parseZeekLog(text, file) : parseCsvWithSchema(text, schema, file, maxLineBytes);
+}
+
+/** Records with the description's `fill` values in their empty numeric cells (rows copied only when changed). */
+export function fillEmpty(records: readonly string[][], header: readonly string[], fill: Readonly<Record<string, number>> | undefined): string[][] {
+  if (!fill) return records as string[][];
+  const cols = Object.entries(fill)
+    .map(([c, v]) => [header.indexOf(c), String(v)] as const)
+    .filter(([j]) => j >= 0);
+  if (cols.length === 0) return records as string[][];
+  return records.map((r) => {
+    let out = r;
+    for (const [j, v] of cols) {
+      if (r[j].trim() === '') {
+        if (out === r) out = [...r];
+        out[j] = v;
+      }
+    }
+    return out;
+  });
+}
+
+function noRowsLeft(skipped: readonly SkippedRow[], file?: string): DataValidationError {
+  const f = skipped[0];
+  return new DataValidationError(`none of the ${skipped.length} rows can be encoded; the first: row ${f.row}, column '${f.column}': ${f.reason}`, { file });
+}
+
+interface EncodedTraffic {
+  X: DenseMatrix;
+  features: string[];
+  encoder?: TrafficEncoder;
+  unseenCategories?: Record<string, number>;
+  unseenMessage?: string;
+}
+
+/** The feature matrix of records: through an encoder (categorical or log-scaled columns), or the plain numbers. */
+function encodeFeatures(
+  records: readonly string[][],
+  header: readonly string[],
+  index: ReadonlyMap<string, number>,
+  featureCols: readonly string[],
+  schema: DatasetSchema,
+  given: TrafficEncoder | undefined,
+  file: string | undefined,
+  onBadCell?: BadCellHandler,
+): EncodedTraffic {
+  const n = records.length;
+  if (given || schema.categorical?.length || schema.log1p) {
+    const encoder = given ?? TrafficEncoder.fit(records, header, featureCols, schema.categorical ?? [], { file, log1p: schema.log1p, onBadCell });
+    const enc = encoder.encode(records, header, { file, onBadCell });
+    return { X: enc.X, features: [...encoder.featureNames], encoder, unseenCategories: enc.unseen.rows, unseenMessage: describeUnseen(enc.unseen, file) };
+  }
+  // the plain numeric path (the seed data): no encoder, numbers as written
+  const cols = featureCols.map((f) => index.get(f)!);
+  const d = featureCols.length;
+  const data = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) {
+    const rec = records[i];
+    for (let j = 0; j < d; j++) {
+      try {
+        data[i * d + j] = parseNumber(rec[cols[j]], i + 1, featureCols[j], file);
+      } catch (e) {
+        if (!onBadCell || !(e instanceof DataValidationError)) throw e;
+        onBadCell(i, featureCols[j], e);
+        break;
+      }
+    }
+  }
+  return { X: { rows: n, cols: d, data }, features: [...featureCols] };
 }
 
 /**
@@ -397,7 +497,9 @@ export function parseTraffic(table: CsvTable, opts: LoadOptions = {}): TrafficDa
 export function loadTraffic(path: string, opts: LoadOptions = {}): TrafficData {
   const text = readTextFile(path, { maxLineBytes: opts.maxLineBytes });
   const schema = opts.schema ?? SEED_SCHEMA;
-  return parseTraffic(parseCsvWithSchema(text, schema, path, opts.maxLineBytes), { ...opts, schema, file: path });
+  const data = parseTraffic(parseTable(text, schema, path, opts.maxLineBytes), { ...opts, schema, file: path });
+  if (data.X.rows === 0 && data.skippedRows?.length) throw noRowsLeft(data.skippedRows, path);
+  return data;
 }
 
 /**
@@ -410,7 +512,9 @@ export function loadTraffic(path: string, opts: LoadOptions = {}): TrafficData {
 export function encodeTraffic(data: TrafficData, encoder?: TrafficEncoder): TrafficData {
   if (!encoder && !data.encoder) return data;
   if (!data.schema) throw new RangeError('encodeTraffic: the data has no schema; load it with loadTraffic or parseTraffic.');
-  return parseTraffic({ header: data.header, records: data.records, warnings: [] }, { schema: data.schema, encoder, file: data.file });
+  const out = parseTraffic({ header: data.header, records: data.records, warnings: [] }, { schema: data.schema, encoder, file: data.file });
+  if (data.skippedRows) out.skippedRows = data.skippedRows;
+  return out;
 }
 
 const SEPARATORS: [string, string][] = [

@@ -28,6 +28,13 @@ export interface UnseenCategories {
   values: Record<string, Record<string, number>>;
 }
 
+/**
+ * Receives a cell that cannot be encoded (a bad number, an empty cell, a value outside a
+ * log-scaled column's domain) instead of an exception: `row` is the 0-based index of the record,
+ * `error` the error that would have been thrown (naming file, row and column).
+ */
+export type BadCellHandler = (row: number, column: string, error: DataValidationError) => void;
+
 /** Result of {@link TrafficEncoder.encode}. */
 export interface EncodedRows {
   X: DenseMatrix;
@@ -94,6 +101,8 @@ export class TrafficEncoder {
    * @param columns - the feature columns, in model order
    * @param categorical - which of them are categorical
    * @param opts.log1p - numeric columns to encode as ln(1 + x), or `"numeric"` for all of them
+   * @param opts.onBadCell - called for an empty categorical cell instead of throwing (the row's
+   *   value is then not learned)
    * @throws DataValidationError for a missing column, an empty categorical cell (with row and
    *   column) or a column with more than {@link MAX_CATEGORIES} categories
    */
@@ -102,7 +111,7 @@ export class TrafficEncoder {
     header: readonly string[],
     columns: readonly string[],
     categorical: readonly string[],
-    opts: { file?: string; log1p?: readonly string[] | 'numeric' } = {},
+    opts: { file?: string; log1p?: readonly string[] | 'numeric'; onBadCell?: BadCellHandler } = {},
   ): TrafficEncoder {
     const index = columnIndex(header, columns, opts.file);
     const categories: Record<string, string[]> = {};
@@ -112,7 +121,12 @@ export class TrafficEncoder {
       const seen = new Set<string>();
       for (let i = 0; i < records.length; i++) {
         const v = records[i][j].trim();
-        if (v === '') throw new DataValidationError('empty value; every feature needs a value.', { file: opts.file, row: i + 1, column: c });
+        if (v === '') {
+          const e = new DataValidationError('empty value; every feature needs a value.', { file: opts.file, row: i + 1, column: c });
+          if (!opts.onBadCell) throw e;
+          opts.onBadCell(i, c, e);
+          continue;
+        }
         seen.add(v);
       }
       if (seen.size > MAX_CATEGORIES) {
@@ -132,12 +146,20 @@ export class TrafficEncoder {
 
   /**
    * Encode records: numeric cells parsed (bad cells reported by row and column), categorical cells
-   * one-hot. Unseen categories give an all-zero block and are counted in `unseen`.
+   * one-hot. Unseen categories give an all-zero block and are counted in `unseen`. With
+   * `opts.onBadCell`, a cell that cannot be encoded goes to it instead of being thrown.
    * @throws DataValidationError naming the file, row and column of the first bad cell, or the
    *   missing columns
    */
-  encode(records: readonly (readonly string[])[], header: readonly string[], opts: { file?: string } = {}): EncodedRows {
+  encode(records: readonly (readonly string[])[], header: readonly string[], opts: { file?: string; onBadCell?: BadCellHandler } = {}): EncodedRows {
     const file = opts.file;
+    const onBad = opts.onBadCell;
+    // a cell that cannot be encoded: thrown, or handed to onBadCell (the row's values are then
+    // incomplete; the caller drops the row)
+    const bad = (e: unknown, i: number, c: string): void => {
+      if (!onBad || !(e instanceof DataValidationError)) throw e;
+      onBad(i, c, e);
+    };
     const index = columnIndex(header, this.columns, file);
     const n = records.length;
     const d = this.featureNames.length;
@@ -151,12 +173,22 @@ export class TrafficEncoder {
       if (!cats) {
         if (logged.has(c)) {
           for (let i = 0; i < n; i++) {
-            const v = parseNumber(records[i][j], i + 1, c, file);
-            if (!(v > -1)) throw new DataValidationError(`value ${v} is not above -1; this column is log-scaled as ln(1 + x).`, { file, row: i + 1, column: c });
-            data[i * d + offset] = Math.log1p(v);
+            try {
+              const v = parseNumber(records[i][j], i + 1, c, file);
+              if (!(v > -1)) throw new DataValidationError(`value ${v} is not above -1; this column is log-scaled as ln(1 + x).`, { file, row: i + 1, column: c });
+              data[i * d + offset] = Math.log1p(v);
+            } catch (e) {
+              bad(e, i, c);
+            }
           }
         } else {
-          for (let i = 0; i < n; i++) data[i * d + offset] = parseNumber(records[i][j], i + 1, c, file);
+          for (let i = 0; i < n; i++) {
+            try {
+              data[i * d + offset] = parseNumber(records[i][j], i + 1, c, file);
+            } catch (e) {
+              bad(e, i, c);
+            }
+          }
         }
         offset++;
         continue;
@@ -169,7 +201,10 @@ export class TrafficEncoder {
           const v = raw.trim();
           at = pos.get(v);
           if (at === undefined) {
-            if (v === '') throw new DataValidationError('empty value; every feature needs a value.', { file, row: i + 1, column: c });
+            if (v === '') {
+              bad(new DataValidationError('empty value; every feature needs a value.', { file, row: i + 1, column: c }), i, c);
+              continue;
+            }
             unseen.rows[c] = (unseen.rows[c] ?? 0) + 1;
             const vals = (unseen.values[c] ??= {});
             vals[v] = (vals[v] ?? 0) + 1;

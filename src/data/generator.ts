@@ -7,6 +7,7 @@
  * `shared/reference/gen_seed_data.py`; rows are ordered by ascending timestamp as in the seed,
  * which puts all anomalies first.
  */
+import { recordSeed } from '../core/provenance';
 import { checkSeed, Random, toCdf, type RandomState } from '../core/random';
 import { csvLine } from './csv';
 import { SEED_FEATURES } from './schema';
@@ -159,6 +160,7 @@ export function generateTraffic(options: GenerateOptions = {}): TrafficData {
     throw new RangeError(`The 'anomalyRatio' option of generateTraffic must be a number in [0, 1). Got ${ratio}.`);
   }
   checkSeed(seed, 'generateTraffic');
+  recordSeed('generateTraffic', seed);
   const rng = new Random(seed);
   const nAnom = Math.floor(rows * ratio);
   const nNorm = rows - nAnom;

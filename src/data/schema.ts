@@ -1,12 +1,16 @@
 /**
  * Column descriptions. A {@link DatasetSchema} says which columns of a CSV are features (numeric or
  * categorical), which is the label and which label values mean normal, and whether the file has a
- * header. Built in: the seed traffic ({@link SEED_SCHEMA}), NSL-KDD ({@link NSL_KDD_SCHEMA}) and the
- * ODDS/ADBench KDD'99 http and smtp CSVs ({@link ODDS_SCHEMA}); any other labelled CSV plugs in
- * through a description file read by {@link loadDatasetSchema}.
+ * header. Built in: the seed traffic ({@link SEED_SCHEMA}), NSL-KDD ({@link NSL_KDD_SCHEMA}), the
+ * ODDS/ADBench KDD'99 http and smtp CSVs ({@link ODDS_SCHEMA}), flow rows of `nal flows`
+ * ({@link FLOWS_SCHEMA}), Zeek conn.log ({@link ZEEK_CONN_SCHEMA}) and CICFlowMeter / CIC-IDS CSVs
+ * ({@link CICFLOWMETER_SCHEMA}); any other labelled CSV plugs in through a description file read
+ * by {@link loadDatasetSchema}.
  */
 import * as fs from 'node:fs';
+import { FLOW_COLUMNS, FLOW_IDENTIFIERS } from '../capture/columns';
 import { DataValidationError } from '../core/errors';
+import { recordDataFile } from '../core/provenance';
 
 /** The 10 features of the seed traffic data, in model order. */
 export const SEED_FEATURES = [
@@ -78,6 +82,24 @@ export interface DatasetSchema {
    * names. @defaultValue none
    */
   log1p?: readonly string[] | 'numeric';
+  /**
+   * How the file is written: `csv`, or `zeek`: a Zeek log, tab-separated with its `#fields`
+   * header lines or in JSON lines (see {@link parseZeekLog}; an unset numeric field is an empty
+   * cell). @defaultValue "csv"
+   */
+  format?: 'csv' | 'zeek';
+  /**
+   * A column name that appears twice in the header: an error, or `rename`: the second becomes
+   * `name.1`, the third `name.2` (pandas' convention; CIC-IDS2017's CSVs repeat `Fwd Header
+   * Length`). @defaultValue "error"
+   */
+  duplicateColumns?: 'error' | 'rename';
+  /**
+   * Values for empty cells of numeric features, per column: such a cell reads as this number
+   * instead of making its row one that cannot be encoded (Zeek leaves `duration` and the byte
+   * counts unset when it did not measure them, e.g. for a connection that was never answered).
+   */
+  fill?: Readonly<Record<string, number>>;
 }
 
 /** The seed traffic schema: 10 features, optional `label` (0/1) and `timestamp`. */
@@ -132,14 +154,89 @@ export const ODDS_SCHEMA: DatasetSchema = {
   label: 'label',
 };
 
+/** The features of a `nal flows` row: every column but the identifiers, plus `protocol`. */
+export const FLOW_FEATURES: readonly string[] = ['protocol', ...FLOW_COLUMNS.filter((c) => !(FLOW_IDENTIFIERS as readonly string[]).includes(c))];
+
+/**
+ * Our own flow rows (`nal flows`, {@link captureFlows}; columns in docs/FLOWS.md): the
+ * identifiers (addresses, ports, end reason) are not features, `timestamp` is the flow's start,
+ * `protocol` is one-hot encoded, and the counts, byte totals, lengths, rates and times, which are
+ * never negative and span many orders of magnitude, are log-scaled (the initial windows, -1 when
+ * absent, are not). An optional `label` column: `normal`, `benign` or `0` are normal, anything
+ * else an anomaly.
+ */
+export const FLOWS_SCHEMA: DatasetSchema = {
+  name: 'flows',
+  features: FLOW_FEATURES,
+  categorical: ['protocol'],
+  label: 'label',
+  normalLabels: ['normal', 'benign', 'Benign', 'BENIGN', '0'],
+  timestamp: 'timestamp',
+  ignore: FLOW_IDENTIFIERS.filter((c) => c !== 'timestamp' && c !== 'protocol'),
+  log1p: FLOW_FEATURES.filter((c) => c !== 'protocol' && c !== 'fwd_init_win' && c !== 'bwd_init_win'),
+};
+
+/** The numeric features of a Zeek conn.log (Zeek leaves them unset, `-`, when it did not measure them). */
+const ZEEK_COUNTS = ['duration', 'orig_bytes', 'resp_bytes', 'missed_bytes', 'orig_pkts', 'orig_ip_bytes', 'resp_pkts', 'resp_ip_bytes'];
+
+/**
+ * Zeek's conn.log (https://docs.zeek.org/en/master/logs/conn.html), tab-separated with its
+ * `#fields` header or as JSON lines: the connection's protocol, service and state (categorical)
+ * and its duration, byte and packet counts per direction (log-scaled; unset, as Zeek writes them
+ * for connections it could not measure, read as 0). The identifiers (uid, addresses, ports), the
+ * history string and the local flags are not features. An optional `label` column (IoT-23's
+ * labelled logs): `Benign` / `benign` / `normal` are normal; `detailed-label` is ignored.
+ */
+export const ZEEK_CONN_SCHEMA: DatasetSchema = {
+  name: 'zeek-conn',
+  format: 'zeek',
+  features: ['proto', 'service', 'conn_state', ...ZEEK_COUNTS],
+  categorical: ['proto', 'service', 'conn_state'],
+  label: 'label',
+  normalLabels: ['Benign', 'benign', 'BENIGN', 'normal', 'Normal'],
+  timestamp: 'ts',
+  ignore: [
+    'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'local_orig', 'local_resp', 'history', 'tunnel_parents',
+    'orig_l2_addr', 'resp_l2_addr', 'vlan', 'inner_vlan', 'community_id', 'ip_proto', 'detailed-label',
+  ],
+  fill: Object.fromEntries(ZEEK_COUNTS.map((c) => [c, 0])),
+  log1p: ZEEK_COUNTS,
+};
+
+/**
+ * CICFlowMeter exports and the CIC-IDS2017 / CSE-CIC-IDS2018 / CIC-DDoS2019 CSVs: every column is a
+ * feature except the identifiers (flow id, addresses, ports, protocol, timestamp) and the label
+ * `Label` (`BENIGN` / `Benign` is normal). Both the original column names (CIC-IDS2017's, with
+ * leading spaces, which are trimmed, and `Fwd Header Length` twice: the repeat becomes `Fwd Header
+ * Length.1` and is left out) and the corrected ones of later CICFlowMeter versions and of the
+ * corrected CIC-IDS2017 (`Src IP`, `Dst Port`, `Tot Fwd Pkts`, ...) are read. These exports hold
+ * `Infinity` and `NaN` in the rate columns of flows with a zero duration: such rows need
+ * `--bad-rows skip` (or `badRows: "skip"`), which leaves them out and lists them.
+ */
+export const CICFLOWMETER_SCHEMA: DatasetSchema = {
+  name: 'cicflowmeter',
+  features: 'rest',
+  label: 'Label',
+  normalLabels: ['BENIGN', 'Benign', 'benign'],
+  timestamp: 'Timestamp',
+  duplicateColumns: 'rename',
+  ignore: [
+    'Flow ID', 'Source IP', 'Src IP', 'Source Port', 'Src Port', 'Destination IP', 'Dst IP', 'Destination Port', 'Dst Port', 'Protocol',
+    'Fwd Header Length.1', 'id', 'Attempted Category', 'Unnamed: 0', 'SimillarHTTP', 'Inbound',
+  ],
+};
+
 /** Built-in descriptions by name (`--dataset NAME`). */
 export const DATASETS: Readonly<Record<string, DatasetSchema>> = {
   seed: SEED_SCHEMA,
   'nsl-kdd': NSL_KDD_SCHEMA,
   odds: ODDS_SCHEMA,
+  flows: FLOWS_SCHEMA,
+  'zeek-conn': ZEEK_CONN_SCHEMA,
+  cicflowmeter: CICFLOWMETER_SCHEMA,
 };
 
-const SCHEMA_KEYS = ['name', 'features', 'categorical', 'label', 'normalLabels', 'timestamp', 'requireLabel', 'header', 'columns', 'ignore', 'log1p'];
+const SCHEMA_KEYS = ['name', 'features', 'categorical', 'label', 'normalLabels', 'timestamp', 'requireLabel', 'header', 'columns', 'ignore', 'log1p', 'format', 'duplicateColumns', 'fill'];
 
 /**
  * Check a description (from JSON or code) and return it typed.
@@ -194,6 +291,21 @@ export function checkDatasetSchema(raw: unknown, file?: string): DatasetSchema {
   let log1p: DatasetSchema['log1p'];
   if (o.log1p === 'numeric') log1p = 'numeric';
   else if (o.log1p !== undefined) log1p = strList('log1p', false);
+  const oneOf = <T extends string>(k: string, values: readonly T[]): T | undefined => {
+    const v = o[k];
+    if (v !== undefined && !values.includes(v as T)) fail(`'${k}' must be ${values.map((x) => `"${x}"`).join(' or ')}.`);
+    return v as T | undefined;
+  };
+  const format = oneOf('format', ['csv', 'zeek'] as const);
+  const duplicateColumns = oneOf('duplicateColumns', ['error', 'rename'] as const);
+  let fill: Record<string, number> | undefined;
+  if (o.fill !== undefined) {
+    const v = o.fill;
+    if (typeof v !== 'object' || v === null || Array.isArray(v) || Object.entries(v).some(([k, x]) => k === '' || typeof x !== 'number' || !Number.isFinite(x))) {
+      fail(`'fill' must map column names to finite numbers, e.g. {"duration": 0}.`);
+    }
+    fill = { ...(v as Record<string, number>) };
+  }
   const schema: DatasetSchema = {
     name,
     features: features!,
@@ -206,9 +318,13 @@ export function checkDatasetSchema(raw: unknown, file?: string): DatasetSchema {
     columns,
     ignore,
     log1p,
+    format,
+    duplicateColumns,
+    fill,
   };
   for (const k of Object.keys(schema) as (keyof DatasetSchema)[]) if (schema[k] === undefined) delete schema[k];
   if (schema.header === false && !schema.columns) fail(`'header' is false, so 'columns' must name every column.`);
+  if (schema.format === 'zeek' && (schema.header === false || schema.columns)) fail(`a Zeek log names its columns in its #fields line; leave out 'header' and 'columns'.`);
   if (schema.columns) {
     const have = new Set(schema.columns);
     const named = [
@@ -246,6 +362,7 @@ export function loadDatasetSchema(file: string): DatasetSchema {
     const code = (e as NodeJS.ErrnoException).code;
     throw new DataValidationError(code === 'ENOENT' ? 'dataset description not found.' : `cannot read dataset description (${code}).`, { file });
   }
+  recordDataFile(file, 'loadDatasetSchema');
   let raw: unknown;
   try {
     raw = JSON.parse(text);

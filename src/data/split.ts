@@ -1,5 +1,6 @@
 /** Row subsets, seeded samples and seeded splits of {@link TrafficData}. */
 import { takeRows } from '../core/matrix';
+import { recordSeed } from '../core/provenance';
 import { Random } from '../core/random';
 import type { TrafficData } from './csv';
 
@@ -28,6 +29,7 @@ export function subsetRows(data: TrafficData, indices: ArrayLike<number>): Traff
 export function sampleRows(data: TrafficData, n: number, seed: number): TrafficData {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`sampleRows: n must be a positive integer, got ${n}.`);
   if (n >= data.X.rows) return data;
+  recordSeed('sampleRows', seed);
   const pick = Array.from(new Random(seed).sampleIndices(data.X.rows, n)).sort((a, b) => a - b);
   return subsetRows(data, pick);
 }
@@ -59,6 +61,7 @@ export function splitTraffic(
   if (opts.normalOnly && opts.stratify) throw new RangeError('splitTraffic: normalOnly and stratify cannot be combined.');
   const n = data.X.rows;
   const inTrain = new Uint8Array(n);
+  recordSeed('splitTraffic', seed);
   const rng = new Random(seed);
   if (opts.normalOnly) {
     const pool: number[] = [];

@@ -19,6 +19,7 @@ import {
   type DType,
   type PartEntry,
 } from '../core/persistence';
+import { recordSeed } from '../core/provenance';
 import { checkSeed, drawSeed, Random } from '../core/random';
 import { calibrateThreshold, checkContamination, type Contamination } from '../core/threshold';
 import { assertFinite } from '../core/validation';
@@ -294,6 +295,7 @@ export class AnomalyEnsemble {
     const { X, names } = this.unpack(data, featureNames);
     assertFinite(X, 'training data', names);
     const seed = this.options.seed ?? drawSeed();
+    recordSeed('AnomalyEnsemble.fit', seed);
     const rng = new Random(seed);
     const subSeeds = Object.fromEntries(DETECTOR_NAMES.map((d) => [d, rng.nextSeed()])) as Record<DetectorName, number>;
     const scaler = new StandardScaler().fit(X);

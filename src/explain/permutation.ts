@@ -11,6 +11,7 @@
  */
 import type { DetectorName } from '../core/detector';
 import type { DenseMatrix } from '../core/matrix';
+import { recordSeed } from '../core/provenance';
 import { checkSeed, Random } from '../core/random';
 import type { AnomalyEnsemble, DetectionResult } from '../ensemble/ensemble';
 import { rocAuc } from '../metrics/classification';
@@ -111,6 +112,7 @@ export function permutationImportance(ens: AnomalyEnsemble, data: ExplainInput, 
   if (!Number.isInteger(maxRows) || maxRows < 2) throw new RangeError(`The 'maxRows' option of permutationImportance must be an integer >= 2. Got ${maxRows}.`);
   const seed = opts.seed ?? 0;
   checkSeed(seed, 'permutationImportance');
+  recordSeed('permutationImportance', seed);
   const labelsAll = opts.labels ?? data.labels;
   if (labelsAll && labelsAll.length !== data.X.rows) throw new RangeError(`permutationImportance: ${labelsAll.length} labels for ${data.X.rows} rows.`);
   if (data.X.rows < 2) throw new RangeError('permutationImportance: needs at least 2 rows.');

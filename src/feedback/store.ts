@@ -15,6 +15,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataValidationError } from '../core/errors';
+import { recordDataFile } from '../core/provenance';
 import type { DetectorName } from '../core/detector';
 import { takeRows } from '../core/matrix';
 import { fsyncDir } from '../core/persistence';
@@ -252,7 +253,9 @@ export function loadFeedback(file: string, opts: { missingOk?: boolean } & Parse
   }
   if (!st.isFile()) throw new DataValidationError('is not a regular file; a feedback log is a file of JSON lines.', { file });
   if (st.size > MAX_FEEDBACK_BYTES) throw new DataValidationError(`is ${(st.size / (1 << 20)).toFixed(0)} MiB, more than a feedback log may have (${MAX_FEEDBACK_BYTES / (1 << 20)} MiB).`, { file });
-  return parseFeedback(decodeUtf8(fs.readFileSync(file), file), file, opts);
+  const text = decodeUtf8(fs.readFileSync(file), file);
+  recordDataFile(file, 'loadFeedback');
+  return parseFeedback(text, file, opts);
 }
 
 /** Counts of a feedback log. */

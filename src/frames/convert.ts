@@ -21,6 +21,7 @@ import type { FeedbackRound, SplitMetrics } from '../feedback/experiment';
 import type { DetectionMetrics } from '../metrics/classification';
 import type { StreamWindow } from '../charts/stream';
 import { danfo, isFrame, type DataFrame } from './danfo';
+import { FLOW_COLUMNS, type FlowRecord } from '../capture/columns';
 
 type Model = DetectorName | 'ensemble';
 type Cell = unknown;
@@ -249,4 +250,23 @@ export function streamWindowsToDataFrame(windows: readonly StreamWindow[] | { re
   if (list.some((w) => w.from !== undefined)) names.push('from', 'to');
   if (list.some((w) => w.ms !== undefined)) names.push('latency_ms');
   return toDataFrame(rows, names);
+}
+
+/**
+ * Flows (rows of `nal flows`, {@link loadCaptureFlows}) as a DataFrame: one column per flow
+ * column (docs/FLOWS.md), in their order, plus `label` when labels are given.
+ * @param labels - a label per flow (for example from {@link labelFlows})
+ * @throws DataValidationError when `labels` has another length than `flows`
+ * @example
+ * ```ts
+ * const df = flowsToDataFrame(flows, labelFlows(flows, sessions));
+ * show(df.groupby(['label']).agg({ duration: 'mean', fwd_packets: 'mean' }));
+ * ```
+ */
+export function flowsToDataFrame(flows: readonly FlowRecord[], labels?: readonly string[]): DataFrame {
+  if (labels && labels.length !== flows.length) throw new DataValidationError(`flowsToDataFrame: ${labels.length} labels for ${flows.length} flows.`);
+  const cols: Record<string, unknown[]> = {};
+  for (const c of FLOW_COLUMNS) cols[c] = flows.map((f) => f[c]);
+  if (labels) cols.label = [...labels];
+  return toDataFrame(cols);
 }

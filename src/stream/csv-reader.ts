@@ -10,6 +10,8 @@ import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { registerCleanup } from '../core/cleanup';
 import { DataValidationError } from '../core/errors';
+import { checkHeader } from '../data/cells';
+import { recordDataFile } from '../core/provenance';
 import { DEFAULT_MAX_LINE_BYTES, InvalidUtf8, invalidUtf8Error, lineTooLongError, StrictUtf8Decoder } from '../data/text';
 
 /**
@@ -41,6 +43,8 @@ export interface CsvChunkOptions {
   onBytes?: (bytes: number) => void;
   /** Called once with the column names as soon as they are known, before any record (may throw). */
   onHeader?: (header: readonly string[]) => void;
+  /** A repeated header name: an error, or renamed `name.1`, `name.2` (see {@link checkHeader}). @defaultValue "error" */
+  duplicateColumns?: 'error' | 'rename';
   /**
    * An input without data rows (empty, or a header alone) yields nothing instead of failing: a
    * shard of a larger file (a batch engine's partition) may hold no rows. @defaultValue false
@@ -123,6 +127,7 @@ export function openCsvSource(
         const code = (e as NodeJS.ErrnoException).code;
         throw new DataValidationError(code === 'ENOENT' ? 'file not found.' : `cannot read file (${code ?? String(e)}).`, { file });
       }
+      recordDataFile(source, 'readCsvChunks');
       stream = fs.createReadStream('', { fd, highWaterMark: 1 << 16 });
     } else {
       // a FIFO or a device: opened without blocking this thread (a FIFO's open waits for a
@@ -481,13 +486,7 @@ export async function* readCsvChunks(source: CsvSource, opts: CsvChunkOptions = 
     if (isBlank(r)) return;
     if (!header) {
       if (hasHeader) {
-        header = r.cells.map((h) => h.trim());
-        const seen = new Map<string, number>();
-        header.forEach((h, j) => {
-          if (h === '') throw new DataValidationError(`column ${j + 1} of the header has no name.`, { file, row: 0 });
-          if (seen.has(h)) throw new DataValidationError(`duplicate column name '${h}' (columns ${seen.get(h)! + 1} and ${j + 1}).`, { file, row: 0 });
-          seen.set(h, j);
-        });
+        header = checkHeader(r.cells, file, opts.duplicateColumns);
         width = header.length;
         opts.onHeader?.(header);
         return;

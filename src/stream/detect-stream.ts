@@ -8,8 +8,10 @@ import * as path from 'node:path';
 import { DataValidationError } from '../core/errors';
 import type { DenseMatrix } from '../core/matrix';
 import { registerTempFile, removeStaleTempFiles } from '../core/cleanup';
-import { checkOutputPath, tempPathFor } from '../core/persistence';
+import { checkOutputPath, isSpecialFile, tempPathFor } from '../core/persistence';
 import type { TrafficData } from '../data/csv';
+import { checkBadRowPolicy, SkippedRowsFile, type BadRowPolicy, type SkippedRow } from '../data/bad-rows';
+import type { TrafficEncoder } from '../data/encoder';
 import type { DatasetSchema } from '../data/schema';
 import type { AnomalyEnsemble, DetectionResult } from '../ensemble/ensemble';
 import { detectionToCsv } from '../ensemble/output';
@@ -42,6 +44,14 @@ export interface DetectStreamOptions {
   /** Rows scored together (the last chunk may be shorter). @defaultValue 8192 */
   chunkSize?: number;
   /**
+   * A row with a missing or non-finite value: `error` stops the stream there (naming the row and
+   * column); `skip` leaves it out (results then come for the other rows, `start` counting scored
+   * rows) and hands it to `onSkippedRows`. @defaultValue "error"
+   */
+  badRows?: BadRowPolicy;
+  /** Rows left out with `badRows: "skip"`: `row` is the 1-based position in the stream, `cells` the row's values. */
+  onSkippedRows?: (rows: SkippedRow[]) => void;
+  /**
    * For slow (live) sources: emit the rows received so far once the oldest of them has waited
    * this many milliseconds, even when the chunk is not full. @defaultValue no time limit
    */
@@ -68,6 +78,14 @@ export interface DetectCsvStreamOptions {
    * be empty). @defaultValue false
    */
   allowEmpty?: boolean;
+  /**
+   * Rows with a cell that cannot be encoded (`Infinity`, `NaN`, empty): `error` refuses the file,
+   * saying how many and naming the first; `skip` scores the others and hands these to
+   * `onSkippedRows`. @defaultValue "error"
+   */
+  badRows?: BadRowPolicy;
+  /** Rows left out with `badRows: "skip"` (numbered over the whole file), with the file's header. */
+  onSkippedRows?: (rows: SkippedRow[], header: readonly string[]) => void;
   /** Longest line accepted, in bytes. @defaultValue {@link DEFAULT_MAX_LINE_BYTES} (1 MiB) */
   maxLineBytes?: number;
   /** Stops reading when aborted, also while a read waits for input; the reading rejects with the signal's reason. */
@@ -105,6 +123,8 @@ export async function* detectCsvStream(
     onWarning: opts.onWarning,
     onBytes: opts.onBytes,
     allowEmpty: opts.allowEmpty,
+    badRows: opts.badRows,
+    onSkippedRows: opts.onSkippedRows,
     maxLineBytes: opts.maxLineBytes,
     signal: opts.signal,
   });
@@ -147,6 +167,8 @@ export async function* detectStream(
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`detectStream: chunkSize must be an integer >= 1, got ${chunkSize}.`);
   const flushMs = opts.flushMs;
   if (flushMs !== undefined && !(flushMs >= 0)) throw new RangeError(`detectStream: flushMs must be a number >= 0, got ${flushMs}.`);
+  const skipBad = checkBadRowPolicy(opts.badRows, 'badRows') === 'skip';
+  let position = 0; // rows received, skipped ones included
   const names = ens.featureNames;
   const d = names.length;
   const encoder = ens.encoder;
@@ -202,6 +224,14 @@ export async function* detectStream(
       } else r = await next;
       if (r.done) break;
       const row = r.value;
+      position++;
+      if (skipBad) {
+        const problem = rowProblem(row, names, encoder);
+        if (problem) {
+          opts.onSkippedRows?.([{ row: position, column: problem.column, reason: problem.reason, cells: rowCells(row, names, encoder) }]);
+          continue;
+        }
+      }
       if (n === 0) oldest = Date.now();
       if (isArrayLike(row)) {
         if (raw) throw new TypeError('detectStream: a stream mixes array rows and object rows.');
@@ -241,6 +271,30 @@ export async function* detectStream(
   }
 }
 
+/** The first value of a live row that cannot be scored (missing, or not a finite number where a number is needed). */
+function rowProblem(row: StreamRow, names: readonly string[], encoder: TrafficEncoder | undefined): { column: string; reason: string } | undefined {
+  if (isArrayLike(row)) {
+    if (row.length !== names.length) return { column: '', reason: `has ${row.length} values; the model has ${names.length} features.` };
+    for (let j = 0; j < row.length; j++) if (!Number.isFinite(row[j])) return { column: names[j], reason: `value ${row[j]} is not a finite number.` };
+    return undefined;
+  }
+  const o = row as Record<string, number | string>;
+  const cols = encoder ? encoder.columns : names;
+  for (const c of cols) {
+    const v = o[c];
+    if (v === undefined || v === null || (typeof v === 'string' && v.trim() === '')) return { column: c, reason: 'missing value.' };
+    const categorical = encoder?.categories[c] !== undefined;
+    if (!categorical && !Number.isFinite(typeof v === 'number' ? v : Number(v))) return { column: c, reason: `value ${v} is not a finite number.` };
+  }
+  return undefined;
+}
+
+function rowCells(row: StreamRow, names: readonly string[], encoder: TrafficEncoder | undefined): string[] {
+  if (isArrayLike(row)) return Array.from(row as ArrayLike<number>, String);
+  const o = row as Record<string, number | string>;
+  return (encoder ? encoder.columns : names).map((c) => (o[c] === undefined ? '' : String(o[c])));
+}
+
 function isArrayLike(x: StreamRow): x is ArrayLike<number> {
   return Array.isArray(x) || ArrayBuffer.isView(x);
 }
@@ -269,6 +323,10 @@ function listNames(names: readonly string[]): string {
 export interface StreamSummary {
   rows: number;
   anomalies: number;
+  /** Rows left out by `badRows: "skip"` (detectCsvToFile). */
+  skipped?: number;
+  /** The side file listing them, when any were skipped. */
+  skippedRowsFile?: string;
 }
 
 /**
@@ -371,23 +429,42 @@ export async function detectCsvToFile(
     onChunk?: (summary: StreamSummary) => void;
     /** Write the header line. @defaultValue true */
     header?: boolean;
+    /**
+     * With `badRows: "skip"`: the CSV side file that lists the skipped rows (`row,column,reason`,
+     * then the row's cells), written like the output (renamed into place at the end) and only
+     * when rows were skipped. @defaultValue the output's name with `.skipped.csv` for `.csv`
+     */
+    skippedRowsFile?: string;
   } = {},
 ): Promise<StreamSummary> {
   if (typeof source === 'string' && source !== '-') checkOutputPath(outFile, [{ file: source, what: 'the input' }]);
   else checkOutputPath(outFile, []);
-  const chunks = detectCsvStream(ens, source, opts);
+  const side = opts.badRows === 'skip' ? new SkippedRowsFile(opts.skippedRowsFile ?? skippedRowsFileFor(outFile)) : undefined;
+  const chunks = detectCsvStream(ens, source, {
+    ...opts,
+    onSkippedRows: (rows, header) => {
+      side?.add(header, rows);
+      opts.onSkippedRows?.(rows, header);
+    },
+  });
   let tmp: string | undefined;
   let unregister: (() => void) | undefined;
   let fh: fs.promises.FileHandle | undefined;
+  let done = false;
   try {
     // open the source (a missing file fails here) before creating the output
     const first = await chunks.next();
     const dir = path.dirname(path.resolve(outFile));
     fs.mkdirSync(dir, { recursive: true });
-    removeStaleTempFiles(dir, path.basename(outFile));
-    tmp = tempPathFor(outFile);
-    unregister = registerTempFile(tmp);
-    fh = await fs.promises.open(tmp, 'wx', 0o644);
+    // a device or pipe (/dev/null) is written in place: renaming a temporary file over it would replace it
+    const special = isSpecialFile(outFile);
+    if (special) fh = await fs.promises.open(outFile, 'w');
+    else {
+      removeStaleTempFiles(dir, path.basename(outFile));
+      tmp = tempPathFor(outFile);
+      unregister = registerTempFile(tmp);
+      fh = await fs.promises.open(tmp, 'wx', 0o644);
+    }
     const handle = fh;
     const out = new FileSink(handle);
     const all = (async function* () {
@@ -397,17 +474,24 @@ export async function detectCsvToFile(
     const summary = await writeDetectionCsv(all, out as unknown as NodeJS.WritableStream, opts.onChunk, opts.signal, { header: opts.header });
     await out.flush();
     opts.signal?.throwIfAborted();
-    await handle.sync();
+    if (!special) await handle.sync();
     fh = undefined;
     await handle.close();
-    fs.renameSync(tmp, outFile);
+    if (!special) fs.renameSync(tmp!, outFile);
     tmp = undefined;
+    if (side) {
+      side.commit();
+      summary.skipped = side.count;
+      if (side.count) summary.skippedRowsFile = side.file;
+    }
+    done = true;
     return summary;
   } finally {
     // on failure: close once, remove the temporary file; errors here must not hide the first one
     if (fh) await fh.close().catch(() => undefined);
     if (tmp) fs.rmSync(tmp, { force: true });
     unregister?.();
+    if (!done) side?.discard();
     await chunks.return(undefined).catch(() => undefined);
   }
 }
@@ -469,4 +553,12 @@ class FileSink {
   private emit(ev: string, ...a: unknown[]): void {
     for (const fn of [...(this.listeners.get(ev) ?? [])]) fn(...a);
   }
+}
+
+/**
+ * The default side file of skipped rows for an output file: `scored.csv` -> `scored.skipped.csv`
+ * (another name gets `.skipped.csv` appended).
+ */
+export function skippedRowsFileFor(outFile: string): string {
+  return /\.csv$/i.test(outFile) ? outFile.replace(/\.csv$/i, '.skipped.csv') : `${outFile}.skipped.csv`;
 }

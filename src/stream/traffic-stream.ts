@@ -7,7 +7,9 @@ import { DataValidationError } from '../core/errors';
 import { parseTraffic, type TrafficData } from '../data/csv';
 import { describeUnseen, type TrafficEncoder, type UnseenCategories } from '../data/encoder';
 import { SEED_SCHEMA, type DatasetSchema } from '../data/schema';
+import { badRowsError, checkBadRowPolicy, type BadRowPolicy, type SkippedRow } from '../data/bad-rows';
 import { readCsvChunks, type CsvChunkOptions, type CsvSource } from './csv-reader';
+import { readZeekChunks } from './zeek-reader';
 
 /** One chunk of traffic: the rows' data plus where they are in the stream. */
 export interface TrafficChunk extends TrafficData {
@@ -30,6 +32,14 @@ export interface TrafficChunkOptions extends Pick<CsvChunkOptions, 'chunkSize' |
    * training, counted over the whole stream.
    */
   onWarning?: (message: string) => void;
+  /**
+   * Rows with a cell that cannot be encoded: `error` reads on to count them, then throws naming
+   * the first by row and column (the chunks before it have been yielded); `skip` leaves them out
+   * of the chunks and hands them to `onSkippedRows`. @defaultValue "error"
+   */
+  badRows?: BadRowPolicy;
+  /** Receives the rows each chunk leaves out with `badRows: "skip"` (rows numbered over the whole file), with the file's header. */
+  onSkippedRows?: (rows: SkippedRow[], header: readonly string[]) => void;
 }
 
 const UNSEEN_MARK = 'categories not seen in training';
@@ -45,7 +55,8 @@ const UNSEEN_MARK = 'categories not seen in training';
  * }
  * ```
  * @throws DataValidationError naming the file, data row (counted over the whole file) and column
- *   of the first bad cell, like {@link loadTraffic}
+ *   of the first row that cannot be encoded and how many there are (unless `badRows: "skip"`),
+ *   like {@link loadTraffic}
  */
 export async function* readTrafficChunks(source: CsvSource, opts: TrafficChunkOptions = {}): AsyncGenerator<TrafficChunk> {
   const schema = opts.schema ?? SEED_SCHEMA;
@@ -67,41 +78,65 @@ export async function* readTrafficChunks(source: CsvSource, opts: TrafficChunkOp
   const unseen: UnseenCategories = { rows: {}, values: {} };
   const file: string | undefined = opts.file ?? (typeof source === 'string' ? (source === '-' ? 'stdin' : source) : undefined);
   let start = 0;
-  const chunks = readCsvChunks(source, {
-    chunkSize: opts.chunkSize,
-    file,
-    onBytes: opts.onBytes,
-    maxLineBytes: opts.maxLineBytes,
-    signal: opts.signal,
-    onWarning: warn,
-    hasHeader: schema.header !== false,
-    columns: schema.header === false ? schema.columns : undefined,
-    datasetName: schema.name,
-    allowEmpty: opts.allowEmpty,
-    // check the columns as soon as the header is read, so a file with a wrong header is reported
-    // as such (as the whole-file reader does) even when it has no data rows
-    onHeader: (header) => {
-      try {
-        parseTraffic({ header: [...header], records: [], warnings: [] }, { schema, encoder, file });
-      } catch (e) {
-        if (!(e instanceof DataValidationError && /no data rows/.test(e.message))) throw e;
-      }
-    },
-  });
+  const policy = checkBadRowPolicy(opts.badRows);
+  // check the columns as soon as the header is read, so a file with a wrong header is reported
+  // as such (as the whole-file reader does) even when it has no data rows
+  const onHeader = (header: readonly string[]) => {
+    try {
+      parseTraffic({ header: [...header], records: [], warnings: [] }, { schema, encoder, file });
+    } catch (e) {
+      if (!(e instanceof DataValidationError && /no data rows/.test(e.message))) throw e;
+    }
+  };
+  const chunks =
+    schema.format === 'zeek'
+      ? readZeekChunks(source, { chunkSize: opts.chunkSize, file, onBytes: opts.onBytes, signal: opts.signal, onWarning: warn, onHeader })
+      : readCsvChunks(source, {
+          chunkSize: opts.chunkSize,
+          file,
+          onBytes: opts.onBytes,
+          maxLineBytes: opts.maxLineBytes,
+          signal: opts.signal,
+          onWarning: warn,
+          hasHeader: schema.header !== false,
+          columns: schema.header === false ? schema.columns : undefined,
+          datasetName: schema.name,
+          duplicateColumns: schema.duplicateColumns,
+          allowEmpty: opts.allowEmpty,
+          onHeader,
+        });
+  // the `error` policy reads on after the first bad row, to say how many there are
+  let firstBad: SkippedRow | undefined;
+  let badCount = 0;
+  let rowsRead = 0;
   for await (const c of chunks) {
     let data: TrafficData;
     try {
-      data = parseTraffic({ header: c.header, records: c.records, warnings: [] }, { schema, encoder, file });
+      data = parseTraffic({ header: c.header, records: c.records, warnings: [] }, { schema, encoder, file, badRows: 'skip' });
     } catch (e) {
       throw shiftRow(e, c.firstRow - 1);
     }
+    rowsRead += c.records.length;
+    if (data.skippedRows) {
+      const skipped = data.skippedRows.map((r) => ({ ...r, row: r.row + c.firstRow - 1 }));
+      if (policy === 'skip') opts.onSkippedRows?.(skipped, c.header);
+      else {
+        firstBad ??= skipped[0];
+        badCount += skipped.length;
+      }
+    }
+    if (firstBad || data.X.rows === 0) continue;
     for (const w of data.warnings) if (!w.includes(UNSEEN_MARK)) warn(w);
-    if (data.unseenCategories && Object.keys(data.unseenCategories).length) countUnseen(c.records, c.header, encoder!, unseen);
+    if (data.unseenCategories && Object.keys(data.unseenCategories).length) countUnseen(data.records, c.header, encoder!, unseen);
     const chunk = data as TrafficChunk;
     chunk.start = start;
     chunk.warnings = [];
+    delete chunk.skippedRows; // handed to onSkippedRows, with row numbers over the whole file
     start += data.X.rows;
     yield chunk;
+  }
+  if (firstBad) {
+    throw badRowsError(new DataValidationError(firstBad.reason, { file, row: firstBad.row, column: firstBad.column || undefined }), badCount, rowsRead, file);
   }
   const msg = describeUnseen(unseen, file);
   if (msg) warn(msg);

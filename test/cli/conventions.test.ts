@@ -90,7 +90,7 @@ describe('did you mean', () => {
 
   it('no suggestion when nothing is close', async () => {
     const r = await nal('frobnicate');
-    expect(r.err).toBe("nal: unknown command 'frobnicate'; commands: generate, train, detect, evaluate, feedback (see nal --help).\n");
+    expect(r.err).toBe("nal: unknown command 'frobnicate'; commands: generate, train, detect, evaluate, feedback, flows (see nal --help).\n");
     const o = await nal('train', '--bogus');
     expect(o.err).toBe("nal: Unknown option '--bogus' (see nal train --help).\n");
   });

@@ -75,7 +75,7 @@ describe('nal with --dataset', () => {
     expect(JSON.parse(r.out).models.ensemble.tp + JSON.parse(r.out).models.ensemble.fn).toBe(4);
     const unknown = await nal('evaluate', '--dataset', 'kdd', '--data', csv);
     expect(unknown.code).toBe(1);
-    expect(unknown.err).toMatch(/^nal: unknown dataset 'kdd': use one of seed, nsl-kdd, odds or the path of a JSON description file.\n$/);
+    expect(unknown.err).toMatch(/^nal: unknown dataset 'kdd': use one of seed, nsl-kdd, odds, flows, zeek-conn, cicflowmeter or the path of a JSON description file.\n$/);
     const strat = await nal('evaluate', '--data', csv, '--dataset', desc, '--stratify');
     expect(strat.code).toBe(2);
     expect(strat.err).toMatch(/--stratify needs --train-fraction/);

@@ -47,7 +47,7 @@ describe('CSV reader', () => {
     const bad = row(1).split(',');
     bad[3] = 'abc';
     const e = err(() => traffic([header, row(1), bad.join(','), row(3)].join('\n') + '\n'));
-    expect(e.message).toBe("t.csv, row 2, column 'src_bytes': 'abc' is not a number.");
+    expect(e.message).toBe("t.csv, row 2, column 'src_bytes': 'abc' is not a number. 1 of 3 rows cannot be encoded (this is the first; --bad-rows skip leaves them out).");
     bad[3] = '';
     expect(err(() => traffic([header, bad.join(',')].join('\n'))).message).toMatch(/row 1, column 'src_bytes': empty value/);
     for (const v of ['NaN', 'Infinity', '-Infinity', 'nan']) {

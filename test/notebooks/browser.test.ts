@@ -2,7 +2,7 @@
 /**
  * The HTML reports in a real browser: each opens offline from file:// in headless Chromium
  * (playwright-core), every chart draws (Plotly's SVG with drawn traces), the page logs no console
- * errors and requests nothing from the network. A full-page screenshot of each report goes to
+ * errors, requests nothing from the network, and no line of code is cut off. A full-page screenshot of each report goes to
  * reports/screenshots/NAME.png.
  *
  * Needs Jupyter (to produce the reports) and Chromium; skips with a printed reason without them,
@@ -111,6 +111,16 @@ describe.skipIf(browserSkipReason !== null)('HTML reports in headless Chromium',
             };
           }),
         );
+        // no code line is cut off: every input fits its box (lines wrap) or can be scrolled to
+        const cutOff: string[] = await page.evaluate(() =>
+          Array.from(document.querySelectorAll('.jp-InputArea-editor')).flatMap((box) => {
+            const pre = box.querySelector('pre');
+            if (!pre) return [];
+            const hidden = (el: Element) => ['hidden', 'clip'].includes(getComputedStyle(el).overflowX);
+            const overflows = pre.scrollWidth > pre.clientWidth + 1 || box.scrollWidth > box.clientWidth + 1;
+            return overflows && (hidden(pre) || hidden(box)) ? [(pre.textContent ?? '').split('\n').sort((a, b) => b.length - a.length)[0].slice(0, 80)] : [];
+          }),
+        );
         await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 
         expect(plots.length, 'Plotly charts in the page').toBe(expected);
@@ -120,6 +130,7 @@ describe.skipIf(browserSkipReason !== null)('HTML reports in headless Chromium',
           expect(p.traces, `${label}: traces`).toBeGreaterThan(0);
           expect(p.marks, `${label}: drawn data points/bars/lines`).toBeGreaterThan(0);
         }
+        expect(cutOff, 'code lines cut off in the report').toEqual([]);
         expect(problems).toEqual([]);
         expect(network, 'the report must be self-contained').toEqual([]);
       } finally {

@@ -1,16 +1,17 @@
 /**
  * Notebooks: the committed files are clean (no outputs) and well-formed, and every notebook
- * executes headlessly through the same runner as `npm start` without errors, showing the charts
- * its metadata declares. The execution part needs Jupyter; it skips with a printed reason on a
- * machine without it, and never skips in CI (CI=true).
+ * executes headlessly through `npm start` without errors, showing the charts its metadata
+ * declares, with Node alone: the run's PATH has no Python and no Jupyter (support.ts). Needs
+ * `npm install` only; never skips in CI (CI=true).
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { findParameters, parseParamArgs } from '../../scripts/notebook/parameters.mjs';
 import { chartHtml as renderChart } from '../../src/charts/display';
-import { ensureReports, notebookSkipReason, nslKdd, nslKddSkipReason, runner, withLock } from './support';
+import { ensureReports, jupyter, notebookSkipReason, nslKdd, nslKddSkipReason, runner, withLock } from './support';
 import type { RunManifest } from './support';
 
 const files = runner.listNotebooks();
@@ -86,7 +87,27 @@ describe('committed notebooks', () => {
   });
 });
 
+describe('parameters cells as `npm start -- NAME --param KEY=VALUE` reads them', () => {
+  it.each(names)('%s: the runner reads its parameters and can set SEED', (name) => {
+    const nb = runner.readNotebook(path.join(runner.NOTEBOOKS_DIR, `${name}.ipynb`));
+    const found = findParameters(nb, name)!;
+    expect(found.parameters.map((p) => p.name)).toContain('SEED');
+    const same = runner.prepareNotebook(nb, { name, overrides: [] });
+    expect(same.notebook.cells.filter((c: any) => (c.metadata?.tags ?? []).includes('injected-parameters'))).toEqual([]);
+    const { notebook, parameters } = runner.prepareNotebook(nb, { name, overrides: parseParamArgs(['SEED=7']) });
+    const injected = notebook.cells[found.index + 1];
+    expect(injected.metadata.tags).toEqual(['injected-parameters']);
+    expect(injected.source).toContain('const SEED = 7;');
+    expect(parameters.find((p) => p.name === 'SEED')).toMatchObject({ value: 7, overridden: true });
+  });
+});
+
 if (notebookSkipReason) console.warn(notebookSkipReason);
+
+const nbformatPython = runner.findPython(['nbformat']).python;
+const nbformatSkipReason =
+  nbformatPython || runner.isCI() ? null : 'Skipping the nbformat schema check of the executed notebooks: no Python with nbformat (Debian: apt-get install python3-nbformat). It runs in CI (CI=true).';
+if (nbformatSkipReason && !notebookSkipReason) console.warn(nbformatSkipReason);
 
 describe.skipIf(notebookSkipReason !== null)('notebooks execute headlessly (npm start)', () => {
   let run: RunManifest;
@@ -98,6 +119,26 @@ describe.skipIf(notebookSkipReason !== null)('notebooks execute headlessly (npm 
   it('the runner ran', () => {
     expect(run.failure ?? null).toBeNull();
     expect(run.results.map((r) => r.name)).toEqual(names);
+  });
+
+  it('`npm start` needs neither Python nor Jupyter (they are not on its PATH)', () => {
+    expect(run.command).toMatch(/^npm start|^node scripts\/notebooks\.mjs run/);
+    expect(run.onPath).toEqual({ python3: null, python: null, jupyter: null });
+    expect(run.exitCode).toBe(0);
+    expect(run.ok).toBe(true);
+    expect(run.output).toMatch(new RegExp(`${names.length}/${names.length} notebooks ok, 0 failed`));
+  });
+
+  it.each(names)('%s ends with its provenance and lists its parameters', (name) => {
+    const r = run.results.find((x) => x.name === name)!;
+    const executed = runner.readNotebook(r.ipynb);
+    const last = executed.cells.at(-1);
+    expect(last.metadata.tags).toEqual(['provenance', 'remove-input']);
+    const html = [last.outputs?.[0]?.data?.['text/html']].flat().join('');
+    expect(html).toContain('<h2 style="font-size:16px;font-weight:500;margin:4px 0 6px 0">Provenance</h2>');
+    expect(html).toContain(`notebooks/${name}.ipynb`);
+    for (const p of r.parameters) expect(html).toContain(`>${p.name}</td>`);
+    expect(fs.readFileSync(r.html, 'utf8')).not.toContain('showProvenance');
   });
 
   it.each(names)('%s runs without errors and shows its charts', (name) => {
@@ -116,6 +157,17 @@ describe.skipIf(notebookSkipReason !== null)('notebooks execute headlessly (npm 
     if (r!.dataMissing.length) return;
     expect(r!.charts.count).toBe(r!.charts.expected);
     expect(runner.findCharts(executed).count).toBe(runner.notebookSpec(executed).expectedCharts);
+  });
+
+  it.skipIf(nbformatSkipReason !== null)('writes executed notebooks that are valid against nbformat 4', () => {
+    const files = run.results.map((r) => r.ipynb);
+    const check = spawnSync(
+      nbformatPython ?? 'python3',
+      ['-c', 'import sys, nbformat\nfor f in sys.argv[1:]:\n    nbformat.validate(nbformat.read(f, as_version=4))\n    print("valid", f)', ...files],
+      { encoding: 'utf8' },
+    );
+    expect(check.stderr).toBe('');
+    expect(check.stdout.trim().split('\n')).toEqual(files.map((f) => `valid ${f}`));
   });
 
   it('writes nothing outside the project ($HOME stays empty)', () => {
@@ -200,7 +252,7 @@ describe('07-real-traffic-nsl-kdd: real traffic, with and without the data', () 
         expect(text).toContain('https://www.unb.ca/cic/datasets/nsl.html');
         expect(text).toContain('data/external/nsl-kdd');
         // one "skipped" line from every code cell after the parameters and the lookup
-        const codeCells = executed.cells.filter((c) => c.cell_type === 'code');
+        const codeCells = executed.cells.filter((c) => c.cell_type === 'code' && !(c.metadata?.tags ?? []).includes('provenance'));
         expect(text.split('\n').filter((l) => l === SKIPPED_07)).toHaveLength(codeCells.length - 2);
         expect(fs.readFileSync(r.html, 'utf8')).toContain('NSL-KDD was not found');
       } finally {
@@ -255,14 +307,37 @@ describe('runner checks', () => {
     expect(b.errors.join('\n')).toMatch(/charts missing: "Duration"/);
   });
 
-  it.each(['run', 'open'])('`%s` without Jupyter says how to install it and exits non-zero', (cmd) => {
-    const r = spawnSync(process.execPath, [path.join(runner.ROOT, 'scripts', 'notebooks.mjs'), cmd], {
+  it.each(['open', 'run --executor nbclient'])('`%s` without Jupyter says how to install it and exits non-zero', (cmd) => {
+    const r = spawnSync(process.execPath, [path.join(runner.ROOT, 'scripts', 'notebooks.mjs'), ...cmd.split(' ')], {
       env: { ...process.env, NAL_PYTHON: '/nonexistent/python3' },
       encoding: 'utf8',
     });
     expect(r.status).toBe(3);
     expect(r.stderr).toContain('apt-get install -y --no-install-recommends jupyter-notebook jupyter-nbconvert python3-nbclient python3-ipykernel jupyter-client');
     expect(r.stderr).toContain('pip install notebook nbconvert nbclient ipykernel');
+  });
+
+  it('registers the kernel for this user without Python (install-user-kernel), where Jupyter finds it', () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'nal-user-kernel-'));
+    try {
+      const env: Record<string, string> = { ...(process.env as Record<string, string>), HOME: home, NAL_PYTHON: '/nonexistent/python3' };
+      for (const k of ['JUPYTER_DATA_DIR', 'XDG_DATA_HOME', 'JUPYTER_PATH']) delete env[k];
+      const r = spawnSync(process.execPath, [path.join(runner.ROOT, 'scripts', 'notebooks.mjs'), 'install-user-kernel'], { env, encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const dir = process.platform === 'darwin' ? path.join(home, 'Library', 'Jupyter') : path.join(home, '.local', 'share', 'jupyter');
+      const spec = JSON.parse(fs.readFileSync(path.join(dir, 'kernels', 'tslab', 'kernel.json'), 'utf8'));
+      expect(spec).toEqual(runner.tslabKernelSpecs().tslab);
+      expect(spec.argv).toEqual([runner.TSLAB_BIN, 'kernel', '--config-path', '{connection_file}']);
+      expect(fs.existsSync(path.join(dir, 'kernels', 'jslab', 'kernel.json'))).toBe(true);
+      expect(r.stdout).toContain(path.join(dir, 'kernels'));
+      if (jupyter.python) {
+        const list = spawnSync(jupyter.python, ['-m', 'jupyter', 'kernelspec', 'list', '--json'], { env: { ...env, PYDEVD_DISABLE_FILE_VALIDATION: '1' }, encoding: 'utf8' });
+        expect(JSON.parse(list.stdout).kernelspecs.tslab.resource_dir).toBe(path.join(dir, 'kernels', 'tslab'));
+      }
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it('does not check the charts of a notebook whose required data is missing', () => {
@@ -285,8 +360,13 @@ describe('runner checks', () => {
     }
   });
 
-  it('requires the chart declaration', () => {
-    expect(runner.analyzeNotebook(nb([code('1', [])], {})).errors.join('\n')).toMatch(/expectedCharts is missing/);
+  it("counts a user's notebook's charts without a declaration; --strict requires it", () => {
+    const undeclared = runner.analyzeNotebook(nb([code('1', [chart])], {}));
+    expect(undeclared.errors).toEqual([]);
+    expect(undeclared.charts).toMatchObject({ count: 1, expected: null });
+    expect(runner.analyzeNotebook(nb([code('1', [])], {}), { strict: true }).errors.join('\n')).toMatch(/expectedCharts is missing \(--strict/);
+    // a declared count is checked with or without --strict
+    expect(runner.analyzeNotebook(nb([code('1', [])], { expectedCharts: 2 })).errors.join('\n')).toMatch(/expected 2 charts, found 0/);
   });
 
   it('strips outputs, counts and execution metadata', () => {

@@ -18,7 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserSkipReason, chromiumPath, jupyter, runner, withLock } from './support';
+import { browserSkipReason, chromiumPath, jupyter, jupyterSkipReason, runner, withLock } from './support';
 
 const NOTEBOOKS = ['03-detection-and-model-comparison', '08-streaming-detection'];
 const SCRIPT = path.join(runner.ROOT, 'test', 'notebooks', 'live_rerun.py');
@@ -66,9 +66,11 @@ async function drawnCharts(page: Page, n: number): Promise<string[]> {
   );
 }
 
-if (browserSkipReason) console.warn(browserSkipReason.replace('the HTML reports', 'charts after a live re-run'));
+// a live re-run needs Jupyter (nbclient drives the kernel, nbconvert exports) and Chromium
+const rerunSkipReason = jupyterSkipReason ?? browserSkipReason;
+if (rerunSkipReason) console.warn(rerunSkipReason.replace(/the HTML reports|the comparison with Jupyter's executor \(--executor nbclient\)/, 'charts after a live re-run'));
 
-describe.skipIf(browserSkipReason !== null)('charts after re-running a cell in a live kernel, saving and reopening', () => {
+describe.skipIf(rerunSkipReason !== null)('charts after re-running a cell in a live kernel, saving and reopening', () => {
   let browser: Browser;
   let tmp: string;
 
@@ -76,7 +78,7 @@ describe.skipIf(browserSkipReason !== null)('charts after re-running a cell in a
     if (!chromiumPath) throw new Error('no Chromium: install it (Debian/Ubuntu: apt-get install -y chromium) or set NAL_CHROMIUM');
     if (!jupyter.python) throw new Error(`no Python with ${runner.RUN_MODULES.join(', ')}:\n${runner.INSTALL_HELP}`);
     runner.ensureBuilt({ log: () => {} });
-    runner.setupKernel({ python: jupyter.python, log: () => {} });
+    runner.setupKernel({ log: () => {} });
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nal-rerun-'));
     const home = path.join(tmp, 'browser-home');
     fs.mkdirSync(home);

@@ -3,9 +3,12 @@
  * whichever test file asks first (notebooks.test.ts and browser.test.ts run in parallel workers;
  * a lock folder and a manifest in reports/ make the second one wait for and reuse the first run).
  *
- * The run is the same code as `npm start` (scripts/notebooks.mjs), with HOME moved to an empty
- * scratch folder so the tests can prove that nothing is written outside the project.
+ * The run is `npm start` itself, in a child process whose PATH holds only `node`, `npm`, `sh` and
+ * `git` (no `python3`, no `jupyter`; NAL_PYTHON points nowhere) and whose HOME is an empty scratch
+ * folder, so the tests prove that the main job needs Node alone and writes nothing outside the
+ * project.
  */
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,16 +22,21 @@ export const inCI = runner.isCI();
 export const jupyter = runner.findPython(runner.RUN_MODULES);
 export const chromiumPath = runner.findChromium();
 
-/** Why the notebook tests skip here, or null when they run. In CI they never skip. */
+/** Why the notebook tests skip here, or null when they run (they need Node and `npm install` only). In CI they never skip. */
 export const notebookSkipReason: string | null =
-  jupyter.python || inCI
+  fs.existsSync(runner.TSLAB_BIN) || inCI ? null : `Skipping the notebook tests: ${path.relative(runner.ROOT, runner.TSLAB_BIN)} is missing (run \`npm install\`). They run in CI (CI=true).`;
+
+/** Why the tests that compare with Jupyter's executor skip here, or null when they run. In CI they never skip. */
+export const jupyterSkipReason: string | null =
+  notebookSkipReason ??
+  (jupyter.python || inCI
     ? null
-    : `Skipping the notebook tests: no Python with ${runner.RUN_MODULES.join(', ')} ` +
-      `(tried ${jupyter.tried.map((t) => `${t.cmd}: ${t.problem}`).join('; ')}). They run in CI (CI=true).\n${runner.INSTALL_HELP}`;
+    : `Skipping the comparison with Jupyter's executor (--executor nbclient): no Python with ${runner.RUN_MODULES.join(', ')} ` +
+      `(tried ${jupyter.tried.map((t) => `${t.cmd}: ${t.problem}`).join('; ')}). It runs in CI (CI=true).\n${runner.INSTALL_HELP}`);
 
 /** Why the browser test skips here, or null when it runs. In CI it never skips. */
 export const browserSkipReason: string | null = notebookSkipReason
-  ? 'Skipping the browser test of the HTML reports: Jupyter, which produces them, is missing (see the notebook tests).'
+  ? 'Skipping the browser test of the HTML reports: the notebooks cannot run here (see the notebook tests).'
   : chromiumPath || inCI
     ? null
     : 'Skipping the browser test of the HTML reports: no Chromium found (/usr/bin/chromium, or set NAL_CHROMIUM). ' +
@@ -52,7 +60,15 @@ export interface RunManifest {
   results: NotebookResult[];
   /** Files the run created in the scratch HOME (should be none). */
   homeWrites: string[];
-  /** A message when the run threw (no Jupyter in CI, build failure). */
+  /** The command that ran (`npm start -- --json FILE`). */
+  command: string;
+  /** Its exit status. */
+  exitCode: number | null;
+  /** What `python3`, `python` and `jupyter` resolve to on the run's PATH (null: not found). */
+  onPath: Record<string, string | null>;
+  /** Everything the run printed. */
+  output: string;
+  /** A message when the run failed to produce results. */
   failure?: string;
 }
 
@@ -118,26 +134,98 @@ function listFiles(dir: string): string[] {
   return out;
 }
 
-/** Runs every notebook into reports/ once per `vitest run` and returns the outcome. */
+/** The first executable called `name` in the folders of `pathList`, or null. */
+export function which(name: string, pathList: string): string | null {
+  for (const dir of pathList.split(path.delimiter).filter(Boolean)) {
+    const p = path.join(dir, name);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      if (fs.statSync(p).isFile()) return p;
+    } catch {
+      /* not here */
+    }
+  }
+  return null;
+}
+
+/** npm's command line script: the running npm's, else the one installed beside node. */
+function npmCli(): string | null {
+  const candidates = [process.env.npm_execpath, path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js')];
+  return candidates.find((p) => p && /npm-cli\.js$/.test(p) && fs.existsSync(p)) ?? null;
+}
+
+/**
+ * A folder holding only `node`, `npm` and `sh` (npm runs scripts with it), when found, and `git`
+ * (for the provenance's commit): a PATH on which Python and Jupyter do not exist.
+ */
+export function nodeOnlyBin(dir: string): string {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.symlinkSync(process.execPath, path.join(dir, 'node'));
+  const npm = npmCli();
+  if (npm) fs.symlinkSync(npm, path.join(dir, 'npm'));
+  for (const tool of ['sh', 'git']) {
+    const found = which(tool, process.env.PATH ?? '') ?? (tool === 'sh' && fs.existsSync('/bin/sh') ? '/bin/sh' : null);
+    if (found) fs.symlinkSync(found, path.join(dir, tool));
+  }
+  return dir;
+}
+
+/** Runs every notebook into reports/ once per `vitest run` (`npm start`, Node only) and returns the outcome. */
 export function ensureReports(): Promise<RunManifest> {
   return withLock(async () => {
     const id = runId();
     const previous = fs.existsSync(MANIFEST) ? (JSON.parse(fs.readFileSync(MANIFEST, 'utf8')) as RunManifest) : null;
     if (previous?.runId === id) return previous;
 
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'nal-home-'));
-    const lines: string[] = [];
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'nal-start-'));
+    const home = path.join(scratch, 'home');
+    fs.mkdirSync(home);
+    const bin = nodeOnlyBin(path.join(scratch, 'bin'));
+    const json = path.join(scratch, 'run.json');
+    const env: Record<string, string> = {
+      ...(process.env as Record<string, string>),
+      HOME: home,
+      PATH: bin,
+      NAL_PYTHON: path.join(bin, 'python3-is-not-installed'),
+      // npm's own logs and cache stay out of HOME
+      npm_config_cache: path.join(scratch, 'npm-cache'),
+      npm_config_logs_max: '0',
+      npm_config_update_notifier: 'false',
+    };
+    delete env.JUPYTER_PATH;
+    const npm = path.join(bin, 'npm');
+    const [cmd, args, command] = fs.existsSync(npm)
+      ? [npm, ['start', '--silent', '--', '--json', json], 'npm start -- --json FILE']
+      : [path.join(bin, 'node'), [path.join(runner.ROOT, 'scripts', 'notebooks.mjs'), 'run', '--json', json], 'node scripts/notebooks.mjs run --json FILE (npm not found)'];
+    const onPath = Object.fromEntries(['python3', 'python', 'jupyter'].map((t) => [t, which(t, env.PATH)]));
     let manifest: RunManifest;
     try {
-      const run = await runner.runNotebooks({ env: { HOME: home }, log: (l) => lines.push(l) });
-      manifest = { runId: id, ok: run.ok, seconds: run.seconds, results: run.results, homeWrites: listFiles(home) };
-    } catch (e) {
-      manifest = { runId: id, ok: false, seconds: 0, results: [], homeWrites: listFiles(home), failure: (e as Error).message };
+      const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
+        const child = spawn(cmd, args, { cwd: runner.ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        child.stdout.on('data', (b) => (out += b));
+        child.stderr.on('data', (b) => (out += b));
+        child.on('error', (e) => resolve({ code: null, output: `${out}\n${e}` }));
+        child.on('close', (c) => resolve({ code: c, output: out }));
+      });
+      const run = fs.existsSync(json) ? (JSON.parse(fs.readFileSync(json, 'utf8')) as { ok: boolean; seconds: number; results: NotebookResult[] }) : null;
+      manifest = {
+        runId: id,
+        ok: Boolean(run?.ok) && code === 0,
+        seconds: run?.seconds ?? 0,
+        results: run?.results ?? [],
+        homeWrites: listFiles(home),
+        command,
+        exitCode: code,
+        onPath,
+        output,
+        failure: run ? undefined : `${command} wrote no results (exit ${code}):\n${output}`,
+      };
     } finally {
-      fs.rmSync(home, { recursive: true, force: true });
+      fs.rmSync(scratch, { recursive: true, force: true });
     }
     // the runner's summary, as `npm start` prints it
-    console.log(lines.join('\n'));
+    console.log(manifest.output);
     fs.writeFileSync(MANIFEST, JSON.stringify(manifest, null, 2));
     return manifest;
   });

@@ -91,7 +91,7 @@ describe('a failed run leaves the earlier output untouched, no temporary file, a
     for (let k = 0; k < 5; k++) {
       const r = await runNal(['detect', '--data', bad, '--model', model, '--out', out, '--quiet']);
       expect(r.code).toBe(1);
-      expect(r.err).toBe(`nal: ${bad}, row 20000, column 'src_bytes': 'lots' is not a number.\n`);
+      expect(r.err).toBe(`nal: ${bad}, row 20000, column 'src_bytes': 'lots' is not a number. 1 of 30000 rows cannot be encoded (this is the first; --bad-rows skip leaves them out).\n`);
       expect(fs.readFileSync(out, 'utf8')).toBe(PREVIOUS);
       expect(tempFilesUnder(dir)).toEqual([]);
     }

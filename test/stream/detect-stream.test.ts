@@ -89,7 +89,9 @@ describe('detectCsvStream', () => {
     lines[250] = lines[250].replace(/^([^,]*),[^,]*/, '$1,oops');
     const bad = path.join(dir, 'bad.csv');
     fs.writeFileSync(bad, lines.join('\n'));
-    await expect(collect(detectCsvStream(ens, bad, { chunkSize: 64 }))).rejects.toThrow(`${bad}, row 250, column 'packet_size': 'oops' is not a number.`);
+    await expect(collect(detectCsvStream(ens, bad, { chunkSize: 64 }))).rejects.toThrow(
+      `${bad}, row 250, column 'packet_size': 'oops' is not a number. 1 of 1000 rows cannot be encoded (this is the first; --bad-rows skip leaves them out).`,
+    );
   });
 
   it('detectCsvToFile writes progressively and leaves no output behind when it fails', async () => {
