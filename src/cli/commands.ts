@@ -569,6 +569,9 @@ async function cmdDetect(v: Values, ctx: Ctx): Promise<number> {
     // --columns: the input has no header line (a shard), these are its columns
     let schema = typeof v.dataset === 'string' ? datasetOpt(v) : modelSchema(ens);
     if (typeof v.columns === 'string') {
+      if (schema.format === 'zeek') {
+        throw new UsageError(`--columns is for CSV input; a Zeek log names its columns in its #fields line (layout '${schema.name}').`);
+      }
       const columns = v.columns.split(',').map((c) => c.trim());
       if (columns.some((c) => c === '') || new Set(columns).size !== columns.length) {
         throw new UsageError(`--columns takes the input's column names, comma-separated, each once; got '${v.columns}'.`);

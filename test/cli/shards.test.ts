@@ -112,9 +112,13 @@ describe('nal detect over shards of a file', () => {
     expect(empty.err).toMatch(/header but no data rows/);
   }, TIMEOUT_MS);
 
-  it('refuses --columns that are not a list of distinct names, as a usage error', async () => {
+  it('refuses --columns that are not a list of distinct names, or for a Zeek log, as a usage error', async () => {
     const bad = await detect('', ['--columns', 'a,,b']);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--columns takes the input's column names/);
+    // a Zeek log names its columns itself
+    const zeek = await detect('', ['--dataset', 'zeek-conn', '--columns', 'a,b']);
+    expect(zeek.code).toBe(2);
+    expect(zeek.err).toMatch(/--columns is for CSV input; a Zeek log names its columns/);
   }, TIMEOUT_MS);
 });
