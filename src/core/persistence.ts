@@ -117,19 +117,11 @@ export async function atomicWriteStream(
   if (isSpecialFile(target)) {
     // a device or pipe (/dev/null, a FIFO): written in place, renaming over it would replace it
     const fh = await fs.promises.open(target, 'w');
-    let bytes = 0;
     try {
-      for await (const p of pieces as AsyncIterable<string | Uint8Array>) {
-        opts.signal?.throwIfAborted();
-        const buf = typeof p === 'string' ? Buffer.from(p, 'utf8') : p;
-        let off = 0;
-        while (off < buf.length) off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
-        bytes += buf.length;
-      }
+      return await writePieces(fh, pieces, opts.signal);
     } finally {
       await fh.close().catch(() => undefined);
     }
-    return bytes;
   }
   checkNotDirectory(target);
   const dir = path.dirname(path.resolve(target));
@@ -141,14 +133,7 @@ export async function atomicWriteStream(
   let committed = false;
   try {
     fh = await fs.promises.open(tmp, 'wx', 0o644);
-    let bytes = 0;
-    for await (const p of pieces as AsyncIterable<string | Uint8Array>) {
-      opts.signal?.throwIfAborted();
-      const buf = typeof p === 'string' ? Buffer.from(p, 'utf8') : p;
-      let off = 0;
-      while (off < buf.length) off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
-      bytes += buf.length;
-    }
+    const bytes = await writePieces(fh, pieces, opts.signal);
     opts.signal?.throwIfAborted();
     await fh.sync();
     const closing = fh;
@@ -163,6 +148,23 @@ export async function atomicWriteStream(
     if (!committed) fs.rmSync(tmp, { force: true });
     unregister();
   }
+}
+
+/** Write every piece to `fh` in order (short writes continued); `signal` is checked before each. */
+async function writePieces(
+  fh: fs.promises.FileHandle,
+  pieces: Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  let bytes = 0;
+  for await (const p of pieces as AsyncIterable<string | Uint8Array>) {
+    signal?.throwIfAborted();
+    const buf = typeof p === 'string' ? Buffer.from(p, 'utf8') : p;
+    let off = 0;
+    while (off < buf.length) off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
+    bytes += buf.length;
+  }
+  return bytes;
 }
 
 function closeQuietly(fd: number): void {
