@@ -5,16 +5,20 @@
  * detector or the whole ensemble, score, and print one JSON line:
  *   {"fit": s, "score": s, "maxRssMb": MB, "rocAuc": ..., "flagged": ..., "backend": ...}
  *
- * Usage: node bench/cell.mjs --model M --train N [--score-rows R] [--option key=value ...]
+ * Usage: node bench/cell.mjs --model M (--train N [--score-rows R] | --width-data DIR)
+ *          [--contamination C] [--option key=value ...]
  *   M: isolationForest | oneClassSvm | localOutlierFactor | autoencoder | autoencoderEarlyStop |
  *      ensemble | ensembleEarlyStop
  *   Per-detector cells use the reference's settings (contamination 0.15, IF seed 42, LOF k = 20,
  *   AE 30 epochs, batch 32, validation split 0.1); the ensemble uses the library defaults. The
  *   *EarlyStop variants turn on the autoencoder's early stopping (validation loss, patience 3).
+ *   --width-data DIR: a real-width dataset prepared by bench/width-data.mjs (its training rows and
+ *   scored rows, float64), contamination 0.1 unless --contamination says otherwise.
  */
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { loadBenchData } from './data.mjs';
+import { loadWidthData } from './width-data.mjs';
 
 const require = createRequire(import.meta.url);
 const lib = require('../dist/index.js');
@@ -25,6 +29,8 @@ const { values } = parseArgs({
     train: { type: 'string' },
     'score-rows': { type: 'string' },
     'data-dir': { type: 'string' },
+    'width-data': { type: 'string' },
+    contamination: { type: 'string' },
     option: { type: 'string', multiple: true },
   },
 });
@@ -49,15 +55,24 @@ function overrides() {
   return o;
 }
 
-const C = 0.15;
 const SEED = 42;
+
+/** The cell's rows: the seed traffic (TrafficData) or a prepared width dataset (matrices and feature names). */
+function loadCellData(nTrain) {
+  if (values['width-data']) {
+    const w = loadWidthData(values['width-data']);
+    return { train: { X: w.train, features: w.features }, score: { X: w.score, labels: w.labels }, width: true };
+  }
+  return loadBenchData(lib, nTrain, { dataDir: values['data-dir'], scoreRows: values['score-rows'] ? Number(values['score-rows']) : undefined });
+}
 
 async function main() {
   const variant = values.model;
   const earlyStop = variant.endsWith('EarlyStop');
   const model = earlyStop ? variant.slice(0, -'EarlyStop'.length) : variant;
   const nTrain = Number(values.train);
-  const { train, score } = loadBenchData(lib, nTrain, { dataDir: values['data-dir'], scoreRows: values['score-rows'] ? Number(values['score-rows']) : undefined });
+  const { train, score, width } = loadCellData(nTrain);
+  const C = values.contamination ? Number(values.contamination) : width ? 0.1 : 0.15;
   const extra = overrides();
   // load the native parts before timing, as the reference imports scikit-learn and torch before its
   // clock starts: TF.js (and its wasm backend) and libsvm's WebAssembly module
@@ -72,10 +87,11 @@ async function main() {
     const t0 = performance.now();
     const opts = { contamination: C, seed: SEED, ...extra };
     if (earlyStop) opts.autoencoder = { earlyStoppingPatience: 3, ...opts.autoencoder };
-    const ens = await new lib.AnomalyEnsemble(opts).fit(train);
+    // a width dataset is a matrix with its feature names; the seed traffic is TrafficData
+    const ens = width ? await new lib.AnomalyEnsemble(opts).fit(train.X, train.features) : await new lib.AnomalyEnsemble(opts).fit(train);
     fitS = (performance.now() - t0) / 1000;
     const t1 = performance.now();
-    const r = ens.detect(score);
+    const r = width ? ens.detect(score.X) : ens.detect(score);
     scoreS = (performance.now() - t1) / 1000;
     scores = r.ensembleScore;
     flags = r.isAnomaly;

@@ -175,6 +175,7 @@ Retraining with operator labels (from nal feedback add):
     name: 'detect',
     summary: 'score a CSV file (or stdin) with a saved model, streamed in bounded memory',
     help: `detect --data FILE|- [--dataset D] --model DIR --out FILE|- [--chunk-size N] [--bad-rows error|skip]
+       [--columns A,B,...] [--no-output-header]
 
   --data FILE|-             the rows to score; - reads stdin (any size, streamed)
   --model DIR               a model folder written by nal train
@@ -184,6 +185,11 @@ Retraining with operator labels (from nal feedback add):
   --chunk-size N            rows scored together (1 to ${MAX_CHUNK_SIZE.toLocaleString('en-US')}, default ${DEFAULT_CHUNK_SIZE})
   --dataset D               file layout (default: the one the model was trained with)
   --max-line-bytes N        refuse a line longer than N bytes (default ${DEFAULT_MAX_LINE_BYTES.toLocaleString('en-US')})
+  --columns A,B,...         the input's column names, for input without a header line (a shard of a
+                            file); a first line equal to them is taken as the header
+  --no-output-header        no header line in the output, and an input without rows gives none: the
+                            outputs of a file's shards, concatenated after one header line, are the
+                            output of the whole file (README, "Past one machine")
 ${BAD_ROWS_HELP}
 
 Ctrl-C (SIGINT) or SIGTERM stops at once, removes the unfinished output and exits 130 / 143.`,
@@ -194,6 +200,8 @@ Ctrl-C (SIGINT) or SIGTERM stops at once, removes the unfinished output and exit
       out: { type: 'string' },
       'chunk-size': { type: 'string' },
       'max-line-bytes': { type: 'string' },
+      columns: { type: 'string' },
+      'no-output-header': { type: 'boolean' },
       'bad-rows': { type: 'string' },
       'skipped-rows': { type: 'string' },
     },
@@ -562,8 +570,21 @@ async function cmdDetect(v: Values, ctx: Ctx): Promise<number> {
   if (out !== '-') checkOutputPath(out, [...(file === '-' ? [] : [{ file, what: '--data' }]), { file: modelDir, what: 'the model folder', folder: true }]);
   const ens = await AnomalyEnsemble.load(modelDir);
   try {
-    // the layout: --dataset, else the one the model was trained with, else the model's feature names
-    const schema = typeof v.dataset === 'string' ? datasetOpt(v) : modelSchema(ens);
+    // the layout: --dataset, else the one the model was trained with, else the model's feature names;
+    // --columns: the input has no header line (a shard), these are its columns
+    let schema = typeof v.dataset === 'string' ? datasetOpt(v) : modelSchema(ens);
+    if (typeof v.columns === 'string') {
+      if (schema.format === 'zeek') {
+        throw new UsageError(`--columns is for CSV input; a Zeek log names its columns in its #fields line (layout '${schema.name}').`);
+      }
+      const columns = v.columns.split(',').map((c) => c.trim());
+      if (columns.some((c) => c === '') || new Set(columns).size !== columns.length) {
+        throw new UsageError(`--columns takes the input's column names, comma-separated, each once; got '${v.columns}'.`);
+      }
+      schema = { ...schema, header: false, columns };
+    }
+    // --no-output-header: a shard's output, to be concatenated after one header line
+    const shard = v['no-output-header'] === true;
     // streamed: chunk by chunk in bounded memory, written progressively (to a temporary file
     // renamed into place at the end, so a failure leaves no partial output)
     const progress = v.quiet ? undefined : streamProgress(ctx);
@@ -588,12 +609,14 @@ async function cmdDetect(v: Values, ctx: Ctx): Promise<number> {
       onChunk: progress?.rows,
       // Ctrl-C / SIGTERM stop reading at once (even a read waiting on stdin) and remove the temporary output
       signal: ctx.signal,
+      allowEmpty: shard,
+      header: !shard,
     };
     if (progress && file !== '-') progress.size(fileSize(file));
     let summary: StreamSummary;
     try {
       if (out === '-') {
-        summary = await writeDetectionCsv(detectCsvStream(ens, file, opts), ctx.stdout, opts.onChunk, ctx.signal);
+        summary = await writeDetectionCsv(detectCsvStream(ens, file, opts), ctx.stdout, opts.onChunk, ctx.signal, { header: !shard });
         if (side) {
           side.commit();
           summary.skipped = side.count;

@@ -4,16 +4,21 @@
  * dimension, a brute force otherwise, with exactly the same result either way (same neighbours,
  * ties broken by the lower index, distances equal to the bit).
  *
- * Brute force: every query is compared with every index row, with a kernel specialised for the
- * number of features (the feature loop unrolled and the query held in locals, two queries per pass
- * over the index), generated once per width and cached. kd-tree: scikit-learn's layout (leaves of
+ * Brute force: every query is compared with every index row. Narrow rows (under
+ * {@link EXPANDED_MIN_WIDTH} features) with a kernel specialised for the number of features (the
+ * feature loop unrolled and the query held in locals, two queries per pass over the index),
+ * generated once per width and cached; wider rows by matrix products (`knn-expanded.ts`: float32
+ * SIMD bounds of every pair, then the direct distance of the few candidates, so the same result to
+ * the bit; one thread, CPU time: musk's 166 columns, 919 queries against 2,143 rows 7.5x faster
+ * than the kernel above, leave-one-out 3.3x; mnist's 100 columns 3.9x and 2.8x; k = 200 2.3-3.4x;
+ * and no seconds spent compiling a kernel for a width of 100 or more). kd-tree: scikit-learn's layout (leaves of
  * 32-64 rows, bounding boxes), nearer child first, a node skipped only when its box bound is
  * strictly above the current k-th distance; its kernel is generated per width too. Which one runs
  * is decided from the data: a pilot search of 128 queries on the tree counts the rows it scans,
  * and the tree is used when that is below 40% of the index rows (see TREE_MAX_SCAN_FRACTION;
  * `NAL_KNN_METHOD=brute|tree` forces one). On the seed traffic (10 features) the tree scans about
- * 12% of the rows at k = 20 and 27% at k = 200; on NSL-KDD's 122 one-hot features it would scan
- * nearly all of them and the brute force runs.
+ * 12% of the rows at k = 20 and 27% at k = 200. From {@link EXPANDED_MIN_WIDTH} features the
+ * brute force by matrix products is faster than the tree would be, and no tree is piloted.
  *
  * Each query's neighbours are kept in a bounded max-heap (O(log k) per accepted candidate, which
  * matters for LOF's k = 200), sorted at the end. For k >= 64, given the index rows' own neighbour
@@ -29,6 +34,8 @@
  */
 import type { DenseMatrix } from '../core/matrix';
 import { buildKdTree, genericTreeKernel, KD_LEAF_SIZE, TREE_ARGS, treeKernelSource, type KdTree, type TreeKernel } from './kd-tree';
+import { EXPANDED_MIN_WIDTH, expandedSearch } from './knn-expanded';
+import { indexSortPasses, insertNeighbour, neighbourBlockSource, sortByIndex, sortNeighbours, type Insert } from './neighbour-heap';
 import { runBlocks, sharedArray, sharedCopyCached, sharedScratch, threadCount, type SharedArray } from './parallel';
 
 /** Options of {@link knnSearch}. */
@@ -115,6 +122,63 @@ export function knnSearch(index: DenseMatrix, queries: DenseMatrix, k: number, o
   return bruteSearch(index, queries, k, excludeSelf);
 }
 
+/** Rows searched per batch by {@link knnLeaveOneOut}. */
+const LOO_BATCH_ROWS = 8192;
+
+/**
+ * The leave-one-out neighbours of every index row (those `knnSearch(index, index, k, { excludeSelf:
+ * true })` returns, to the bit), handed to `visit` a batch of rows at a time instead of returned
+ * whole: `visit(rows, indices, distances, m)` gets `m` rows (their numbers in `rows`) and each one's
+ * `k` neighbours at `indices/distances[r·k ..]` (sorted by distance, ties by index), in arrays that
+ * the next batch overwrites. So the search never holds more than a batch of lists (LOF on 100,000
+ * rows at k = 200: 20 MB of lists instead of 480 MB). Rows come in the kd-tree's order when the
+ * tree is used, else in index order.
+ * @throws RangeError when `k` is not in [0, n − 1]
+ */
+export function knnLeaveOneOut(
+  index: DenseMatrix,
+  k: number,
+  visit: (rows: Int32Array, indices: Int32Array, distances: Float64Array, m: number) => void,
+  batchRows = LOO_BATCH_ROWS,
+): void {
+  checkSearch(index, index, k, { excludeSelf: true });
+  const n = index.rows;
+  const d = index.cols;
+  if (k === 0 || n === 0) return;
+  const tree = chooseTree(index, index, k + 1);
+  const Q = tree ? tree.data : index.data;
+  const rows = new Int32Array(Math.min(n, batchRows));
+  const I = new Int32Array(rows.length * k);
+  const D = new Float64Array(rows.length * k);
+  for (let a = 0; a < n; a += batchRows) {
+    const m = Math.min(batchRows, n - a);
+    const queries: DenseMatrix = { rows: m, cols: d, data: Q.subarray(a * d, (a + m) * d) };
+    // each row's k + 1 nearest (itself among them, at distance 0), then itself dropped
+    const all = tree
+      ? treeSearch(tree, queries.data, m, k + 1, k + 1 >= WARM_MIN_K ? { G: null, XO: index.data } : undefined)
+      : expandedBrute(index, queries, k + 1) ?? parallelQuery(index, queries, k + 1) ?? singleQuery(index, queries, k + 1);
+    for (let r = 0; r < m; r++) rows[r] = tree ? tree.perm[a + r] : a + r;
+    dropSelfInto(all, k, rows, m, I, D);
+    visit(rows, I, D, m);
+  }
+}
+
+/** {@link dropSelf} of `m` result rows into `I/D` (row `r` is index row `rows[r]`), in place of a fresh copy. */
+function dropSelfInto(r: KnnResult, k: number, rows: Int32Array, m: number, I: Int32Array, D: Float64Array): void {
+  const k1 = r.k;
+  for (let row = 0; row < m; row++) {
+    const q = rows[row];
+    let o = row * k;
+    const end = o + k;
+    for (let j = row * k1, e = j + k1; j < e && o < end; j++) {
+      if (r.indices[j] === q) continue;
+      I[o] = r.indices[j];
+      D[o] = r.distances[j];
+      o++;
+    }
+  }
+}
+
 /**
  * A reduction of each query's neighbour list to one number (see {@link knnReduce}): `fn` gets the
  * list at `D/I[base .. base + k)` (distances, index rows) in ascending index order, and the two
@@ -148,7 +212,7 @@ export function knnReduce(index: DenseMatrix, queries: DenseMatrix, k: number, r
     const hint = opts.indexNeighbours;
     const done = tree
       ? parallelTreeReduce(tree, queries.data, m, k, reducer, hint && k >= WARM_MIN_K ? { G: hint, XO: index.data } : undefined)
-      : selectReduce(index, queries, k, reducer);
+      : expandedBrute(index, queries, k, reducer) ?? selectReduce(index, queries, k, reducer);
     if (done) return done;
   }
   const out = new Float64Array(m);
@@ -168,56 +232,6 @@ export function knnReduce(index: DenseMatrix, queries: DenseMatrix, k: number, r
     }
   }
   return out;
-}
-
-/** Radix passes (8-bit digits) that sort row numbers below `n`. */
-function indexSortPasses(n: number): number {
-  return Math.max(1, Math.ceil((32 - Math.clz32(Math.max(1, n - 1))) / 8));
-}
-
-/**
- * Sort the pairs at `D/I[base .. base + k)` by index, ascending (the indices are distinct row
- * numbers): an LSD radix sort on `passes` 8-bit digits through the scratch `tD/tI` (`k` long) and
- * `count` (256). Self-contained (it also runs from its source in the worker threads).
- */
-function sortByIndex(D: Float64Array, I: Int32Array, base: number, k: number, passes: number, tD: Float64Array, tI: Int32Array, count: Int32Array): void {
-  let sD = D;
-  let sI = I;
-  let sb = base;
-  let dD = tD;
-  let dI = tI;
-  let db = 0;
-  for (let pass = 0, shift = 0; pass < passes; pass++, shift += 8) {
-    count.fill(0);
-    for (let j = 0; j < k; j++) count[(sI[sb + j] >>> shift) & 255]++;
-    let sum = 0;
-    for (let c = 0; c < 256; c++) {
-      const t = count[c];
-      count[c] = sum;
-      sum += t;
-    }
-    for (let j = 0; j < k; j++) {
-      const i = sI[sb + j];
-      const o = db + count[(i >>> shift) & 255]++;
-      dD[o] = sD[sb + j];
-      dI[o] = i;
-    }
-    const xD = sD;
-    const xI = sI;
-    const xb = sb;
-    sD = dD;
-    sI = dI;
-    sb = db;
-    dD = xD;
-    dI = xI;
-    db = xb;
-  }
-  if (sD !== D) {
-    for (let j = 0; j < k; j++) {
-      D[base + j] = sD[sb + j];
-      I[base + j] = sI[sb + j];
-    }
-  }
 }
 
 /** The argument checks of {@link knnSearch}. */
@@ -248,6 +262,9 @@ function bruteSearch(index: DenseMatrix, queries: DenseMatrix, k: number, exclud
   const n = index.rows;
   const d = index.cols;
   const m = queries.rows;
+  // wide rows: matrix products bound the distances, the few candidates are compared directly
+  const expanded = expandedBrute(index, excludeSelf ? index : queries, excludeSelf ? k + 1 : k);
+  if (expanded) return excludeSelf ? dropSelf(expanded, k) : owned(expanded);
   if (excludeSelf && useQueryKernelForSelf(n, d)) {
     // each row searched as a query for k + 1 neighbours, then itself dropped: more distance
     // computations than the pairwise kernel, but cache-friendly and split over threads
@@ -269,6 +286,27 @@ function bruteSearch(index: DenseMatrix, queries: DenseMatrix, k: number, exclud
   sortNeighbours(D, I, m, k);
   for (let i = 0; i < D.length; i++) D[i] = Math.sqrt(D[i]);
   return { k, indices: I, distances: D };
+}
+
+/**
+ * The brute force by matrix products (see `knn-expanded.ts`) for rows of at least
+ * {@link EXPANDED_MIN_WIDTH} finite features: the same neighbours and distances as the direct
+ * kernels, to the bit. Sorted lists (shared scratch), or with `reducer` each query's reduced value;
+ * undefined when it does not apply (narrow or non-finite rows, no code generation).
+ */
+function expandedBrute(index: DenseMatrix, queries: DenseMatrix, k: number): RawResult | undefined;
+function expandedBrute(index: DenseMatrix, queries: DenseMatrix, k: number, reducer: NeighbourReducer): Float64Array | undefined;
+function expandedBrute(index: DenseMatrix, queries: DenseMatrix, k: number, reducer?: NeighbourReducer): RawResult | Float64Array | undefined {
+  const n = index.rows;
+  const d = index.cols;
+  const m = queries.rows;
+  if (!codegenAvailable || forcedExpanded === false || k === 0 || m === 0) return undefined;
+  if (d < EXPANDED_MIN_WIDTH && forcedExpanded === undefined) return undefined;
+  if (!allFinite(index.data, n * d) || !allFinite(queries.data, m * d)) return undefined;
+  const threads = m * n * d >= PARALLEL_MIN_WORK && m >= 2 * PARALLEL_BLOCK_ROWS ? threadCount() : 1;
+  const reduce = reducer && { source: reducer.fn.toString(), A: sharedCopyCached(reducer.a), B: sharedCopyCached(reducer.b), passes: indexSortPasses(n) };
+  const r = expandedSearch(index, queries.data, m, k, threads, reduce, forcedExpanded === 'js');
+  return r;
 }
 
 /**
@@ -318,6 +356,8 @@ const TREE_PILOT_QUERIES = 128;
 const TREE_MAX_SCAN_FRACTION = 0.4;
 
 let forcedMethod: KnnMethod | undefined;
+/** Test hook: force the matrix-product brute force on (true: at any width; 'js': with the JavaScript tile) or off. */
+let forcedExpanded: boolean | 'js' | undefined;
 /** The last pilot's estimate of the tree's work per query, as a fraction of the index rows (tests, benchmarks). */
 let lastPilotFraction = NaN;
 
@@ -355,6 +395,8 @@ function chooseTree(index: DenseMatrix, queries: DenseMatrix, k: number): KdTree
   const d = index.cols;
   const m = queries.rows;
   if (method === 'auto' && (n < TREE_MIN_ROWS || m * n < TREE_MIN_PAIRS)) return undefined;
+  // wide rows: the brute force by matrix products is faster than any tree worth building
+  if (method === 'auto' && d >= EXPANDED_MIN_WIDTH && codegenAvailable) return undefined;
   // non-finite values: the brute force's comparisons with NaN define the result, keep them
   if (!allFinite(index.data, n * d) || !allFinite(queries.data, m * d)) return undefined;
   let entry = trees.get(index.data);
@@ -627,46 +669,6 @@ function parallelTreeSource(d: number, reduce?: string): string {
 }
 
 /**
- * A worker block function around a neighbour kernel (`kernel`, a function expression; `call` runs
- * it on the block's queries `Qb` into `D` / `I`): the block's rows searched, sorted and
- * square-rooted, into `b.D` / `b.I`; with `reduce` (a {@link NeighbourReducer}'s function source)
- * into the worker's own scratch lists instead, each reduced into `b.OUT`.
- */
-function neighbourBlockSource(kernel: string, call: string, reduce?: string): string {
-  const lists = reduce
-    ? `const rows = end - start;
-    if (!lists || lists.D.length < rows * k || lists.tD.length < k) lists = { D: new Float64Array(rows * k), I: new Int32Array(rows * k), tD: new Float64Array(k), tI: new Int32Array(k), count: new Int32Array(256) };
-    const D = lists.D.subarray(0, rows * k), I = lists.I.subarray(0, rows * k);`
-    : 'const D = b.D.subarray(start * k, end * k), I = b.I.subarray(start * k, end * k);';
-  // sorted by distance and square-rooted; or, to be reduced, by index (cheaper), then reduced
-  const finish = reduce
-    ? `for (let q = start, base = 0; q < end; q++, base += k) {
-      sortByIndex(D, I, base, k, p.passes, lists.tD, lists.tI, lists.count);
-      for (let j = base; j < base + k; j++) D[j] = Math.sqrt(D[j]);
-      b.OUT[q] = reduce(D, I, base, k, b.A, b.B);
-    }`
-    : `sortNeighbours(D, I, end - start, k);
-    for (let i = 0; i < D.length; i++) D[i] = Math.sqrt(D[i]);`;
-  return `(function () {
-  'use strict';
-  ${siftDown.toString()}
-  ${insertNeighbour.toString()}
-  ${sortNeighbours.toString()}
-  ${sortByIndex.toString()}
-  const kern = ${kernel};
-  const reduce = ${reduce ?? 'null'};
-  let stamps = null, lists = null;
-  return function (b, p, start, end) {
-    const d = p.d, k = p.k;
-    ${lists}
-    const Qb = b.Q.subarray(start * d, end * d);
-    ${call}
-    ${finish}
-  };
-})()`;
-}
-
-/**
  * Whether the leave-one-out search should run as a query search (rows as their own queries, k + 1
  * neighbours, self dropped) instead of the pairwise kernel: with several threads, or for a large
  * index, where the pairwise kernel's scattered updates of every row's list make it memory-bound
@@ -701,89 +703,6 @@ function dropSelf(r: KnnResult, k: number, order?: Int32Array): KnnResult {
   }
   return { k, indices: I, distances: D };
 }
-
-/**
- * Offer candidate `(dist, j)` to the neighbour list at `D/I[base .. base+k)` holding `count`
- * entries; returns the new count. The list is a max-heap under the `(dist, index)` lexicographic
- * order (its worst entry at `base`), so an accepted candidate costs O(log k) instead of the O(k)
- * shift of a sorted list: that matters for large k (LOF's k = 200). The final list does not depend
- * on the order the candidates arrive in; {@link sortNeighbours} puts it in ascending order.
- */
-function insertNeighbour(
-  D: Float64Array,
-  I: Int32Array,
-  base: number,
-  k: number,
-  count: number,
-  dist: number,
-  j: number,
-): number {
-  let p: number;
-  if (count < k) {
-    // sift up from the end
-    p = count;
-    count++;
-    while (p > 0) {
-      const parent = (p - 1) >> 1;
-      const a = D[base + parent];
-      if (a < dist || (a === dist && I[base + parent] < j)) {
-        D[base + p] = a;
-        I[base + p] = I[base + parent];
-        p = parent;
-      } else break;
-    }
-    D[base + p] = dist;
-    I[base + p] = j;
-    return count;
-  }
-  const w = D[base];
-  if (w < dist || (w === dist && I[base] < j)) return count;
-  // replace the root (the worst) and sift down
-  siftDown(D, I, base, k, 0, dist, j);
-  return count;
-}
-
-/** Put `(dist, j)` at heap position `p` of the `size`-entry max-heap at `base`, sifting down. */
-function siftDown(D: Float64Array, I: Int32Array, base: number, size: number, p: number, dist: number, j: number): void {
-  for (;;) {
-    let c = 2 * p + 1;
-    if (c >= size) break;
-    let cd = D[base + c];
-    let ci = I[base + c];
-    const r = c + 1;
-    if (r < size) {
-      const rd = D[base + r];
-      const ri = I[base + r];
-      if (rd > cd || (rd === cd && ri > ci)) {
-        c = r;
-        cd = rd;
-        ci = ri;
-      }
-    }
-    if (cd > dist || (cd === dist && ci > j)) {
-      D[base + p] = cd;
-      I[base + p] = ci;
-      p = c;
-    } else break;
-  }
-  D[base + p] = dist;
-  I[base + p] = j;
-}
-
-/** Heap-sort every query's list (a max-heap of `k` entries) into ascending `(dist, index)` order. */
-function sortNeighbours(D: Float64Array, I: Int32Array, m: number, k: number): void {
-  for (let q = 0, base = 0; q < m; q++, base += k) {
-    for (let size = k - 1; size > 0; size--) {
-      const dist = D[base + size];
-      const j = I[base + size];
-      D[base + size] = D[base];
-      I[base + size] = I[base];
-      siftDown(D, I, base, size, 0, dist, j);
-    }
-  }
-}
-
-type Insert = typeof insertNeighbour;
 
 /** Below this many squared-difference terms (queries x index rows x width) a search stays on one thread. */
 const PARALLEL_MIN_WORK = 4_000_000;
@@ -1132,5 +1051,21 @@ export function knnAutoMethod(index: DenseMatrix, queries: DenseMatrix, k: numbe
     return { method, pilotFraction: lastPilotFraction };
   } finally {
     forcedMethod = saved;
+  }
+}
+
+/**
+ * Test hook: {@link knnSearch} / {@link knnReduce} with the matrix-product brute force forced on
+ * at any width (`'wasm'`: the WebAssembly tile where available; `'js'`: its JavaScript twin) or off
+ * (`'off'`: the direct kernels). Not part of the public API.
+ * @internal
+ */
+export function withExpandedSearch<T>(mode: 'wasm' | 'js' | 'off', f: () => T): T {
+  const saved = forcedExpanded;
+  forcedExpanded = mode === 'off' ? false : mode === 'js' ? 'js' : true;
+  try {
+    return f();
+  } finally {
+    forcedExpanded = saved;
   }
 }

@@ -6,15 +6,18 @@
  * not depend on the number of threads: every row is computed by the same code with the same
  * arithmetic, whichever thread runs it.
  *
- * Kernels are source text (`(bufs, params, start, end) => void` expressions built only from
- * integers and the library's own functions, never from user data), compiled once per thread. The
- * buffers live in SharedArrayBuffers, so nothing is copied to the workers.
+ * Kernels are source text (`(bufs, params, start, end, arena) => void` expressions built only
+ * from integers and the library's own functions, never from user data), compiled once per thread.
+ * The buffers live in SharedArrayBuffers, so nothing is copied to the workers; a job may also carry
+ * a WebAssembly kernel arena (`wasm.ts`), whose shared memory every worker instantiates the
+ * arena's module on once, so a kernel can call SIMD code on the job's data.
  *
  * Threads: `os.availableParallelism()`, at most 8; the environment variable `NAL_THREADS` sets the
  * number (1 turns workers off). Where workers or code generation are unavailable, or a job is
  * small, everything runs on the calling thread.
  */
 import * as os from 'node:os';
+import type { KernelArena, WasmMemory } from './wasm';
 
 /** Typed arrays a kernel can receive. */
 export type SharedArray = Float64Array | Float32Array | Int32Array | Uint8Array;
@@ -33,6 +36,17 @@ export interface BlockJob {
   rows: number;
   /** Rows per block. */
   blockRows: number;
+  /**
+   * A WebAssembly kernel arena the kernel works in (see `wasm.ts`): every thread gets the arena's
+   * module instantiated on its (shared) memory, as the kernel's fifth argument `{ exports, memory }`.
+   */
+  arena?: KernelArena;
+}
+
+/** What a kernel gets as its fifth argument when its job has an arena. */
+export interface ArenaAccess {
+  exports: Record<string, (...args: number[]) => void>;
+  memory: WasmMemory;
 }
 
 const MAX_THREADS = 8;
@@ -122,7 +136,7 @@ export function sharedArray<T extends SharedArray>(Ctor: { new (buf: SharedArray
   return new Ctor(new SharedArrayBuffer(Math.max(1, length) * Ctor.BYTES_PER_ELEMENT));
 }
 
-type Kernel = (bufs: Record<string, SharedArray>, params: Record<string, number>, start: number, end: number) => void;
+type Kernel = (bufs: Record<string, SharedArray>, params: Record<string, number>, start: number, end: number, arena?: ArenaAccess) => void;
 
 const mainKernels = new Map<string, Kernel>();
 let codegen = true;
@@ -151,6 +165,7 @@ const WORKER_SOURCE = `
 'use strict';
 const { parentPort } = require('node:worker_threads');
 const kernels = new Map();
+const arenas = new Map();
 parentPort.on('message', (job) => {
   const ctl = job.ctl;
   try {
@@ -159,12 +174,22 @@ parentPort.on('message', (job) => {
       f = new Function("'use strict';\\nreturn (" + job.source + ");")();
       kernels.set(job.key, f);
     }
+    let arena;
+    if (job.arena) {
+      // the caller's WebAssembly memory, with the kernel module instantiated on it once
+      arena = arenas.get(job.arena.id);
+      if (!arena) {
+        const inst = new WebAssembly.Instance(job.arena.module, { env: { memory: job.arena.memory } });
+        arena = { exports: inst.exports, memory: job.arena.memory };
+        arenas.set(job.arena.id, arena);
+      }
+    }
     for (;;) {
       const b = Atomics.add(ctl, 0, 1);
       if (b >= job.nBlocks) break;
       Atomics.store(ctl, 3 + b, 1);
       const start = b * job.blockRows;
-      f(job.bufs, job.params, start, Math.min(job.rows, start + job.blockRows));
+      f(job.bufs, job.params, start, Math.min(job.rows, start + job.blockRows), arena);
       Atomics.store(ctl, 3 + b, 2);
       Atomics.add(ctl, 1, 1);
       Atomics.notify(ctl, 1);
@@ -229,13 +254,15 @@ export function runBlocks(job: BlockJob, threads = threadCount()): boolean {
   const helpers = threads > 1 && nBlocks > 1 ? workers(Math.min(threads, nBlocks) - 1) : [];
   // ctl: [0] next block, [1] blocks done, [2] worker failures, [3 + b] block b: 0 free, 1 taken, 2 done
   const ctl = new Int32Array(new SharedArrayBuffer(4 * (3 + nBlocks)));
+  const arena: ArenaAccess | undefined = job.arena && { exports: job.arena.exports, memory: job.arena.memory };
   if (helpers.length) {
     const source = job.source();
+    const wasm = job.arena && { id: job.arena.id, module: job.arena.kernels.module, memory: job.arena.memory };
     for (const w of helpers) {
       // a worker compiles each kernel once; later jobs with the same key skip sending the source
       const known = w.sources.has(job.key);
       w.sources.add(job.key);
-      w.postMessage({ key: job.key, source: known ? '' : source, bufs: job.bufs, params: job.params, ctl, nBlocks, blockRows: job.blockRows, rows: job.rows });
+      w.postMessage({ key: job.key, source: known ? '' : source, bufs: job.bufs, params: job.params, ctl, nBlocks, blockRows: job.blockRows, rows: job.rows, arena: wasm });
     }
   }
   for (;;) {
@@ -243,7 +270,7 @@ export function runBlocks(job: BlockJob, threads = threadCount()): boolean {
     if (b >= nBlocks) break;
     Atomics.store(ctl, 3 + b, 1);
     const start = b * job.blockRows;
-    kernel(job.bufs, job.params, start, Math.min(job.rows, start + job.blockRows));
+    kernel(job.bufs, job.params, start, Math.min(job.rows, start + job.blockRows), arena);
     Atomics.store(ctl, 3 + b, 2);
     Atomics.add(ctl, 1, 1);
     parallelStats.callerBlocks++;
@@ -267,7 +294,7 @@ export function runBlocks(job: BlockJob, threads = threadCount()): boolean {
       for (let b = 0; b < nBlocks; b++) {
         if (Atomics.load(ctl, 3 + b) === 2) continue;
         const start = b * job.blockRows;
-        kernel(job.bufs, job.params, start, Math.min(job.rows, start + job.blockRows));
+        kernel(job.bufs, job.params, start, Math.min(job.rows, start + job.blockRows), arena);
         Atomics.store(ctl, 3 + b, 2);
       }
       break;

@@ -9,7 +9,7 @@ import { BaseDetector, type BaseDetectorOptions, type DetectorSnapshot, type Fit
 import { ModelFormatError, optionError } from '../core/errors';
 import { takeRows, type DenseMatrix } from '../core/matrix';
 import { Random } from '../core/random';
-import { knnReduce, knnSearch, knnUsesIndexNeighbours, type KnnSearchOptions } from '../compute/knn';
+import { knnLeaveOneOut, knnReduce, knnUsesIndexNeighbours, type KnnSearchOptions } from '../compute/knn';
 
 /** Options of {@link LocalOutlierFactor}. */
 export interface LocalOutlierFactorOptions extends BaseDetectorOptions {
@@ -84,7 +84,8 @@ const LRD_EPSILON = 1e-10;
  * training rows differs from them: a scored row that equals a training row sees that row at
  * distance 0, as scikit-learn's `score_samples` does.
  *
- * Cost: fit O(n² · d) and O(n · k) memory; scoring O(rows · n · d), on worker threads for large
+ * Cost: fit O(n² · d) and O(n · k) memory (the leave-one-out search runs a batch of rows at a
+ * time; 100,000 rows at k = 200 hold 80 MB of neighbour lists); scoring O(rows · n · d), on worker threads for large
  * batches; on low-dimensional data a kd-tree cuts both to a fraction (see {@link knnSearch}). The training rows are kept, so the model is
  * as large as its training set, and in memory (not in a saved model) so are their neighbour lists
  * when the kd-tree applies and k >= 64 (n · k 4-byte integers: 8 MB for 10,000 rows at k = 200),
@@ -175,15 +176,27 @@ export class LocalOutlierFactor extends BaseDetector<LocalOutlierFactorOptions, 
     const k = ks[ks.length - 1];
     // Copy: the caller may reuse its buffer after fit.
     const train: DenseMatrix = { rows: n, cols: X.cols, data: X.data.slice() };
-    const { indices, distances } = knnSearch(train, train, k, { excludeSelf: true });
+    // the leave-one-out lists at the largest k, a batch at a time: the rows' neighbours are kept,
+    // their distances too while small (else recomputed, to the same bits)
+    const indices = new Int32Array(n * k);
+    const distances = n * k <= KEEP_DISTANCES_MAX ? new Float64Array(n * k) : undefined;
+    knnLeaveOneOut(train, k, (rows, I, D, m) => {
+      for (let r = 0; r < m; r++) {
+        const q = rows[r];
+        indices.set(I.subarray(r * k, r * k + k), q * k);
+        distances?.set(D.subarray(r * k, r * k + k), q * k);
+      }
+    });
+    const recompute = (q: number, j: number): number => neighbourDistance(train, indices[q * k + j], q);
+    const distance = distances ?? recompute;
     // per k: the first k of each row's list (sorted by distance, ties by row) are its k nearest
     const kDistance = new Float64Array(n * ks.length);
     const lrd = new Float64Array(n * ks.length);
     const trainScores = new Float64Array(n);
     ks.forEach((kk, t) => {
       const kd = kDistance.subarray(t * n, (t + 1) * n);
-      for (let i = 0; i < n; i++) kd[i] = distances[i * k + kk - 1];
-      const own = reachabilityDensity(indices, distances, k, kd, kk);
+      for (let i = 0; i < n; i++) kd[i] = distances ? distances[i * k + kk - 1] : recompute(i, kk - 1);
+      const own = reachabilityDensity(indices, distance, k, kd, kk);
       lrd.set(own, t * n);
       const lof = outlierFactor(indices, k, own, own, kk);
       for (let i = 0; i < n; i++) trainScores[i] += lof[i];
@@ -198,7 +211,11 @@ export class LocalOutlierFactor extends BaseDetector<LocalOutlierFactorOptions, 
     const { k, ks, train, kDistance, lrd } = state;
     // a loaded detector: its training rows' neighbour lists pay for themselves on a large call
     if (!state.neighbours && X.rows >= train.rows && knnUsesIndexNeighbours(train, X, k)) {
-      state.neighbours = knnSearch(train, train, k, { excludeSelf: true }).indices;
+      const neighbours = new Int32Array(train.rows * k);
+      knnLeaveOneOut(train, k, (rows, I, _D, m) => {
+        for (let r = 0; r < m; r++) neighbours.set(I.subarray(r * k, r * k + k), rows[r] * k);
+      });
+      state.neighbours = neighbours;
     }
     // each row's LOF from its neighbours where they are found (on the worker threads for large batches)
     const reducer =
@@ -321,21 +338,62 @@ function meanLofOfNeighbours(D: Float64Array, I: Int32Array, base: number, k: nu
 
 /**
  * lrd per query row: 1 / (mean_j max(kDistance[nb_j], d_j) + 1e-10) over its first `kk` of `k`
- * neighbours (scikit-learn's `_local_reachability_density`); rows of `indices` are `k` wide.
+ * neighbours (scikit-learn's `_local_reachability_density`); rows of `indices` are `k` wide; the
+ * distances as an array (`m x k`) or computed on demand (`distance(q, j)`: query q's j-th neighbour).
  */
-function reachabilityDensity(indices: Int32Array, distances: Float64Array, k: number, kDistance: Float64Array, kk = k): Float64Array {
+function reachabilityDensity(
+  indices: Int32Array,
+  distances: Float64Array | ((q: number, j: number) => number),
+  k: number,
+  kDistance: Float64Array,
+  kk = k,
+): Float64Array {
   const m = indices.length / k;
   const out = new Float64Array(m);
+  const D = typeof distances === 'function' ? undefined : distances;
+  const f = typeof distances === 'function' ? distances : undefined;
   for (let q = 0, b = 0; q < m; q++, b += k) {
     let s = 0;
     for (let j = 0; j < kk; j++) {
-      const dist = distances[b + j];
+      const dist = D ? D[b + j] : f!(q, j);
       const kd = kDistance[indices[b + j]];
       s += dist > kd ? dist : kd;
     }
     out[q] = 1 / (s / kk + LRD_EPSILON);
   }
   return out;
+}
+
+/** Most neighbour distances (rows x k) the fit keeps as an array (32 MB); above, they are recomputed. */
+let KEEP_DISTANCES_MAX = 4_000_000;
+
+/**
+ * Test hook: the most neighbour distances the fit keeps (0: always recompute them). Returns the
+ * previous value. Not part of the public API.
+ * @internal
+ */
+export function setKeepDistancesMax(n: number): number {
+  const prev = KEEP_DISTANCES_MAX;
+  KEEP_DISTANCES_MAX = n;
+  return prev;
+}
+
+/**
+ * The Euclidean distance from row `q` to row `j` of `X`, summed as the neighbour search sums it
+ * (feature by feature, `(x_j − x_q)²`), so it equals the search's distance to the bit.
+ */
+function neighbourDistance(X: DenseMatrix, j: number, q: number): number {
+  const d = X.cols;
+  const x = X.data;
+  const xb = j * d;
+  const qb = q * d;
+  let t = x[xb] - x[qb];
+  let s = t * t;
+  for (let f = 1; f < d; f++) {
+    t = x[xb + f] - x[qb + f];
+    s += t * t;
+  }
+  return Math.sqrt(s);
 }
 
 /** LOF per query row: mean_j lrd[nb_j] / queryLrd over its first `kk` of `k` neighbours (the mean of ratios, as scikit-learn). */

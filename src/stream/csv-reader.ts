@@ -46,6 +46,11 @@ export interface CsvChunkOptions {
   /** A repeated header name: an error, or renamed `name.1`, `name.2` (see {@link checkHeader}). @defaultValue "error" */
   duplicateColumns?: 'error' | 'rename';
   /**
+   * An input without data rows (empty, or a header alone) yields nothing instead of failing: a
+   * shard of a larger file (a batch engine's partition) may hold no rows. @defaultValue false
+   */
+  allowEmpty?: boolean;
+  /**
    * Longest line (record) accepted, in bytes; a longer one is an error naming its line, raised
    * as soon as that many bytes arrived without a line break. @defaultValue {@link DEFAULT_MAX_LINE_BYTES}
    */
@@ -561,11 +566,15 @@ export async function* readCsvChunks(source: CsvSource, opts: CsvChunkOptions = 
   }
   const last = splitter.end();
   if (last) accept(last, true);
-  if (!sawAny || !header) throw new DataValidationError('the file is empty.', { file });
+  if (!sawAny || !header) {
+    if (opts.allowEmpty) return;
+    throw new DataValidationError('the file is empty.', { file });
+  }
   if (records.length) {
     yield take();
     return;
   }
+  if (opts.allowEmpty) return;
   if (dataRows === 0 && hasHeader) {
     // nothing yielded at all: a header and no rows
     throw new DataValidationError('the file has a header but no data rows.', { file });

@@ -74,6 +74,11 @@ export interface DetectCsvStreamOptions {
   /** Raw bytes read from the file (for progress). */
   onBytes?: (bytes: number) => void;
   /**
+   * A source without data rows gives no chunks instead of failing (a shard of a larger file may
+   * be empty). @defaultValue false
+   */
+  allowEmpty?: boolean;
+  /**
    * Rows with a cell that cannot be encoded (`Infinity`, `NaN`, empty): `error` refuses the file,
    * saying how many and naming the first; `skip` scores the others and hands these to
    * `onSkippedRows`. @defaultValue "error"
@@ -120,6 +125,7 @@ export async function* detectCsvStream(
     file: opts.file,
     onWarning: opts.onWarning,
     onBytes: opts.onBytes,
+    allowEmpty: opts.allowEmpty,
     badRows: opts.badRows,
     onSkippedRows: opts.onSkippedRows,
     maxLineBytes: opts.maxLineBytes,
@@ -338,9 +344,11 @@ export function chunkToCsv(r: DetectionResult, data: TrafficData, header = false
 }
 
 /**
- * Write streamed detection chunks as CSV to a writable stream (header first), honouring
- * back-pressure, so memory stays bounded whatever the number of rows. A stream that fails or
- * closes (a reader that stopped: EPIPE) ends the writing with its error instead of waiting.
+ * Write streamed detection chunks as CSV to a writable stream (header first, unless
+ * `opts.header` is false), honouring back-pressure, so memory stays bounded whatever the number
+ * of rows. Without the header, the outputs of the shards of a file, concatenated after the header
+ * line, are the output of the whole file to the byte. A stream that fails or closes (a reader
+ * that stopped: EPIPE) ends the writing with its error instead of waiting.
  * @returns rows written and anomalies found
  */
 export async function writeDetectionCsv(
@@ -348,9 +356,10 @@ export async function writeDetectionCsv(
   out: NodeJS.WritableStream,
   onChunk?: (summary: StreamSummary) => void,
   signal?: AbortSignal,
+  opts: { header?: boolean } = {},
 ): Promise<StreamSummary> {
   const summary: StreamSummary = { rows: 0, anomalies: 0 };
-  let first = true;
+  let first = opts.header !== false;
   let failed: unknown;
   const onError = (e: unknown) => (failed ??= e);
   const emitter = out as unknown as NodeJS.EventEmitter;
@@ -421,6 +430,8 @@ export async function detectCsvToFile(
   opts: DetectCsvStreamOptions & {
     /** Called after each chunk is written, with the totals so far. */
     onChunk?: (summary: StreamSummary) => void;
+    /** Write the header line. @defaultValue true */
+    header?: boolean;
     /**
      * With `badRows: "skip"`: the CSV side file that lists the skipped rows (`row,column,reason`,
      * then the row's cells), written like the output (renamed into place at the end) and only
@@ -463,7 +474,7 @@ export async function detectCsvToFile(
       if (!first.done) yield first.value;
       yield* chunks;
     })();
-    const summary = await writeDetectionCsv(all, out as unknown as NodeJS.WritableStream, opts.onChunk, opts.signal);
+    const summary = await writeDetectionCsv(all, out as unknown as NodeJS.WritableStream, opts.onChunk, opts.signal, { header: opts.header });
     await out.flush();
     opts.signal?.throwIfAborted();
     if (!special) await handle.sync();

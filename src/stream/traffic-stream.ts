@@ -18,7 +18,7 @@ export interface TrafficChunk extends TrafficData {
 }
 
 /** Options of {@link readTrafficChunks}. */
-export interface TrafficChunkOptions extends Pick<CsvChunkOptions, 'chunkSize' | 'file' | 'onBytes' | 'maxLineBytes' | 'signal'> {
+export interface TrafficChunkOptions extends Pick<CsvChunkOptions, 'chunkSize' | 'file' | 'onBytes' | 'maxLineBytes' | 'signal' | 'allowEmpty'> {
   /** Column layout. @defaultValue {@link SEED_SCHEMA} */
   schema?: DatasetSchema;
   /**
@@ -108,6 +108,7 @@ export async function* readTrafficChunks(source: CsvSource, opts: TrafficChunkOp
           columns: schema.header === false ? schema.columns : undefined,
           datasetName: schema.name,
           duplicateColumns: schema.duplicateColumns,
+          allowEmpty: opts.allowEmpty,
           onHeader,
         });
   // the `error` policy reads on after the first bad row, to say how many there are

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DenseMatrix } from '../../src/core/matrix';
 import { Random } from '../../src/core/random';
-import { knnAutoMethod, knnReduce, knnSearch, knnSearchGeneric, knnSearchWith, type KnnResult, type NeighbourReducer } from '../../src/compute/knn';
+import { knnAutoMethod, knnLeaveOneOut, knnReduce, knnSearch, knnSearchGeneric, knnSearchWith, type KnnResult, type NeighbourReducer } from '../../src/compute/knn';
 import { parallelStats } from '../../src/compute/parallel';
 
 function gaussian(n: number, d: number, seed: number): DenseMatrix {
@@ -363,5 +363,43 @@ describe('knnSearch kd-tree', () => {
       ),
       { numRuns: 60, seed: 7 },
     );
+  });
+});
+
+describe('knnLeaveOneOut', () => {
+  it('hands every row its leave-one-out neighbours of knnSearch, a batch at a time (tree, brute force, matrix products)', () => {
+    for (const [X, k] of [
+      [gaussian(900, 3, 1), 40], // low-dimensional: the kd-tree
+      [grid(700, 4, 2), 12], // ties and duplicates
+      [gaussian(500, 30, 3), 25], // wide: matrix products
+    ] as const) {
+      for (const method of ['auto', 'brute', 'tree'] as const) {
+        const want = knnSearchWith(method, X, X, k, { excludeSelf: true });
+        const I = new Int32Array(X.rows * k).fill(-1);
+        const D = new Float64Array(X.rows * k).fill(-1);
+        const seen = new Set<number>();
+        let batches = 0;
+        const saved = process.env.NAL_KNN_METHOD;
+        process.env.NAL_KNN_METHOD = method;
+        try {
+          knnLeaveOneOut(X, k, (rows, bi, bd, m) => {
+            batches++;
+            expect(m).toBeLessThanOrEqual(128);
+            for (let r = 0; r < m; r++) {
+              expect(seen.has(rows[r])).toBe(false);
+              seen.add(rows[r]);
+              I.set(bi.subarray(r * k, r * k + k), rows[r] * k);
+              D.set(bd.subarray(r * k, r * k + k), rows[r] * k);
+            }
+          }, 128);
+        } finally {
+          if (saved === undefined) delete process.env.NAL_KNN_METHOD;
+          else process.env.NAL_KNN_METHOD = saved;
+        }
+        expect(seen.size).toBe(X.rows);
+        expect(batches).toBe(Math.ceil(X.rows / 128));
+        expectSame({ k, indices: I, distances: D }, want);
+      }
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Autoencoder, resolveEngine, type AutoencoderOptions } from '../../src/detectors/autoencoder';
-import { FusedMlp, helperLayers } from '../../src/detectors/autoencoder-fused';
+import { FusedMlp, HelperPolicy, helperLayers } from '../../src/detectors/autoencoder-fused';
 import { type DenseMatrix } from '../../src/core/matrix';
 import { Random } from '../../src/core/random';
 
@@ -140,31 +140,40 @@ describe('FusedMlp', () => {
     expect(checked).toBeGreaterThan(net.params.length / 3); // not a vacuous check on a dead net
   });
 
-  it('runs the same arithmetic, in the same order, in the specialised and the generic kernel', () => {
+  it('runs the same arithmetic, in the same order, in the WebAssembly, the generated and the generic kernel', () => {
     for (const sizes of [
       [3, 5, 4, 2, 4, 3],
       [10, 64, 32, 16, 8, 16, 32, 64, 10], // the default layers: 8-wide blocks and remainders
       [7, 9, 1, 7],
+      [13, 6, 11, 5, 13], // widths of every remainder of 4
+      [57, 64, 32, 16, 8, 16, 32, 64, 57],
     ]) {
-      const make = (specialise: boolean) => {
-        const net = new FusedMlp({ sizes, maxBatch: 6, dropoutLayers: 2, learningRate: 1e-2 }, { specialise });
+      const make = (kind: 'wasm' | 'js' | 'generic') => {
+        const net = new FusedMlp({ sizes, maxBatch: 6, dropoutLayers: 2, learningRate: 1e-2 }, { specialise: kind !== 'generic', wasm: kind === 'wasm' });
         const r = new Random(3);
         for (let k = 0; k < net.params.length; k++) net.params[k] = r.normal(0, 0.5);
         for (const m of net.masks) for (let k = 0; k < m.length; k++) m[k] = r.random() < 0.2 ? 0 : 1.25;
         return net;
       };
-      const a = make(true);
-      const b = make(false);
-      expect(a.specialised).toBe(true);
+      const nets = [make('wasm'), make('js'), make('generic')];
+      expect(nets[0].wasm).toBe(true); // Node >= 20: WebAssembly SIMD is there
+      expect(nets[1].wasm).toBe(false);
+      expect(nets[1].specialised).toBe(true);
       const r = new Random(4);
       for (let s = 0; s < 15; s++) {
-        for (let k = 0; k < a.input.length; k++) a.input[k] = b.input[k] = r.standardNormal();
+        const input = Float64Array.from({ length: nets[0].input.length }, () => r.standardNormal());
+        for (const net of nets) net.input.set(input);
         const rows = 1 + (s % 6); // partial batches too
-        expect(a.trainStep(rows)).toBe(b.trainStep(rows));
+        const losses = nets.map((net) => net.trainStep(rows));
+        expect(losses[0]).toBe(losses[2]);
+        expect(losses[1]).toBe(losses[2]);
       }
-      expect(a.params).toEqual(b.params);
+      expect(Array.from(nets[0].params)).toEqual(Array.from(nets[2].params));
+      expect(Array.from(nets[1].params)).toEqual(Array.from(nets[2].params));
       const x = Float64Array.from({ length: 13 * sizes[0] }, () => r.standardNormal());
-      expect(a.sumRowMse(x, 13)).toBe(b.sumRowMse(x, 13));
+      const mse = nets.map((net) => net.sumRowMse(x, 13));
+      expect(mse[0]).toBe(mse[2]);
+      expect(mse[1]).toBe(mse[2]);
     }
   });
 
@@ -254,5 +263,39 @@ describe('FusedMlp', () => {
     expect(net.params[0]).toBeCloseTo(0.6, 6);
     expect(net.params[1]).toBeCloseTo(0.1, 6);
     expect(net.steps).toBe(1);
+  });
+});
+
+describe('HelperPolicy', () => {
+  /** Run `steps` steps whose duration depends on the mode; returns the share of shared steps. */
+  function run(policy: HelperPolicy, steps: number, ms: (split: boolean, step: number) => number): number {
+    let shared = 0;
+    for (let t = 0; t < steps; t++) {
+      const split = policy.split();
+      if (split) shared++;
+      policy.record(split, ms(split, t));
+    }
+    return shared / steps;
+  }
+
+  it('shares the steps while that is faster, and stops when it is slower (a busy machine), following changes', () => {
+    // an idle core: shared steps take 0.6x
+    const idle = new HelperPolicy('auto');
+    expect(run(idle, 20_000, (split) => (split ? 0.6 : 1))).toBeGreaterThan(0.95);
+    // a busy machine: shared steps take 3x; the measuring costs under 3% of the steps
+    const busy = new HelperPolicy('auto');
+    expect(run(busy, 20_000, (split) => (split ? 3 : 1))).toBeLessThan(0.03);
+    // busy for the first half, idle after: most of the second half is shared again
+    const changing = new HelperPolicy('auto');
+    run(changing, 10_000, (split) => (split ? 3 : 1));
+    expect(run(changing, 10_000, (split) => (split ? 0.6 : 1))).toBeGreaterThan(0.8);
+    // a tie (within 5%) keeps the steps alone
+    const tie = new HelperPolicy('auto');
+    expect(run(tie, 20_000, (split) => (split ? 0.97 : 1))).toBeLessThan(0.03);
+  });
+
+  it('is forced by its mode', () => {
+    expect(run(new HelperPolicy('always'), 1000, (split) => (split ? 9 : 1))).toBe(1);
+    expect(run(new HelperPolicy('never'), 1000, (split) => (split ? 0.1 : 1))).toBe(0);
   });
 });

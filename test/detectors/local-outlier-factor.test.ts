@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DataValidationError, ModelFormatError } from '../../src/core/errors';
 import type { DenseMatrix } from '../../src/core/matrix';
 import { Random } from '../../src/core/random';
-import { LocalOutlierFactor } from '../../src/detectors/local-outlier-factor';
+import { LocalOutlierFactor, setKeepDistancesMax } from '../../src/detectors/local-outlier-factor';
 import { rocAuc } from '../../src/metrics/classification';
 import { blob, stack } from '../support/data';
 
@@ -98,6 +98,23 @@ describe('LocalOutlierFactor', () => {
     const Q = blob(10, 2, new Random(4));
     expect(Array.from(loaded.anomalyScore(Q))).toEqual(Array.from(lof.anomalyScore(Q)));
     expect(loaded.nNeighborsList).toEqual([4]);
+  });
+
+  it('gives the same training scores to the bit with the neighbour distances kept or recomputed (large fits), one k or several', async () => {
+    const r = new Random(8);
+    for (const X of [stack(blob(900, 3, r), blob(40, 3, r, 4, 2)), blob(300, 20, r)]) {
+      for (const nNeighbors of [70, [10, 35, 70]]) {
+        const kept = await new LocalOutlierFactor({ nNeighbors }).fit(X);
+        const prev = setKeepDistancesMax(0); // every fit recomputes them
+        try {
+          const recomputed = await new LocalOutlierFactor({ nNeighbors }).fit(X);
+          expect(Array.from(recomputed.trainingScores)).toEqual(Array.from(kept.trainingScores));
+          expect(Array.from(recomputed.anomalyScore(X))).toEqual(Array.from(kept.anomalyScore(X)));
+        } finally {
+          setKeepDistancesMax(prev);
+        }
+      }
+    }
   });
 
   it('scores a training row without leaving it out (it is its own neighbour at distance 0)', async () => {
