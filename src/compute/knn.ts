@@ -1069,3 +1069,16 @@ export function withExpandedSearch<T>(mode: 'wasm' | 'js' | 'off', f: () => T): 
     forcedExpanded = saved;
   }
 }
+
+/**
+ * Whether `ks` is a saved list of neighbour counts as the neighbour detectors write it: integers
+ * >= 1, strictly ascending, the last equal to `k` (the one search's k). Used to validate snapshots.
+ */
+export function isKList(ks: unknown, k: unknown): ks is number[] {
+  return (
+    Array.isArray(ks) &&
+    ks.length > 0 &&
+    ks.every((x, i) => typeof x === 'number' && Number.isInteger(x) && x >= 1 && (i === 0 || x > ks[i - 1])) &&
+    ks[ks.length - 1] === k
+  );
+}

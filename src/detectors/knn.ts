@@ -8,7 +8,7 @@
 import { BaseDetector, type BaseDetectorOptions, type DetectorSnapshot, type FitResult } from '../core/detector';
 import { ModelFormatError, optionError } from '../core/errors';
 import type { DenseMatrix } from '../core/matrix';
-import { knnReduce, knnSearch, type NeighbourReducer } from '../compute/knn';
+import { isKList, knnReduce, knnSearch, type NeighbourReducer } from '../compute/knn';
 
 /** How {@link KNearestNeighbors} turns a row's k neighbour distances into its score. */
 export type KnnScore = 'largest' | 'mean';
@@ -168,11 +168,7 @@ export class KNearestNeighbors extends BaseDetector<KNearestNeighborsOptions, KN
     const { k, ks, nTrain } = snapshot.params;
     const d = (snapshot.params.base as { nFeatures?: unknown } | undefined)?.nFeatures;
     const { train, medians } = snapshot.arrays;
-    const okKs =
-      Array.isArray(ks) &&
-      ks.length > 0 &&
-      ks.every((x, i) => typeof x === 'number' && Number.isInteger(x) && x >= 1 && (i === 0 || x > ks[i - 1])) &&
-      ks[ks.length - 1] === k;
+    const okKs = isKList(ks, k);
     if (
       typeof k !== 'number' ||
       !Number.isInteger(k) ||

@@ -9,7 +9,7 @@ import { BaseDetector, type BaseDetectorOptions, type DetectorSnapshot, type Fit
 import { ModelFormatError, optionError } from '../core/errors';
 import { takeRows, type DenseMatrix } from '../core/matrix';
 import { Random } from '../core/random';
-import { knnLeaveOneOut, knnReduce, knnUsesIndexNeighbours, type KnnSearchOptions } from '../compute/knn';
+import { isKList, knnLeaveOneOut, knnReduce, type KnnSearchOptions, knnUsesIndexNeighbours } from '../compute/knn';
 
 /** Options of {@link LocalOutlierFactor}. */
 export interface LocalOutlierFactorOptions extends BaseDetectorOptions {
@@ -239,11 +239,7 @@ export class LocalOutlierFactor extends BaseDetector<LocalOutlierFactorOptions, 
     const ks = snapshot.params.ks ?? [k];
     const nFeatures = (snapshot.params.base as { nFeatures?: unknown } | undefined)?.nFeatures;
     const { train, kDistance, lrd } = snapshot.arrays;
-    const okKs =
-      Array.isArray(ks) &&
-      ks.length > 0 &&
-      ks.every((x, i) => typeof x === 'number' && Number.isInteger(x) && x >= 1 && (i === 0 || x > ks[i - 1])) &&
-      ks[ks.length - 1] === k;
+    const okKs = isKList(ks, k);
     if (
       typeof k !== 'number' ||
       !Number.isInteger(k) ||
