@@ -226,7 +226,8 @@ export function squaredNorms32(data: Float32Array, at: number, rows: number, col
  * the final operations 3u, and the float64 direct sum a negligible 2^-50·d: together at most
  * (2d + 9)·u·(‖q‖² + ‖x‖²). The factor returned, (d + 8)·2^-20 = 16(d + 8)·u, leaves a factor of 8;
  * the absolute term covers float32 underflow. Values beyond float32's range round to Infinity and
- * their bounds come out non-finite: callers treat those as unknown.
+ * their bounds come out non-finite; a bound that overflows to +Infinity would drop its row, so the
+ * caller (`expandedBrute` in knn.ts) takes this path only for rows of squared norm <= 2^124.
  */
 export function expansionMargin32(d: number): number {
   return (d + 8) * 2 ** -20;

@@ -15,8 +15,9 @@
  * and each query keeps a short list of them, tightened whenever it fills up. At the end the candidates' distances are
  * computed directly, exactly as the direct search does, and offered to the same bounded heap: the
  * k nearest under the (squared distance, index) order are the same rows with the same distances,
- * whatever the rounding of the expansion. A non-finite expansion (huge values overflow where the
- * direct sum does not) keeps its row a candidate, so such rows are compared directly.
+ * whatever the rounding of the expansion. A NaN expansion keeps its row a candidate; a bound that
+ * overflows to +Infinity would not, so knn.ts sends here only rows whose squared norms are at most
+ * 2^124 (all float32 norms, products and bounds finite) and searches larger values directly.
  *
  * Cost per pair: d multiply-adds and a comparison, in the kernel (about 15 billion pair-features
  * a second on one core of a 2-core Xeon VM); per query about k direct distances and a few list

@@ -302,7 +302,7 @@ function expandedBrute(index: DenseMatrix, queries: DenseMatrix, k: number, redu
   const m = queries.rows;
   if (!codegenAvailable || forcedExpanded === false || k === 0 || m === 0) return undefined;
   if (d < EXPANDED_MIN_WIDTH && forcedExpanded === undefined) return undefined;
-  if (!allFinite(index.data, n * d) || !allFinite(queries.data, m * d)) return undefined;
+  if (!withinExpansionRange(index.data, n, d) || !withinExpansionRange(queries.data, m, d)) return undefined;
   const threads = m * n * d >= PARALLEL_MIN_WORK && m >= 2 * PARALLEL_BLOCK_ROWS ? threadCount() : 1;
   const reduce = reducer && { source: reducer.fn.toString(), A: sharedCopyCached(reducer.a), B: sharedCopyCached(reducer.b), passes: indexSortPasses(n) };
   const r = expandedSearch(index, queries.data, m, k, threads, reduce, forcedExpanded === 'js');
@@ -422,6 +422,24 @@ function chooseTree(index: DenseMatrix, queries: DenseMatrix, k: number): KdTree
   entry.verdict.set(k, useTree);
   if (useTree) entry.tree = tree;
   return useTree ? tree : undefined;
+}
+
+/** Largest squared row norm the float32 bounds of the matrix-product search take (2^124). */
+const EXPANSION_MAX_SQUARED_NORM = 2 ** 124;
+
+/**
+ * Whether every row of `a` (`rows x d`) is finite with a squared norm of at most 2^124, so that the
+ * float32 norms, dot products and bounds of the matrix-product search stay finite (float32 ends
+ * near 2^128): a bound that overflowed to +Infinity would drop a row whose distance is finite.
+ * Larger values take the direct search.
+ */
+function withinExpansionRange(a: Float64Array, rows: number, d: number): boolean {
+  for (let r = 0, o = 0; r < rows; r++) {
+    let s = 0;
+    for (let f = 0; f < d; f++, o++) s += a[o] * a[o];
+    if (!(s <= EXPANSION_MAX_SQUARED_NORM)) return false;
+  }
+  return true;
 }
 
 function allFinite(a: Float64Array, len: number): boolean {

@@ -93,14 +93,10 @@ describe('knnSearch by matrix products', () => {
     }
   });
 
-  it('compares directly the rows whose expansion overflows (huge finite values) and keeps tiny distances apart', () => {
+  it('keeps tiny distances apart among large norms (near-duplicates)', () => {
     const d = 32;
     const index = gaussian(200, d, 5);
     const queries = gaussian(20, d, 6);
-    // a few rows of the index with values near the float64 limit: the squared norms overflow to
-    // Infinity (their expansion is not finite) while direct distances to other such rows are finite
-    for (const r of [3, 50, 51, 199]) for (let f = 0; f < d; f++) index.data[r * d + f] = (f % 2 ? 1 : -1) * 1e200;
-    for (let f = 0; f < d; f++) queries.data[2 * d + f] = (f % 2 ? 1 : -1) * 1e200;
     // near-duplicates: distances of 1e-12 against norms of about d * 1e6
     for (let f = 0; f < d; f++) {
       index.data[10 * d + f] = 1000 + f;
@@ -110,6 +106,38 @@ describe('knnSearch by matrix products', () => {
     for (const k of [1, 4, 30]) {
       const want = knnSearchWith('brute', index, queries, k, { generic: true });
       for (const mode of MODES) same(expanded(mode, () => knnSearchWith('brute', index, queries, k)), want);
+    }
+  });
+
+  it('searches directly where float32 norms would overflow: huge finite values find their true nearest', () => {
+    const d = 16;
+    const rows = (vals: number[][]): DenseMatrix => {
+      const data = new Float64Array(vals.length * d);
+      vals.forEach((v, r) => v.forEach((x, f) => (data[r * d + f] = x)));
+      return { rows: vals.length, cols: d, data };
+    };
+    // norms near 1.6e19: float32 squares overflow (a bound of +Infinity) while float64 is exact;
+    // row 1 (distance 1e19) is nearer the query than row 0 (1.3e19)
+    const index = rows([[0], [1.3e19, 1e19], [2.6e19, 1e19], [1.3e19]]);
+    const queries = rows([[1.3e19]]);
+    for (const mode of MODES) {
+      const got = withExpandedSearch(mode, () => knnSearch(index, queries, 2));
+      same(got, knnSearchWith('brute', index, queries, 2, { generic: true }));
+      expect(got.indices[0]).toBe(3);
+      expect(got.indices[1]).toBe(1);
+      same(
+        withExpandedSearch(mode, () => knnSearch(index, index, 1, { excludeSelf: true })),
+        knnSearchWith('brute', index, index, 1, { generic: true, excludeSelf: true }),
+      );
+    }
+    // values near the float64 limit: squared norms overflow in float64 too
+    const big = gaussian(200, 32, 5);
+    const bigQ = gaussian(20, 32, 6);
+    for (const r of [3, 50, 51, 199]) for (let f = 0; f < 32; f++) big.data[r * 32 + f] = (f % 2 ? 1 : -1) * 1e200;
+    for (let f = 0; f < 32; f++) bigQ.data[2 * 32 + f] = (f % 2 ? 1 : -1) * 1e200;
+    for (const k of [1, 4, 30]) {
+      const want = knnSearchWith('brute', big, bigQ, k, { generic: true });
+      for (const mode of MODES) same(withExpandedSearch(mode, () => knnSearch(big, bigQ, k)), want);
     }
   });
 
