@@ -234,7 +234,7 @@ export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
  * halve a detector's say. Chosen with the floor on the tuning half of the quality benchmark
  * (bench/quality.mjs, results/QUALITY.md): with the floor, powers 4 to 16 give mean ROC-AUCs within
  * 0.004 of each other there; 12 is kept from before. Used with `fusion: "mean"` and `weights:
- * "agreement"` (the default fusion, `top`, takes no weights).
+ * "agreement"` (the defaults; fusion `top` takes no weights).
  */
 export const AGREEMENT_POWER = 12;
 

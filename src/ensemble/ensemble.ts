@@ -853,7 +853,10 @@ export class AnomalyEnsemble {
     checkManifestNumbers(m, where);
     let ens: AnomalyEnsemble;
     try {
-      ens = new AnomalyEnsemble({ ...m.options });
+      // a model saved before the agreement floor existed (issue 12) was fitted with agreement alone:
+      // a retraining from it keeps that, and its options say so
+      const saved = m.options as EnsembleOptions;
+      ens = new AnomalyEnsemble(saved.agreementFloor === undefined ? { ...saved, agreementFloor: 0 } : { ...saved });
     } catch (e) {
       throw new ModelFormatError(`has invalid options: ${(e as Error).message}`, where);
     }

@@ -119,9 +119,11 @@ describe('AnomalyEnsemble', () => {
     const mf = path.join(dir, 'manifest.json');
     const m = JSON.parse(fs.readFileSync(mf, 'utf8'));
     for (const d of m.detectors) if (d.name === 'localOutlierFactor') delete d.params.ks;
+    delete m.options.agreementFloor; // format 1 had none: its weights came from agreement alone
     fs.writeFileSync(mf, JSON.stringify({ ...m, formatVersion: 1 }));
     const loaded = await AnomalyEnsemble.load(dir);
     expectSameResult(want, loaded.detect(data));
+    expect(loaded.options.agreementFloor).toBe(0);
     old.dispose();
   });
 
