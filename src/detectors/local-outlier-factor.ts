@@ -297,6 +297,13 @@ function lofOfNeighbours(D: Float64Array, I: Int32Array, base: number, k: number
  * The k_t nearest are those closer than the k_t-th smallest distance, plus, at that distance, the
  * lowest rows (the search's tie order); sums run in row order. Self-contained (it also runs from
  * its source in the search's worker threads).
+ *
+ * Known limit: the search orders by squared distance and hands over square roots, so two squared
+ * distances that differ only in their last bits can share a root; at a k_t's cut such a pair goes
+ * to the lower row here, where the search (and a separate model with that single k) takes the
+ * nearer. Scores then differ from the mean of single-k models in the last per mille (seen on data
+ * on a fine grid); training scores are not affected. Passing squared distances to reducers would
+ * remove it.
  */
 function meanLofOfNeighbours(D: Float64Array, I: Int32Array, base: number, k: number, a: Float64Array, b: Float64Array): number {
   const nK = a[0];
