@@ -39,16 +39,21 @@ export function squaredNorms(data: Float64Array, rows: number, cols: number, out
  * feature `f`. A last, incomplete panel is padded with zero rows.
  */
 export function packPanels(src: Float64Array, first: number, rows: number, cols: number, dst: Float64Array, at: number): void {
-  const panels = Math.ceil(rows / PANEL_ROWS);
+  packRows(src, first, rows, cols, dst, at, PANEL_ROWS);
+}
+
+/** {@link packPanels} for any panel height `width` (a Float32Array destination rounds each value). */
+function packRows(src: Float64Array, first: number, rows: number, cols: number, dst: Float64Array | Float32Array, at: number, width: number): void {
+  const panels = Math.ceil(rows / width);
   for (let p = 0; p < panels; p++) {
-    const base = at + p * PANEL_ROWS * cols;
-    for (let r = 0; r < PANEL_ROWS; r++) {
-      const row = p * PANEL_ROWS + r;
+    const base = at + p * width * cols;
+    for (let r = 0; r < width; r++) {
+      const row = p * width + r;
       if (row < rows) {
         const o = (first + row) * cols;
-        for (let f = 0; f < cols; f++) dst[base + f * PANEL_ROWS + r] = src[o + f];
+        for (let f = 0; f < cols; f++) dst[base + f * width + r] = src[o + f];
       } else {
-        for (let f = 0; f < cols; f++) dst[base + f * PANEL_ROWS + r] = 0;
+        for (let f = 0; f < cols; f++) dst[base + f * width + r] = 0;
       }
     }
   }
@@ -190,19 +195,7 @@ export const PANEL32_ROWS = 8;
  * `dst[at + p·8·cols + f·8 + r]` = `fround(row 8p + r's feature f)`; a last panel padded with zeros.
  */
 export function packPanels32(src: Float64Array, first: number, rows: number, cols: number, dst: Float32Array, at: number): void {
-  const panels = Math.ceil(rows / PANEL32_ROWS);
-  for (let p = 0; p < panels; p++) {
-    const base = at + p * PANEL32_ROWS * cols;
-    for (let r = 0; r < PANEL32_ROWS; r++) {
-      const row = p * PANEL32_ROWS + r;
-      if (row < rows) {
-        const o = (first + row) * cols;
-        for (let f = 0; f < cols; f++) dst[base + f * PANEL32_ROWS + r] = src[o + f];
-      } else {
-        for (let f = 0; f < cols; f++) dst[base + f * PANEL32_ROWS + r] = 0;
-      }
-    }
-  }
+  packRows(src, first, rows, cols, dst, at, PANEL32_ROWS);
 }
 
 /** `‖row‖²` of float32 rows, in float32 arithmetic (feature order), into `out` (as the float32 tile sums). */
