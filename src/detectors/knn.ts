@@ -8,7 +8,7 @@
 import { BaseDetector, type BaseDetectorOptions, type DetectorSnapshot, type FitResult } from '../core/detector';
 import { ModelFormatError, optionError } from '../core/errors';
 import type { DenseMatrix } from '../core/matrix';
-import { isKList, knnReduce, knnSearch, type NeighbourReducer } from '../compute/knn';
+import { isKList, knnLeaveOneOut, knnReduce, type NeighbourReducer } from '../compute/knn';
 
 /** How {@link KNearestNeighbors} turns a row's k neighbour distances into its score. */
 export type KnnScore = 'largest' | 'mean';
@@ -121,21 +121,26 @@ export class KNearestNeighbors extends BaseDetector<KNearestNeighborsOptions, KN
       const trainScores = knnReduce(train, train, k, this.reducer(), { excludeSelf: true });
       return { state: { k, ks, medians: new Float64Array(0), train }, trainScores };
     }
-    // several k: every k's score from one leave-one-out search (each row's list sorted by distance)
+    // several k: every k's score from one leave-one-out search (each row's list sorted by distance),
+    // a batch of rows at a time, so the n x k lists are never held whole (100,000 rows at k = 200:
+    // 240 MB of lists)
     const n = X.rows;
-    const { distances } = knnSearch(train, train, k, { excludeSelf: true });
     const mean = this.options.method === 'mean';
-    const perK = ks.map((kk) => {
-      const v = new Float64Array(n);
-      for (let i = 0; i < n; i++) {
-        if (!mean) v[i] = distances[i * k + kk - 1];
-        else {
-          let s = 0;
-          for (let j = 0; j < kk; j++) s += distances[i * k + j];
-          v[i] = s / kk;
+    const perK = ks.map(() => new Float64Array(n));
+    knnLeaveOneOut(train, k, (rows, _indices, distances, m) => {
+      for (let r = 0; r < m; r++) {
+        const i = rows[r];
+        const base = r * k;
+        for (let t = 0; t < ks.length; t++) {
+          const kk = ks[t];
+          if (!mean) perK[t][i] = distances[base + kk - 1];
+          else {
+            let s = 0;
+            for (let j = 0; j < kk; j++) s += distances[base + j];
+            perK[t][i] = s / kk;
+          }
         }
       }
-      return v;
     });
     const medians = Float64Array.from(perK, (v) => medianOf(v));
     const trainScores = new Float64Array(n);

@@ -53,6 +53,16 @@ describe('KNearestNeighbors', () => {
     const a = k5.anomalyScore(q);
     const b = k70.anomalyScore(q);
     for (let i = 0; i < q.length; i++) expect(got[i]).toBeCloseTo((a[i] / m5 + b[i] / m70) / 2, 12);
+    // training scores (leave-one-out, searched a batch of rows at a time): the same from the single-k models
+    for (let i = 0; i < big.length; i++) expect(knn.trainingScores[i]).toBeCloseTo((k5.trainingScores[i] / m5 + k70.trainingScores[i] / m70) / 2, 12);
+    // wide rows (a brute-force search) over more rows than one leave-one-out batch (8,192)
+    const wide = Array.from({ length: 8500 }, () => Array.from({ length: 20 }, () => r.standardNormal()));
+    const w = await new KNearestNeighbors({ nNeighbors: [3, 30], method: 'mean' }).fit(wide);
+    const w3 = await new KNearestNeighbors({ nNeighbors: 3, method: 'mean' }).fit(wide);
+    const w30 = await new KNearestNeighbors({ nNeighbors: 30, method: 'mean' }).fit(wide);
+    const med = (v: Float64Array) => { const s = v.slice().sort(); return (s[4249] + s[4250]) / 2; };
+    const [m3, m30] = [med(w3.trainingScores), med(w30.trainingScores)];
+    for (let i = 0; i < wide.length; i++) expect(w.trainingScores[i]).toBeCloseTo((w3.trainingScores[i] / m3 + w30.trainingScores[i] / m30) / 2, 12);
     const again = await KNearestNeighbors.load(knn.exportSnapshot());
     expect(Array.from(again.anomalyScore(q.slice(0, 50)))).toEqual(Array.from(got.slice(0, 50)));
   }, 120_000);
