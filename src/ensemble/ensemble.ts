@@ -1,7 +1,7 @@
 /**
  * {@link AnomalyEnsemble}: a StandardScaler and several detectors (by default Isolation Forest,
- * One-Class SVM, Local Outlier Factor, autoencoder, COPOD and HBOS; kNN distance, ECOD and PCA on
- * request) fitted on the same rows, combined per row into votes, a decision, confidence, severity
+ * kNN distance, HBOS and PCA; the `seed` preset: Isolation Forest, One-Class SVM, Local Outlier
+ * Factor and the autoencoder; ECOD and COPOD on request) fitted on the same rows, combined per row into votes, a decision, confidence, severity
  * and a continuous ensemble score.
  */
 import * as fs from 'node:fs';
@@ -367,7 +367,7 @@ export function resolveEnsembleOptions(options: EnsembleOptions = {}): ResolvedE
 }
 
 /**
- * The four-detector ensemble.
+ * The ensemble (four detectors by default; any of {@link DETECTOR_NAMES} with `detectors`).
  * @example
  * ```ts
  * const data = loadTraffic('data/sample_network_traffic.csv');
