@@ -479,7 +479,7 @@ function sizeMarkdown({ options, environment: env, cells }) {
   L.push(`- Machine: ${env.cpu}, ${env.cpus} CPUs, ${env.memoryGb} GB; Node ${env.node}; TF.js backend ${env.tfBackend ?? 'n/a'}; load average ${env.loadavgStart.join(' ')} at the start, ${env.loadavgEnd.join(' ')} at the end.`);
   if (env.reference) L.push(`- Reference: ../shared/reference/bench.py, python ${env.reference.python}, numpy ${env.reference.numpy}, scikit-learn ${env.reference.sklearn}, torch ${env.reference.torch}; measured interleaved with ours in the same run.`);
   L.push(`- Data: ${env.data}.`);
-  L.push('- Per-detector cells use the reference\'s settings (contamination 0.15, LOF k = 20, autoencoder 30 epochs, batch 32, validation split 0.1); the ensemble cell uses the library defaults (LOF k = 200, agreement weights, score decision) and is compared with the sum of the reference\'s four models.');
+  L.push('- Per-detector cells use the reference\'s settings (contamination 0.15, LOF k = 20, autoencoder 30 epochs, batch 32, validation split 0.1); the ensemble cell uses the library defaults (since issue 12: Isolation Forest, kNN distance with k = 20, 50, 100, 200, HBOS and PCA, equal weights, score decision) and is compared with the sum of the reference\'s four models.');
   L.push('');
   const side = options.sideBySide;
   for (const n of options.sizes) {
