@@ -196,13 +196,18 @@ export class KNearestNeighbors extends BaseDetector<KNearestNeighborsOptions, KN
   }
 }
 
-/** Median of the values (a copy is sorted); at least a tiny positive number, so a scale can divide. */
+/** Median of the values (a copy is sorted); at least {@link MIN_SCALE}, so a scale can divide without overflowing. */
 function medianOf(v: Float64Array): number {
   const s = v.slice().sort();
   const n = s.length;
   const m = n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-  return m > 0 ? m : Math.max(s[n - 1] * 1e-12, 1e-300);
+  // at least 1e-10 (LOF's LRD_EPSILON): with identical training rows every distance is 0, and a
+  // scale of 1e-300 sent an ordinary scored row to 1e304 and the ensemble score to Infinity
+  return m > 0 ? m : Math.max(s[n - 1] * 1e-12, MIN_SCALE);
 }
+
+/** The smallest per-k scale (a distance): a scored distance up to 1e9 x the column count stays far below overflow. */
+const MIN_SCALE = 1e-10;
 
 /** Distance to the k-th neighbour: the largest of the k (self-contained, see {@link knnReduce}). */
 function largestDistance(D: Float64Array, _I: Int32Array, base: number, k: number): number {

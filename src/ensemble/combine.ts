@@ -61,7 +61,11 @@ export function normalizeScores(scores: ArrayLike<number>, stats: ScoreStats, me
   for (let i = 0; i < out.length; i++) out[i] = (scores[i] - c) / s;
   if (method === 'robust-log') {
     const zt = Math.max((stats.threshold - stats.median) / stats.iqr, 1);
-    for (let i = 0; i < out.length; i++) if (out[i] > zt) out[i] = zt * (1 + Math.log(out[i] / zt));
+    for (let i = 0; i < out.length; i++) {
+      if (!(out[i] > zt)) continue;
+      // (s - c) / IQR can overflow where the score is finite (a tiny IQR): the same value in log space
+      out[i] = out[i] === Infinity && scores[i] - c < Infinity ? zt * (1 + Math.log(scores[i] - c) - Math.log(s) - Math.log(zt)) : zt * (1 + Math.log(out[i] / zt));
+    }
   }
   return out;
 }
@@ -175,8 +179,8 @@ export function confidence(votes: ArrayLike<number>, isAnomaly: ArrayLike<number
 
 /**
  * Severity of each row: `none` for normal rows; for anomalies, from the share of detectors that
- * voted: at most half `low`, more than half but not all `medium`, all `high` (with the default six
- * detectors: up to 3 votes low, 4-5 medium, 6 high; with four: 2 low, 3 medium, 4 high; an anomaly
+ * voted: at most half `low`, more than half but not all `medium`, all `high` (with the default four
+ * detectors: 2 votes low, 3 medium, 4 high; with six: up to 3 low, 4-5 medium, 6 high; an anomaly
  * decided on the fused score with fewer votes is `low`).
  */
 export function severity(votes: ArrayLike<number>, isAnomaly: ArrayLike<number>, nDetectors: number): Severity[] {
@@ -234,7 +238,7 @@ export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
  * halve a detector's say. Chosen with the floor on the tuning half of the quality benchmark
  * (bench/quality.mjs, results/QUALITY.md): with the floor, powers 4 to 16 give mean ROC-AUCs within
  * 0.004 of each other there; 12 is kept from before. Used with `fusion: "mean"` and `weights:
- * "agreement"` (the defaults; fusion `top` takes no weights).
+ * "agreement"` (the default before issue 12's equal weights; fusion `top` takes no weights).
  */
 export const AGREEMENT_POWER = 12;
 
@@ -243,7 +247,7 @@ export const AGREEMENT_POWER = 12;
  * least `AGREEMENT_FLOOR / k` of the say (half its equal share), however much it disagrees with the
  * others. Agreement alone gave the strongest detector of two flow datasets weights of 0.005 and
  * 0.00001: a detector that is right where the others are wrong is the one it silences. On the
- * tuning half of the quality benchmark (the default six detectors, results/QUALITY_COMBINATIONS.md)
+ * tuning half of the quality benchmark (the six detectors of the default before, results/QUALITY_COMBINATIONS.md)
  * the floor costs 0.006 of mean ROC-AUC (0.7680 -> 0.7624) and lifts NSL-KDD's F1 from 0.83 to 0.92.
  */
 export const AGREEMENT_FLOOR = 0.5;

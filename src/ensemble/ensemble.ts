@@ -305,7 +305,7 @@ export function resolveEnsembleOptions(options: EnsembleOptions = {}): ResolvedE
   if (!(presetName in PRESETS)) throw optionError('AnomalyEnsemble', 'preset', `one of ${Object.keys(PRESETS).join(', ')}`, presetName);
   const p = PRESETS[presetName];
   const pick = <K extends keyof EnsembleOptions>(k: K): EnsembleOptions[K] => (options[k] !== undefined ? options[k] : p[k]);
-  const detectors = [...(pick('detectors') ?? SEED_DETECTORS)];
+  const detectors = [...(pick('detectors') ?? DEFAULT_DETECTORS)];
   if (detectors.length === 0 || detectors.some((d) => !DETECTOR_NAMES.includes(d)) || new Set(detectors).size !== detectors.length) {
     throw optionError('AnomalyEnsemble', 'detectors', `a non-empty list of distinct names from ${DETECTOR_NAMES.join(', ')}`, detectors);
   }
@@ -325,7 +325,7 @@ export function resolveEnsembleOptions(options: EnsembleOptions = {}): ResolvedE
   // saved model without `fusion` loads as it was fitted)
   const fusion = options.fusion ?? (options.weights !== undefined ? 'mean' : (p.fusion ?? 'mean'));
   if (fusion !== 'top' && fusion !== 'mean') throw optionError('AnomalyEnsemble', 'fusion', '"top" or "mean"', fusion);
-  const wOpt = options.weights ?? (fusion === 'top' ? 'equal' : (p.weights ?? 'agreement'));
+  const wOpt = options.weights ?? (fusion === 'top' ? 'equal' : (p.weights ?? 'equal'));
   if (fusion === 'top' && wOpt !== 'equal') throw optionError('AnomalyEnsemble', 'weights', '"equal" with fusion "top" (weights apply to fusion "mean")', wOpt);
   let weights: ResolvedEnsembleOptions['weights'];
   if (wOpt === 'agreement' || wOpt === 'equal') weights = wOpt;

@@ -46,6 +46,12 @@ describe('vote combination', () => {
     expect(n[3]).toBeCloseTo(2 * (1 + Math.log(2)));
     expect(n[4]).toBeCloseTo(2 * (1 + Math.log(250)));
     expect(n[4]).toBeLessThan(15); // 500 IQRs out counts like 13
+    // a finite score whose (s - median) / IQR overflows (a tiny IQR) gets the same value in log space
+    const tiny = { median: 0, iqr: 1e-12, mean: 0, std: 1e-12, threshold: 2e-12 };
+    const big = normalizeScores([1e300, 1e10], tiny, 'robust-log');
+    expect(big[0]).toBeCloseTo(2 * (1 + Math.log(1e300) - Math.log(1e-12) - Math.log(2)), 9);
+    expect(big[1]).toBeCloseTo(2 * (1 + Math.log(1e22 / 2)), 9);
+    expect(big[0]).toBeGreaterThan(big[1]);
     // the scale below the threshold is at least 1 IQR
     expect(normalizeScores([9], scoreStats([1, 2, 3, 4, 5], 3), 'robust-log')[0]).toBeCloseTo(1 + Math.log(3));
   });
