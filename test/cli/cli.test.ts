@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_DETECTORS, SEED_DETECTORS } from '../../src/ensemble/ensemble';
 import { nal } from '../support/cli';
 
 
@@ -20,18 +21,31 @@ describe('nal CLI', () => {
   });
 
   it('train saves a model, detect writes every input column and the result columns', async () => {
-    const t = await nal('train', '--data', csv, '--seed', '3', '--epochs', '2', '--model', model, '--quiet');
-    expect(t.code).toBe(0);
-    expect(fs.existsSync(path.join(model, 'manifest.json'))).toBe(true);
-    const out = path.join(dir, 'scored.csv');
-    const d = await nal('detect', '--data', csv, '--model', model, '--out', out, '--quiet');
-    expect(d.code).toBe(0);
-    const lines = fs.readFileSync(out, 'utf8').trim().split('\n');
-    expect(lines.length).toBe(401);
-    const header = lines[0].split(',');
-    expect(header.slice(0, 12)).toEqual(fs.readFileSync(csv, 'utf8').split('\n')[0].split(','));
-    for (const c of ['isolationForest_score', 'isolationForest_vote', 'oneClassSvm_score', 'localOutlierFactor_vote', 'autoencoder_score', 'votes', 'is_anomaly', 'confidence', 'severity', 'ensemble_score']) {
-      expect(header).toContain(c);
+    // the default detectors, and (in a second model) the seed's four beside them: the One-Class SVM,
+    // LOF and the autoencoder (its --epochs) saved, loaded and scored through the CLI
+    const wide = [...new Set([...DEFAULT_DETECTORS, ...SEED_DETECTORS])];
+    const wideModel = path.join(dir, 'model-wide');
+    for (const [m, detectors, extra] of [
+      [model, DEFAULT_DETECTORS, []],
+      [wideModel, wide, ['--detectors', wide.join(',')]],
+    ] as const) {
+      const t = await nal('train', '--data', csv, '--seed', '3', '--epochs', '2', ...extra, '--model', m, '--quiet');
+      expect(t.code).toBe(0);
+      expect(fs.existsSync(path.join(m, 'manifest.json'))).toBe(true);
+      const manifest = JSON.parse(fs.readFileSync(path.join(m, 'manifest.json'), 'utf8'));
+      expect(manifest.detectors.map((x: any) => x.name).sort()).toEqual([...detectors].sort());
+      const out = path.join(dir, 'scored.csv');
+      const d = await nal('detect', '--data', csv, '--model', m, '--out', out, '--quiet');
+      expect(d.code).toBe(0);
+      const lines = fs.readFileSync(out, 'utf8').trim().split('\n');
+      expect(lines.length).toBe(401);
+      const header = lines[0].split(',');
+      expect(header.slice(0, 12)).toEqual(fs.readFileSync(csv, 'utf8').split('\n')[0].split(','));
+      for (const c of [...detectors.flatMap((x) => [`${x}_score`, `${x}_vote`]), 'votes', 'is_anomaly', 'confidence', 'severity', 'ensemble_score']) {
+        expect(header, m).toContain(c);
+      }
+      // no columns of detectors the model does not have
+      expect(header.filter((c) => c.endsWith('_score') && c !== 'ensemble_score').length, m).toBe(detectors.length);
     }
   });
 
@@ -39,8 +53,12 @@ describe('nal CLI', () => {
     const r = await nal('evaluate', '--data', csv, '--contamination', '0.1', '--seed', '1', '--epochs', '2', '--json');
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out);
-    // the seed's keys stay; the default ensemble adds COPOD and HBOS
-    expect(Object.keys(j.models).sort()).toEqual(['autoencoder', 'copod', 'ensemble', 'hbos', 'isolationForest', 'localOutlierFactor', 'oneClassSvm']);
+    // the default ensemble: Isolation Forest, kNN distance, HBOS and PCA, with equal weights
+    expect(Object.keys(j.models).sort()).toEqual(['ensemble', 'hbos', 'isolationForest', 'knn', 'pca']);
+    expect(j.options.detectors).toEqual([...DEFAULT_DETECTORS]);
+    expect(j.options.weights).toBe('equal');
+    expect(j.options.fusion).toBe('mean');
+    expect(j.options.minVotes).toBe(2);
     const seed = JSON.parse((await nal('evaluate', '--data', csv, '--preset', 'seed', '--seed', '1', '--epochs', '2', '--json')).out);
     expect(Object.keys(seed.models).sort()).toEqual(['autoencoder', 'ensemble', 'isolationForest', 'localOutlierFactor', 'oneClassSvm']);
     for (const m of Object.values(j.models) as any[]) {

@@ -58,6 +58,13 @@ function runNode(source: string, env: Record<string, string>): Promise<any> {
   });
 }
 
+/**
+ * The detectors of the ensembles below: the default's (Isolation Forest, kNN, HBOS, PCA, without an
+ * autoencoder) and the seed's four, so the autoencoder trains in its worker while Isolation Forest,
+ * the One-Class SVM and LOF fit, and kNN, HBOS and PCA fit after it.
+ */
+const DETECTORS = "[...new Set([...lib.DEFAULT_DETECTORS, ...lib.SEED_DETECTORS])]";
+
 /** Fit two small ensembles (plain, and with early stopping) and print hashes of everything fitted. */
 const FIT_SCRIPT = `
 const lib = require('./dist/index.js');
@@ -75,6 +82,7 @@ const hash = (a) => crypto.createHash('sha256').update(Buffer.from(a.buffer, a.b
     const epochs = [];
     const ens = await new lib.AnomalyEnsemble({
       seed: 11,
+      detectors: ${DETECTORS},
       autoencoder: { ...autoencoder, onEpochEnd: (i) => epochs.push(i.epoch) },
       onProgress: (p) => {
         if (p.stage === 'detector-start') threadsSeen.add(p.detector + ' ' + parallel.threadCount());
@@ -110,11 +118,12 @@ describe.skipIf(skipReason !== null)('AnomalyEnsemble.fit with the autoencoder i
     expect(concurrent.workerRuns).toBe(2);
     expect(sequential.workerRuns).toBe(0);
     // while the autoencoder trains (beside the others), kernels leave its core free; released after
-    // (COPOD and HBOS come after the autoencoder in the ensemble's order, with both threads again)
-    expect(concurrent.threadsSeen).toEqual(['isolationForest 1', 'oneClassSvm 1', 'localOutlierFactor 1', 'autoencoder 1', 'copod 2', 'hbos 2']);
+    // (kNN, HBOS and PCA come after the autoencoder in the ensemble's order, with both threads again)
+    expect(concurrent.threadsSeen).toEqual(['isolationForest 1', 'oneClassSvm 1', 'localOutlierFactor 1', 'autoencoder 1', 'knn 2', 'hbos 2', 'pca 2']);
     expect(concurrent.threadsAfter).toBe(2);
     expect(concurrent.out).toEqual(sequential.out);
     const [plain, early] = concurrent.out;
+    expect(Object.keys(plain.scores)).toEqual(['isolationForest', 'oneClassSvm', 'localOutlierFactor', 'autoencoder', 'knn', 'hbos', 'pca']);
     expect(plain.epochs).toEqual([1, 2, 3, 4, 5]);
     expect(plain.history.loss).toHaveLength(5);
     // the events keep the sequential order: three detectors, then the autoencoder's start, epochs, end
@@ -180,7 +189,7 @@ const { Random } = require('./dist/core/random.js');
   const inWorker = run ? await msg(run.result) : 'no worker';
   const data = lib.generateTraffic({ rows: 600, anomalyRatio: 0.1, seed: 3 });
   const boom = (i) => { if (i.epoch === 2) throw new RangeError('stop at epoch 2'); };
-  const ensemble = await msg(new lib.AnomalyEnsemble({ seed: 1, autoencoder: { epochs: 4, onEpochEnd: boom } }).fit(data));
+  const ensemble = await msg(new lib.AnomalyEnsemble({ seed: 1, detectors: ${DETECTORS}, autoencoder: { epochs: 4, onEpochEnd: boom } }).fit(data));
   console.log(JSON.stringify({ inThread, inWorker, ensemble, workerRuns: fused.fusedWorkerStats.runs }));
 })();
 `;

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AnomalyEnsemble } from '../../src/ensemble/ensemble';
+import { AnomalyEnsemble, DEFAULT_DETECTORS, SEED_DETECTORS } from '../../src/ensemble/ensemble';
 import { detectionRows } from '../../src/ensemble/output';
 import { detectorTable, explainRow, explainRows, explanationTable, flaggedRows } from '../../src/explain/explain';
 import { featureProfile, robustZ, trainingPercentile } from '../../src/explain/profile';
@@ -30,56 +30,85 @@ describe('featureProfile', () => {
 });
 
 describe('explainRows', () => {
+  // the default's detectors and the seed's four: with the autoencoder, whose reconstruction error is split per feature
   let ens: AnomalyEnsemble;
+  // the default ensemble (Isolation Forest, kNN, HBOS, PCA with equal weights): no reconstruction part
+  let def: AnomalyEnsemble;
   const profile = featureProfile(data);
 
   beforeAll(async () => {
-    ens = await new AnomalyEnsemble({ seed: 3, contamination: 0.06, autoencoder: { epochs: 5 } }).fit({ ...data, labels: undefined });
+    const unlabelled = { ...data, labels: undefined };
+    ens = await new AnomalyEnsemble({ seed: 3, contamination: 0.06, detectors: [...new Set([...DEFAULT_DETECTORS, ...SEED_DETECTORS])], autoencoder: { epochs: 5 } }).fit(unlabelled);
+    def = await new AnomalyEnsemble({ seed: 3, contamination: 0.06 }).fit(unlabelled);
   });
 
   it('names the feature each planted anomaly was planted in, with and without a training profile', () => {
-    for (const opts of [{ profile }, {}]) {
-      for (const e of explainRows(ens, data, plantedRows, opts)) {
-        expect(e.topFeature, `row ${e.row}`).toBe(planted[e.row]);
-        expect(e.features[0].unusual).toBe(true);
-        expect(e.summary).toContain(`${planted[e.row]} = `);
+    for (const model of [ens, def]) {
+      for (const opts of [{ profile }, {}]) {
+        for (const e of explainRows(model, data, plantedRows, opts)) {
+          expect(e.topFeature, `row ${e.row}`).toBe(planted[e.row]);
+          expect(e.features[0].unusual).toBe(true);
+          expect(e.summary).toContain(`${planted[e.row]} = `);
+        }
       }
     }
   });
 
   it('gives every detector vote, score against threshold and share, and agrees with detect', () => {
-    const r = ens.detect(data);
-    const rows = [0, 5, ...plantedRows.slice(0, 4), flaggedRows(r)[0]];
-    const ex = explainRows(ens, data, rows, { profile });
-    const ids = detectionRows(r, data).map((x) => x.row_id);
-    ex.forEach((e, k) => {
-      const i = rows[k];
-      expect(e.row).toBe(i);
-      expect(e.rowId).toBe(ids[i]);
-      expect(e.isAnomaly).toBe(r.isAnomaly[i] === 1);
-      expect(e.ensembleScore).toBe(r.ensembleScore[i]);
-      expect(e.ensembleThreshold).toBe(ens.ensembleThreshold);
-      expect(e.voteCount).toBe(r.voteCount[i]);
-      expect(e.severity).toBe(r.severity[i]);
-      expect(e.decision).toBe('score');
-      let fused = 0;
-      for (const d of e.detectors) {
-        expect(d.score).toBe(r.scores[d.detector]![i]);
-        expect(d.vote).toBe(r.votes[d.detector]![i]);
-        expect(d.threshold).toBe(ens.detector(d.detector).threshold);
-        expect(d.margin > 0).toBe(d.vote === 1);
-        fused += d.contribution;
-      }
-      expect(fused).toBeCloseTo(e.ensembleScore, 10);
-      // the autoencoder part: shares sum to 1, per-feature errors sum to its score
-      const shares = e.features.reduce((a, f) => a + f.reconstructionShare!, 0);
-      expect(shares).toBeCloseTo(1, 10);
-      const err = e.features.reduce((a, f) => a + f.reconstructionError!, 0);
-      expect(err).toBeCloseTo(e.detectors.find((d) => d.detector === 'autoencoder')!.score, 5);
-      // most unusual first
-      for (let j = 1; j < e.features.length; j++) expect(Math.abs(e.features[j - 1].z)).toBeGreaterThanOrEqual(Math.abs(e.features[j].z));
-      expect(e.features.map((f) => f.feature).sort()).toEqual([...FEATURES].sort());
-    });
+    expect(def.options.detectors).toEqual([...DEFAULT_DETECTORS]);
+    expect(ens.options.detectors).toContain('autoencoder');
+    for (const model of [ens, def]) {
+      const r = model.detect(data);
+      const rows = [0, 5, ...plantedRows.slice(0, 4), flaggedRows(r)[0]];
+      const ex = explainRows(model, data, rows, { profile });
+      const ids = detectionRows(r, data).map((x) => x.row_id);
+      ex.forEach((e, k) => {
+        const i = rows[k];
+        expect(e.row).toBe(i);
+        expect(e.rowId).toBe(ids[i]);
+        expect(e.isAnomaly).toBe(r.isAnomaly[i] === 1);
+        expect(e.ensembleScore).toBe(r.ensembleScore[i]);
+        expect(e.ensembleThreshold).toBe(model.ensembleThreshold);
+        expect(e.voteCount).toBe(r.voteCount[i]);
+        expect(e.severity).toBe(r.severity[i]);
+        expect(e.decision).toBe('score');
+        expect(e.detectors.map((d) => d.detector)).toEqual(r.detectors);
+        let fused = 0;
+        for (const d of e.detectors) {
+          expect(d.score).toBe(r.scores[d.detector]![i]);
+          expect(d.vote).toBe(r.votes[d.detector]![i]);
+          expect(d.threshold).toBe(model.detector(d.detector).threshold);
+          expect(d.margin > 0).toBe(d.vote === 1);
+          expect(d.weight).toBe(model.weights[d.detector]);
+          fused += d.contribution;
+        }
+        expect(fused).toBeCloseTo(e.ensembleScore, 10);
+        if (model === ens) {
+          // the autoencoder part: shares sum to 1, per-feature errors sum to its score
+          const shares = e.features.reduce((a, f) => a + f.reconstructionShare!, 0);
+          expect(shares).toBeCloseTo(1, 10);
+          const err = e.features.reduce((a, f) => a + f.reconstructionError!, 0);
+          expect(err).toBeCloseTo(e.detectors.find((d) => d.detector === 'autoencoder')!.score, 5);
+          expect(e.topReconstructionFeature).toBeDefined();
+        } else {
+          // the default's equal weights: each detector's share is a quarter of its normalised score
+          for (const d of e.detectors) {
+            expect(d.weight).toBeCloseTo(1 / 4, 15);
+            expect(d.contribution).toBeCloseTo(d.normalizedScore / 4, 15);
+          }
+          // no autoencoder, no reconstruction part
+          for (const f of e.features) {
+            expect(f.reconstructionShare).toBeUndefined();
+            expect(f.reconstructionError).toBeUndefined();
+          }
+          expect(e.topReconstructionFeature).toBeUndefined();
+          expect(e.summary).not.toContain('reconstruction');
+        }
+        // most unusual first
+        for (let j = 1; j < e.features.length; j++) expect(Math.abs(e.features[j - 1].z)).toBeGreaterThanOrEqual(Math.abs(e.features[j].z));
+        expect(e.features.map((f) => f.feature).sort()).toEqual([...FEATURES].sort());
+      });
+    }
   });
 
   it('compares values with the training data: robust z and percentile with a profile, the scaler without', () => {
@@ -115,7 +144,22 @@ describe('explainRows', () => {
     const t = explanationTable(e);
     expect(t[0].feature).toBe(planted[plantedRows[1]]);
     expect(Object.keys(t[0])).toEqual(['feature', 'value', 'reference', 'z', 'unusual', 'percentile', 'reconstruction_share']);
-    expect(detectorTable(e).map((r) => r.detector)).toEqual(['Isolation Forest', 'One-Class SVM', 'Local Outlier Factor', 'Autoencoder', 'COPOD', 'HBOS']);
+    expect(detectorTable(e).map((r) => r.detector)).toEqual([
+      'Isolation Forest',
+      'One-Class SVM',
+      'Local Outlier Factor',
+      'Autoencoder',
+      'k-Nearest Neighbours',
+      'HBOS',
+      'PCA',
+    ]);
+    expect(Object.keys(detectorTable(e)[0])).toEqual(['detector', 'vote', 'score', 'threshold', 'margin', 'weight', 'contribution']);
+    // the default ensemble: its four detectors, and no reconstruction column without an autoencoder
+    const d = explainRow(def, data, plantedRows[1], { profile });
+    const td = explanationTable(d);
+    expect(td[0].feature).toBe(planted[plantedRows[1]]);
+    expect(Object.keys(td[0])).toEqual(['feature', 'value', 'reference', 'z', 'unusual', 'percentile']);
+    expect(detectorTable(d).map((r) => r.detector)).toEqual(['Isolation Forest', 'k-Nearest Neighbours', 'HBOS', 'PCA']);
   });
 
   it('refuses rows outside the data, a profile of other features and a bad threshold', () => {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AnomalyEnsemble } from '../../src/ensemble/ensemble';
+import { AnomalyEnsemble, DEFAULT_DETECTORS, DETECTOR_NAMES } from '../../src/ensemble/ensemble';
 import { importanceTable, permutationImportance, rankFeatures, type PermutationImportance } from '../../src/explain/permutation';
 import { FEATURES, PLANTED_FEATURES, plantedData } from './fixture';
 
@@ -7,30 +7,44 @@ const { data } = plantedData();
 const top2 = (ranked: string[]) => [...ranked.slice(0, 2)].sort();
 
 describe('permutationImportance', () => {
+  // the default ensemble (Isolation Forest, kNN, HBOS, PCA)
   let ens: AnomalyEnsemble;
   let imp: PermutationImportance;
+  // every detector, for the per-detector rankings
+  let all: AnomalyEnsemble;
+  let impAll: PermutationImportance;
 
   beforeAll(async () => {
-    ens = await new AnomalyEnsemble({ seed: 3, contamination: 0.06, autoencoder: { epochs: 5 } }).fit({ ...data, labels: undefined });
+    ens = await new AnomalyEnsemble({ seed: 3, contamination: 0.06 }).fit({ ...data, labels: undefined });
     imp = permutationImportance(ens, data, { nRepeats: 3, seed: 1 });
+    all = await new AnomalyEnsemble({ seed: 3, contamination: 0.06, detectors: DETECTOR_NAMES, autoencoder: { epochs: 5 } }).fit({ ...data, labels: undefined });
+    impAll = permutationImportance(all, data, { nRepeats: 3, seed: 1 });
   });
 
   it('ranks the two planted features first for the ensemble, without labels and by ROC-AUC drop', () => {
-    expect(top2(rankFeatures(imp, 'ensemble'))).toEqual([...PLANTED_FEATURES]);
-    expect(top2(rankFeatures(imp, 'ensemble', 'aucDrop'))).toEqual([...PLANTED_FEATURES]);
-    expect(top2(rankFeatures(imp, 'ensemble', 'scoreChange'))).toEqual([...PLANTED_FEATURES]);
+    for (const im of [imp, impAll]) {
+      expect(top2(rankFeatures(im, 'ensemble'))).toEqual([...PLANTED_FEATURES]);
+      expect(top2(rankFeatures(im, 'ensemble', 'aucDrop'))).toEqual([...PLANTED_FEATURES]);
+      expect(top2(rankFeatures(im, 'ensemble', 'scoreChange'))).toEqual([...PLANTED_FEATURES]);
+    }
   });
 
   it('ranks them first for every detector by ROC-AUC drop, and by the flagged rows\' score drop for all but the One-Class SVM', () => {
+    expect(all.options.detectors).toEqual([...DETECTOR_NAMES]);
+    for (const d of all.options.detectors) expect(top2(rankFeatures(impAll, d, 'aucDrop')), d).toEqual([...PLANTED_FEATURES]);
+    for (const d of ['isolationForest', 'localOutlierFactor', 'autoencoder'] as const) expect(top2(rankFeatures(impAll, d)), d).toEqual([...PLANTED_FEATURES]);
+    // the default ensemble's own detectors
+    expect(ens.options.detectors).toEqual([...DEFAULT_DETECTORS]);
     for (const d of ens.options.detectors) expect(top2(rankFeatures(imp, d, 'aucDrop')), d).toEqual([...PLANTED_FEATURES]);
-    for (const d of ['isolationForest', 'localOutlierFactor', 'autoencoder'] as const) expect(top2(rankFeatures(imp, d)), d).toEqual([...PLANTED_FEATURES]);
+    expect(top2(rankFeatures(imp, 'isolationForest')), 'isolationForest').toEqual([...PLANTED_FEATURES]);
   });
 
   it('reports mean and standard deviation over the seeded repeats, per model and feature', () => {
     expect(imp.nRepeats).toBe(3);
     expect(imp.nRows).toBe(data.X.rows);
-    expect(Object.keys(imp.models)).toEqual(['ensemble', 'isolationForest', 'oneClassSvm', 'localOutlierFactor', 'autoencoder', 'copod', 'hbos']);
-    for (const mi of Object.values(imp.models)) {
+    expect(Object.keys(imp.models)).toEqual(['ensemble', 'isolationForest', 'knn', 'hbos', 'pca']);
+    expect(Object.keys(impAll.models)).toEqual(['ensemble', 'isolationForest', 'oneClassSvm', 'localOutlierFactor', 'autoencoder', 'knn', 'ecod', 'copod', 'hbos', 'pca']);
+    for (const mi of [...Object.values(imp.models), ...Object.values(impAll.models)]) {
       expect(mi!.scoreDrop.map((s) => s.feature)).toEqual(FEATURES);
       expect(mi!.baselineAuc).toBeGreaterThan(0.5);
       for (const s of [...mi!.scoreDrop, ...mi!.scoreChange, ...mi!.aucDrop!]) {

@@ -122,10 +122,21 @@ describe('retrainWithFeedback', () => {
     // the contamination starts from the raw training data's, not the base's adjusted one
     expect(second.contamination.before).toBe(0.2);
     expect(feedbackWeights(base, records, data, records.length)).toBeUndefined();
+    // 'keep': the base's configured weights (the default, equal), not numbers learned from the labels
     const kept = await retrainWithFeedback(data, records, { base, weights: 'keep' });
     expect(kept.learnedWeights).toBeUndefined();
-    expect(kept.ensemble.options.weights).toBe('agreement');
+    expect(base.options.weights).toBe('equal');
+    expect(kept.ensemble.options.weights).toBe('equal');
     expect(kept.ensemble.options.fusion).toBe('mean');
+    for (const d of FAST.detectors!) expect(kept.ensemble.weights[d]).toBeCloseTo(1 / 2, 15);
+    // and a base with agreement weights keeps learning them without labels at each fit
+    const agreeBase = await new AnomalyEnsemble({ ...FAST, contamination: 0.2, weights: 'agreement' }).fit({ ...data, labels: undefined });
+    const keptAgree = await retrainWithFeedback(data, records, { base: agreeBase, weights: 'keep' });
+    expect(keptAgree.learnedWeights).toBeUndefined();
+    expect(keptAgree.ensemble.options.weights).toBe('agreement');
+    expect(keptAgree.ensemble.options.fusion).toBe('mean');
+    agreeBase.dispose();
+    keptAgree.ensemble.dispose();
   });
 
   it('learns weights from the scores stored with the labels (what the reviewed model thought)', () => {

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nal } from '../support/cli';
 import { generateTraffic, trafficToCsv } from '../../src/data/generator';
+import { DEFAULT_DETECTORS, SEED_DETECTORS } from '../../src/ensemble/ensemble';
 
 
 function folderHash(dir: string): string {
@@ -23,6 +24,9 @@ function folderHash(dir: string): string {
   walk(dir);
   return h.digest('hex');
 }
+
+/** The default's detectors and the seed's four: a model folder with every kind of saved detector state (the autoencoder's weights.bin). */
+const WIDE = [...new Set([...DEFAULT_DETECTORS, ...SEED_DETECTORS])].join(',');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nal-bad-'));
 const good = trafficToCsv(generateTraffic({ rows: 200, anomalyRatio: 0.1, seed: 8 }));
@@ -61,7 +65,7 @@ describe('bad inputs through the CLI', () => {
 
   beforeAll(async () => {
     fs.writeFileSync(goodCsv, good);
-    const t = await nal('train', '--data', goodCsv, '--seed', '1', '--epochs', '2', '--model', model, '--quiet');
+    const t = await nal('train', '--data', goodCsv, '--seed', '1', '--epochs', '2', '--detectors', WIDE, '--model', model, '--quiet');
     expect(t.code).toBe(0);
     modelHash = folderHash(model);
   });
@@ -107,20 +111,24 @@ describe('bad inputs through the CLI', () => {
   it('too few rows for a detector, all rows identical and a constant column', async () => {
     const few = path.join(dir, 'few.csv');
     fs.writeFileSync(few, [header, ...rows.slice(0, 10)].join('\n') + '\n');
-    const r = await nal('train', '--data', few, '--model', model);
+    // the autoencoder (not among the default's detectors) needs 32 rows
+    const r = await nal('train', '--data', few, '--detectors', WIDE, '--model', model);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/Autoencoder needs at least 32 training rows, got 10/);
     expect(folderHash(model)).toBe(modelHash);
 
     const same = path.join(dir, 'same.csv');
     fs.writeFileSync(same, [header, ...new Array(60).fill(rows[20])].join('\n') + '\n');
-    const m2 = path.join(dir, 'same-model');
-    const s = await nal('train', '--data', same, '--model', m2, '--epochs', '2', '--quiet');
-    expect(s.code).toBe(0);
-    const out = path.join(dir, 'same-out.csv');
-    expect((await nal('detect', '--data', goodCsv, '--model', m2, '--out', out, '--quiet')).code).toBe(0);
-    const scored = fs.readFileSync(out, 'utf8');
-    expect(scored).not.toMatch(/NaN/);
+    // the default detectors, and every detector the wide model has
+    for (const [name, extra] of [['default', []], ['wide', ['--detectors', WIDE]]] as const) {
+      const m2 = path.join(dir, `same-model-${name}`);
+      const s = await nal('train', '--data', same, '--model', m2, '--epochs', '2', ...extra, '--quiet');
+      expect(s.code, name).toBe(0);
+      const out = path.join(dir, `same-out-${name}.csv`);
+      expect((await nal('detect', '--data', goodCsv, '--model', m2, '--out', out, '--quiet')).code, name).toBe(0);
+      const scored = fs.readFileSync(out, 'utf8');
+      expect(scored, name).not.toMatch(/NaN/);
+    }
   });
 
   it('values far outside the training range are scored, not refused', async () => {
