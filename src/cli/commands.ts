@@ -14,7 +14,7 @@ import { drawSeed } from '../core/random';
 import { DATASETS, resolveDatasetSchema, SEED_SCHEMA, type DatasetSchema } from '../data/schema';
 import { generateTrafficCsv } from '../data/generator';
 import { sampleRows, splitTraffic, subsetRows } from '../data/split';
-import { AnomalyEnsemble, DEFAULT_DETECTORS, DEFAULT_LOF_NEIGHBORS, DETECTOR_NAMES, MODEL_FORMAT, type EnsembleOptions, type FitProgress } from '../ensemble/ensemble';
+import { AnomalyEnsemble, DEFAULT_DETECTORS, DEFAULT_LOF_NEIGHBORS, DETECTOR_NAMES, MODEL_FORMAT, resolveEnsembleOptions, type EnsembleOptions, type FitProgress } from '../ensemble/ensemble';
 import { evaluateDetection, type EvaluationReport } from '../ensemble/evaluate';
 import { detectCsvStream, detectCsvToFile, modelSchema, skippedRowsFileFor, writeDetectionCsv, type StreamSummary } from '../stream/detect-stream';
 import { SkippedRowsFile, writeSkippedRows, type BadRowPolicy, type SkippedRow } from '../data/bad-rows';
@@ -344,6 +344,20 @@ function contaminationOpt(v: Values): Contamination | undefined {
   return n;
 }
 
+/**
+ * A warning on stderr (unless --quiet) for detector flags that the ensemble will not use: `--epochs`
+ * without the autoencoder among the detectors, `--lof-k` without LOF (the default detectors have
+ * neither since issue 12).
+ */
+function warnUnusedDetectorFlags(v: Values, opts: EnsembleOptions, ctx: Ctx): void {
+  if (v.quiet) return;
+  const detectors = resolveEnsembleOptions(opts).detectors;
+  const unused = ([['epochs', 'autoencoder'], ['lof-k', 'localOutlierFactor']] as const).filter(([flag, d]) => v[flag] !== undefined && !detectors.includes(d));
+  for (const [flag, d] of unused) {
+    ctx.stderr.write(`warning: --${flag} applies to ${d}, which is not among the detectors (${detectors.join(',')}); add it with --detectors ${[...detectors, d].join(',')} or use --preset seed.\n`);
+  }
+}
+
 /** Ensemble options from command-line flags. */
 export function ensembleOptionsFromFlags(v: Values): EnsembleOptions {
   const o: EnsembleOptions = {};
@@ -534,6 +548,7 @@ async function cmdTrain(v: Values, ctx: Ctx): Promise<number> {
   const file = required(v, 'data');
   const modelDir = required(v, 'model');
   const opts = ensembleOptionsFromFlags(v);
+  warnUnusedDetectorFlags(v, opts, ctx);
   // the seed is drawn here when not given, so that the training sample is reproducible too
   const seed = opts.seed ?? drawSeed();
   return holdingModelFolder(modelDir, () => trainNew(v, ctx, file, modelDir, { ...opts, seed }));
@@ -708,6 +723,7 @@ function streamProgress(ctx: Ctx): { bytes: (n: number) => void; rows: (s: Strea
 async function cmdEvaluate(v: Values, ctx: Ctx): Promise<number> {
   const file = required(v, 'data');
   const opts = ensembleOptionsFromFlags(v);
+  warnUnusedDetectorFlags(v, opts, ctx);
   const seed = opts.seed ?? 42;
   opts.seed = seed;
   const schema = datasetOpt(v);

@@ -59,7 +59,11 @@ describe('nal CLI', () => {
     expect(j.options.weights).toBe('equal');
     expect(j.options.fusion).toBe('mean');
     expect(j.options.minVotes).toBe(2);
-    const seed = JSON.parse((await nal('evaluate', '--data', csv, '--preset', 'seed', '--seed', '1', '--epochs', '2', '--json')).out);
+    // --epochs without the autoencoder among the detectors: said once on stderr, the run goes on
+    expect(r.err).toContain('warning: --epochs applies to autoencoder, which is not among the detectors (isolationForest,knn,hbos,pca); add it with --detectors isolationForest,knn,hbos,pca,autoencoder or use --preset seed.');
+    const withSeed = await nal('evaluate', '--data', csv, '--preset', 'seed', '--seed', '1', '--epochs', '2', '--json');
+    expect(withSeed.err).not.toContain('warning');
+    const seed = JSON.parse(withSeed.out);
     expect(Object.keys(seed.models).sort()).toEqual(['autoencoder', 'ensemble', 'isolationForest', 'localOutlierFactor', 'oneClassSvm']);
     for (const m of Object.values(j.models) as any[]) {
       expect(Object.keys(m).sort()).toEqual(['accuracy', 'f1', 'fn', 'fp', 'prAuc', 'precision', 'recall', 'rocAuc', 'tn', 'tp']);

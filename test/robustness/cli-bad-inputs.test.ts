@@ -73,7 +73,7 @@ describe('bad inputs through the CLI', () => {
   it.each(BAD_CSVS)('%s: train and detect fail in one line, model and output untouched', async (_name, content, message) => {
     const file = path.join(dir, `bad-${_name.replace(/\W+/g, '-')}.csv`);
     fs.writeFileSync(file, content);
-    const train = await nal('train', '--data', file, '--model', model, '--epochs', '2');
+    const train = await nal('train', '--data', file, '--model', model);
     expect(train.code).not.toBe(0);
     expect(train.err).toMatch(message);
     expect(train.err.trim().split('\n')).toHaveLength(1);
