@@ -353,9 +353,12 @@ function warnUnusedDetectorFlags(v: Values, opts: EnsembleOptions, ctx: Ctx): vo
   if (v.quiet) return;
   const detectors = resolveEnsembleOptions(opts).detectors;
   const unused = ([['epochs', 'autoencoder'], ['lof-k', 'localOutlierFactor']] as const).filter(([flag, d]) => v[flag] !== undefined && !detectors.includes(d));
-  for (const [flag, d] of unused) {
-    ctx.stderr.write(`warning: --${flag} applies to ${d}, which is not among the detectors (${detectors.join(',')}); add it with --detectors ${[...detectors, d].join(',')} or use --preset seed.\n`);
-  }
+  if (unused.length === 0) return;
+  const flags = unused.map(([flag]) => `--${flag}`).join(' and ');
+  const missing = unused.map(([, d]) => d);
+  // the seed preset has both, but only helps when neither --detectors nor --preset chose the detectors
+  const preset = v.detectors === undefined && v.preset === undefined ? " or use --preset seed (the seed app's four detectors and 2-of-4 vote)" : '';
+  ctx.stderr.write(`warning: ${flags} ${unused.length > 1 ? 'apply' : 'applies'} to ${missing.join(' and ')}, which ${unused.length > 1 ? 'are' : 'is'} not among the detectors (${detectors.join(',')}); add ${unused.length > 1 ? 'them' : 'it'} with --detectors ${[...detectors, ...missing].join(',')}${preset}.\n`);
 }
 
 /** Ensemble options from command-line flags. */

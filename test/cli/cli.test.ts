@@ -60,7 +60,12 @@ describe('nal CLI', () => {
     expect(j.options.fusion).toBe('mean');
     expect(j.options.minVotes).toBe(2);
     // --epochs without the autoencoder among the detectors: said once on stderr, the run goes on
-    expect(r.err).toContain('warning: --epochs applies to autoencoder, which is not among the detectors (isolationForest,knn,hbos,pca); add it with --detectors isolationForest,knn,hbos,pca,autoencoder or use --preset seed.');
+    expect(r.err).toContain("warning: --epochs applies to autoencoder, which is not among the detectors (isolationForest,knn,hbos,pca); add it with --detectors isolationForest,knn,hbos,pca,autoencoder or use --preset seed (the seed app's four detectors and 2-of-4 vote).");
+    // both flags unused, detectors chosen explicitly: one warning, no preset advice; --quiet: none
+    const both = await nal('evaluate', '--data', csv, '--seed', '1', '--detectors', 'isolationForest,hbos', '--epochs', '2', '--lof-k', '5', '--json');
+    expect(both.err).toContain('warning: --epochs and --lof-k apply to autoencoder and localOutlierFactor, which are not among the detectors (isolationForest,hbos); add them with --detectors isolationForest,hbos,autoencoder,localOutlierFactor.\n');
+    expect(both.err.match(/warning/g)).toHaveLength(1);
+    expect((await nal('evaluate', '--data', csv, '--seed', '1', '--epochs', '2', '--quiet', '--json')).err).not.toContain('warning');
     const withSeed = await nal('evaluate', '--data', csv, '--preset', 'seed', '--seed', '1', '--epochs', '2', '--json');
     expect(withSeed.err).not.toContain('warning');
     const seed = JSON.parse(withSeed.out);

@@ -68,6 +68,18 @@ describe('KNearestNeighbors', () => {
   }, 120_000);
 });
 
+describe('KNearestNeighbors on identical training rows', () => {
+  it('scales a zero training median by 1e-10, so an ordinary row scores finite', async () => {
+    const same = Array.from({ length: 20 }, () => [1, 2]);
+    const knn = await new KNearestNeighbors({ nNeighbors: [2, 3] }).fit(same);
+    expect(Array.from(knn.trainingScores)).toEqual(new Array(20).fill(0));
+    // distance 5 from every training row: (5 / 1e-10 + 5 / 1e-10) / 2
+    const s = knn.anomalyScore([[4, 6]]);
+    expect(Number.isFinite(s[0])).toBe(true);
+    expect(s[0]).toBeCloseTo(5e10, 0);
+  });
+});
+
 describe('Ecod and Copod', () => {
   it('add up per-column negative log tail probabilities of the empirical distribution (PyOD)', async () => {
     // a symmetric column (no skew): both tails count; training rows leave themselves out (count / n)

@@ -127,7 +127,12 @@ describe('bad inputs through the CLI', () => {
       const out = path.join(dir, `same-out-${name}.csv`);
       expect((await nal('detect', '--data', goodCsv, '--model', m2, '--out', out, '--quiet')).code, name).toBe(0);
       const scored = fs.readFileSync(out, 'utf8');
-      expect(scored, name).not.toMatch(/NaN/);
+      expect(scored, name).not.toMatch(/NaN|Infinity/);
+      // every ensemble score a finite number (a kNN scale of 1e-300 once sent them to Infinity)
+      const lines = scored.trim().split('\n');
+      const col = lines[0].split(',').indexOf('ensemble_score');
+      expect(col, name).toBeGreaterThan(-1);
+      for (const line of lines.slice(1)) expect(Number.isFinite(Number(line.split(',')[col])), name).toBe(true);
     }
   });
 
