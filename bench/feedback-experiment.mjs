@@ -186,8 +186,7 @@ function markdown(res) {
   const out = ['# Operator feedback: false positives per round', ''];
   out.push(`Generated ${res.generatedAt} by \`node bench/feedback-experiment.mjs\` on ${res.machine} (Node ${process.versions.node}, TensorFlow.js backend ${res.tfBackend}).`, '');
   out.push(
-    'Protocol: a seeded split of the labelled rows into train 50% / review 25% / held-out 25%. The ensemble (library defaults: all four detectors, agreement weights, score decision, contamination 0.15; autoencoder ' +
-      `${epochs} epochs) is fitted **without labels** on train + review. Each round a simulated operator works through the review split's queue of unlabelled detections, ` +
+    `Protocol: a seeded split of the labelled rows into train 50% / review 25% / held-out 25%. The ensemble (library defaults: ${(() => { const o = nal.resolveEnsembleOptions({}); return `${o.detectors.map((d) => nal.DETECTOR_LABELS[d]).join(', ')}, ${o.weights} weights, ${o.decision} decision`; })()}, contamination 0.15${nal.resolveEnsembleOptions({}).detectors.includes('autoencoder') ? `; autoencoder ${epochs} epochs` : ''}) is fitted` **without labels** on train + review. Each round a simulated operator works through the review split's queue of unlabelled detections, ` +
       'least certain first (lowest ensemble score above the threshold), labels the first 50 truthfully (tp / fp), and the labels are appended to a feedback file; the model is retrained with the whole file ' +
       '(`retrainWithFeedback`: confirmed anomalies leave the training rows, confirmed false positives join them 10 times, contamination adjusted, thresholds recalibrated, fusion weights learned from the new labels). ' +
       'Held-out rows are never trained on or reviewed. Target: held-out false positives −50% or more after 3 rounds, recall within 2 points.',

@@ -246,7 +246,7 @@ function makeDetector(name, options) {
 }
 
 const count = (labels) => labels.reduce((a, b) => a + b, 0);
-/** Widest data PCA is run on here (it is not in the default ensemble; see evaluate). */
+/** Widest data PCA is run on here when it is not a member of the default ensemble (see evaluate). */
 const PCA_MAX_COLUMNS = 500;
 
 function normalRowsOf(data) {
@@ -764,8 +764,12 @@ log(`wrote ${path.join(args.out, base + '.json')} and the Markdown (${(res.secon
 
 function describeDefaults() {
   const o = ENSEMBLE_DEFAULTS;
-  const k = o.localOutlierFactor.nNeighbors;
+  const kList = (k) => (Array.isArray(k) ? k.join(', ') : String(k));
+  const neighbours = [
+    o.detectors.includes('knn') ? `kNN k = ${kList(o.knn.nNeighbors)}${Array.isArray(o.knn.nNeighbors) ? ' (each k-th distance over its training median, averaged)' : ''}` : '',
+    o.detectors.includes('localOutlierFactor') ? `LOF k = ${kList(o.localOutlierFactor.nNeighbors)}${Array.isArray(o.localOutlierFactor.nNeighbors) ? ' (mean of the LOFs)' : ''}` : '',
+  ].filter(Boolean);
   const fusion = o.fusion === 'top' ? `fusion top (per row the mean of the ${nal.topCount(o.detectors.length)} highest of the ${o.detectors.length} normalised scores)` : 'fusion mean';
   const weights = o.fusion === 'top' ? '' : `, weights ${typeof o.weights === 'string' ? o.weights : JSON.stringify(o.weights)}${o.weights === 'agreement' ? ` (power ${nal.AGREEMENT_POWER}, floor ${o.agreementFloor})` : ''}`;
-  return `LOF k = ${Array.isArray(k) ? `${k.join(', ')} (mean of the LOFs)` : k}, normalisation ${o.normalization}, ${fusion}${weights}, decision ${o.decision}, contamination "auto" in every ADBench-protocol run`;
+  return `${neighbours.length ? `${neighbours.join(', ')}, ` : ''}normalisation ${o.normalization}, ${fusion}${weights}, decision ${o.decision}, contamination "auto" in every ADBench-protocol run`;
 }

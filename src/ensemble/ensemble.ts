@@ -77,21 +77,22 @@ export const SEED_DETECTORS: readonly DetectorName[] = ['isolationForest', 'oneC
 /**
  * The default ensemble's detectors: the four with the highest mean ROC-AUC on the tuning half of the
  * quality benchmark (bench/quality.mjs, bench/combinations.mjs; results/QUALITY.md), each alone:
- * k-Nearest Neighbours distance 0.790, Isolation Forest 0.778, PCA 0.772, HBOS 0.769 (then COPOD
- * 0.764, ECOD 0.741, LOF 0.724, autoencoder 0.699, One-Class SVM 0.665). Fused with equal weights,
- * the four score 0.798 on the tuning half and 0.759 on the held-out half, against 0.772 and 0.752
- * for the seed's four plus COPOD and HBOS with agreement weights (the default before): adding a
- * weaker detector to a mean pulls it down more often than it helps, whichever weighting was tried.
+ * k-Nearest Neighbours distance 0.777, Isolation Forest 0.771, PCA 0.771, HBOS 0.763 (then COPOD
+ * 0.757, ECOD 0.736, LOF 0.715, autoencoder 0.675, One-Class SVM 0.659; 15 datasets). Fused with
+ * equal weights, the four score 0.795 on the tuning half and 0.759 on the held-out half, against
+ * 0.762 and 0.753 for the seed's four plus COPOD and HBOS with agreement weights (the default before)
+ * on the same fitted detectors. With this normalisation, adding a weaker detector to the mean pulled
+ * it down more often than it helped, whichever weighting was tried (results/QUALITY_COMBINATIONS.md).
  * Every detector stays available with `detectors`, and the `seed` preset keeps the seed's four.
  */
 export const DEFAULT_DETECTORS: readonly DetectorName[] = ['isolationForest', 'knn', 'hbos', 'pca'];
 
 /**
- * The default neighbours of LOF (and of kNN distance when it is used): the mean of the LOFs with
- * k = 20, 50, 100 and 200 (each capped at the training rows - 1), from one search at k = 200. One k fits one scale: k = 20 misses the seed
- * data's clusters of 50-75 anomalies (ROC-AUC 0.385), k = 200 misses a sparse attack class that
- * k = 20 finds. On the tuning half of the quality benchmark LOF's mean ROC-AUC is 0.770 with these
- * four, 0.726 with k = 200 alone and 0.692 with k = 20.
+ * The default neighbours of kNN distance (a default member) and of LOF (when it is used): k = 20, 50,
+ * 100 and 200 (each capped at the training rows - 1), from one search at k = 200; kNN's score is
+ * the mean over the k of each k-th distance divided by its training median, LOF's the mean of the
+ * LOFs. One k fits one scale: k = 20 misses the seed data's clusters of 50-75 anomalies (LOF ROC-AUC
+ * 0.385), k = 200 misses a sparse attack class that k = 20 finds (issue 12).
  */
 export const DEFAULT_LOF_NEIGHBORS: readonly number[] = [20, 50, 100, 200];
 
@@ -173,8 +174,9 @@ export interface EnsembleOptions {
    * them without labels from how well each detector's training-score ranking agrees with the
    * others' (see {@link agreementWeights}); `"equal"`; or fixed numbers per detector. `fusion:
    * "top"` takes no weights (only `"equal"`, which it reports). With the default four detectors,
-   * equal weights score higher than agreement weights on both halves of the quality benchmark
-   * (tuning 0.798 against 0.795, held-out 0.759 against 0.759), and no detector can be silenced.
+   * equal weights score 0.7953 / 0.7586 on the tuning / held-out halves of the quality benchmark,
+   * agreement weights with the floor 0.7901 / 0.7588: better on the tuning half, the same held out,
+   * and no detector can be silenced.
    * @defaultValue "equal"
    */
   weights?: 'agreement' | 'equal' | Partial<Record<DetectorName, number>>;
