@@ -43,7 +43,7 @@ export { UsageError } from './program';
 
 /** Largest --rows of generate. */
 export const MAX_GENERATE_ROWS = 1_000_000_000;
-/** Largest --lof-k (the kNN lists take rows x k memory). */
+/** Largest --lof-k and --knn-k (the neighbour lists take rows x k memory). */
 export const MAX_LOF_K = 10_000;
 /** Largest --epochs. */
 export const MAX_EPOCHS = 100_000;
@@ -75,6 +75,8 @@ const MODEL_HELP = `Model options:
   --min-votes K             votes needed with --decision vote (default half the detectors, rounded up)
   --detectors a,b,...       which detectors, from ${DETECTOR_NAMES.join(',')}
                             (default ${DEFAULT_DETECTORS.join(',')})
+  --knn-k K[,K...]          neighbours of kNN distance (1 to ${MAX_LOF_K.toLocaleString('en-US')}); several: each k-th
+                            distance over its training median, averaged (default ${DEFAULT_LOF_NEIGHBORS.join(',')})
   --lof-k K[,K...]          neighbours of the Local Outlier Factor (1 to ${MAX_LOF_K.toLocaleString('en-US')}); several:
                             the mean of their LOFs (default ${DEFAULT_LOF_NEIGHBORS.join(',')})
   --epochs N                autoencoder epochs (1 to ${MAX_EPOCHS.toLocaleString('en-US')})`;
@@ -85,6 +87,7 @@ const MODEL_OPTIONS: OptionSpec = {
   'min-votes': { type: 'string' },
   detectors: { type: 'string' },
   'lof-k': { type: 'string' },
+  'knn-k': { type: 'string' },
   epochs: { type: 'string' },
   contamination: { type: 'string' },
   seed: { type: 'string' },
@@ -346,13 +349,13 @@ function contaminationOpt(v: Values): Contamination | undefined {
 
 /**
  * A warning on stderr (unless --quiet) for detector flags that the ensemble will not use: `--epochs`
- * without the autoencoder among the detectors, `--lof-k` without LOF (the default detectors have
- * neither since issue 12).
+ * without the autoencoder among the detectors, `--lof-k` without LOF, `--knn-k` without kNN (the
+ * default detectors have neither the autoencoder nor LOF since issue 12).
  */
 function warnUnusedDetectorFlags(v: Values, opts: EnsembleOptions, ctx: Ctx): void {
   if (v.quiet) return;
   const detectors = resolveEnsembleOptions(opts).detectors;
-  const unused = ([['epochs', 'autoencoder'], ['lof-k', 'localOutlierFactor']] as const).filter(([flag, d]) => v[flag] !== undefined && !detectors.includes(d));
+  const unused = ([['epochs', 'autoencoder'], ['lof-k', 'localOutlierFactor'], ['knn-k', 'knn']] as const).filter(([flag, d]) => v[flag] !== undefined && !detectors.includes(d));
   if (unused.length === 0) return;
   const flags = unused.map(([flag]) => `--${flag}`).join(' and ');
   const missing = unused.map(([, d]) => d);
@@ -388,6 +391,11 @@ export function ensembleOptionsFromFlags(v: Values): EnsembleOptions {
     // one k, or several (their LOFs averaged): --lof-k 20 or --lof-k 20,50,100,200
     const ks = v['lof-k'].split(',').map((x) => intOpt({ 'lof-k': x }, 'lof-k', 1, MAX_LOF_K)!);
     o.localOutlierFactor = { nNeighbors: ks.length === 1 ? ks[0] : ks };
+  }
+  if (typeof v['knn-k'] === 'string') {
+    // one k, or several (each k-th distance over its training median, averaged): --knn-k 5 or --knn-k 20,50
+    const ks = v['knn-k'].split(',').map((x) => intOpt({ 'knn-k': x }, 'knn-k', 1, MAX_LOF_K)!);
+    o.knn = { nNeighbors: ks.length === 1 ? ks[0] : ks };
   }
   const epochs = intOpt(v, 'epochs', 1, MAX_EPOCHS);
   if (epochs !== undefined) o.autoencoder = { epochs };

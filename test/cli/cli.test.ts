@@ -66,6 +66,11 @@ describe('nal CLI', () => {
     expect(both.err).toContain('warning: --epochs and --lof-k apply to autoencoder and localOutlierFactor, which are not among the detectors (isolationForest,hbos); add them with --detectors isolationForest,hbos,autoencoder,localOutlierFactor.\n');
     expect(both.err.match(/warning/g)).toHaveLength(1);
     expect((await nal('evaluate', '--data', csv, '--seed', '1', '--epochs', '2', '--quiet', '--json')).err).not.toContain('warning');
+    // --knn-k sets the default member kNN's neighbours: one k, or several
+    const k5 = await nal('evaluate', '--data', csv, '--seed', '1', '--knn-k', '5', '--json');
+    expect(k5.err).not.toContain('warning');
+    expect(JSON.parse(k5.out).options.knn.nNeighbors).toBe(5);
+    expect(JSON.parse((await nal('evaluate', '--data', csv, '--seed', '1', '--knn-k', '5,10', '--json')).out).options.knn.nNeighbors).toEqual([5, 10]);
     const withSeed = await nal('evaluate', '--data', csv, '--preset', 'seed', '--seed', '1', '--epochs', '2', '--json');
     expect(withSeed.err).not.toContain('warning');
     const seed = JSON.parse(withSeed.out);

@@ -197,6 +197,7 @@ describe('options that multiply memory are limited', () => {
     [['generate', '--rows', '10000000000', '--out', path.join(dir, 'g.csv')], /--rows must be at most 1,000,000,000/],
     [['train', '--data', csv, '--model', model, '--epochs', '1000000000'], /--epochs must be at most 100,000/],
     [['train', '--data', csv, '--model', model, '--lof-k', '1000000000'], /--lof-k must be at most 10,000/],
+    [['train', '--data', csv, '--model', model, '--knn-k', '1000000000'], /--knn-k must be at most 10,000/],
     [['detect', '--data', csv, '--model', model, '--out', '-', '--max-line-bytes', '1000000000000'], /--max-line-bytes must be at most 536,870,912/],
     [['generate', '--rows', '0x10', '--out', path.join(dir, 'g.csv')], /--rows must be an integer >= 1, got '0x10'/],
     [['generate', '--rows', '10', '--anomaly-ratio', '0x0', '--out', path.join(dir, 'g.csv')], /--anomaly-ratio must be a number, got '0x0'/],
