@@ -364,6 +364,14 @@ function warnUnusedDetectorFlags(v: Values, opts: EnsembleOptions, ctx: Ctx): vo
   ctx.stderr.write(`warning: ${flags} ${unused.length > 1 ? 'apply' : 'applies'} to ${missing.join(' and ')}, which ${unused.length > 1 ? 'are' : 'is'} not among the detectors (${detectors.join(',')}); add ${unused.length > 1 ? 'them' : 'it'} with --detectors ${[...detectors, ...missing].join(',')}${preset}.\n`);
 }
 
+/** A neighbour count or comma-separated list of them (`--lof-k`, `--knn-k`), each in [1, MAX_LOF_K]. */
+function neighboursOpt(v: Values, flag: 'lof-k' | 'knn-k'): number | number[] | undefined {
+  const raw = v[flag];
+  if (typeof raw !== 'string') return undefined;
+  const ks = raw.split(',').map((x) => intOpt({ [flag]: x }, flag, 1, MAX_LOF_K)!);
+  return ks.length === 1 ? ks[0] : ks;
+}
+
 /** Ensemble options from command-line flags. */
 export function ensembleOptionsFromFlags(v: Values): EnsembleOptions {
   const o: EnsembleOptions = {};
@@ -387,16 +395,11 @@ export function ensembleOptionsFromFlags(v: Values): EnsembleOptions {
     if (bad.length || list.length === 0) throw new UsageError(`--detectors takes names from ${DETECTOR_NAMES.join(',')}, got '${v.detectors}'.`);
     o.detectors = list;
   }
-  if (typeof v['lof-k'] === 'string') {
-    // one k, or several (their LOFs averaged): --lof-k 20 or --lof-k 20,50,100,200
-    const ks = v['lof-k'].split(',').map((x) => intOpt({ 'lof-k': x }, 'lof-k', 1, MAX_LOF_K)!);
-    o.localOutlierFactor = { nNeighbors: ks.length === 1 ? ks[0] : ks };
-  }
-  if (typeof v['knn-k'] === 'string') {
-    // one k, or several (each k-th distance over its training median, averaged): --knn-k 5 or --knn-k 20,50
-    const ks = v['knn-k'].split(',').map((x) => intOpt({ 'knn-k': x }, 'knn-k', 1, MAX_LOF_K)!);
-    o.knn = { nNeighbors: ks.length === 1 ? ks[0] : ks };
-  }
+  // one k, or several: --lof-k 20 or --lof-k 20,50,100,200 (their LOFs averaged), --knn-k likewise
+  const lofK = neighboursOpt(v, 'lof-k');
+  if (lofK !== undefined) o.localOutlierFactor = { nNeighbors: lofK };
+  const knnK = neighboursOpt(v, 'knn-k');
+  if (knnK !== undefined) o.knn = { nNeighbors: knnK };
   const epochs = intOpt(v, 'epochs', 1, MAX_EPOCHS);
   if (epochs !== undefined) o.autoencoder = { epochs };
   return o;
