@@ -1100,3 +1100,35 @@ export function isKList(ks: unknown, k: unknown): ks is number[] {
     ks[ks.length - 1] === k
   );
 }
+
+/** The saved search parameters and training rows of a neighbour detector, checked by {@link neighbourIndexOf}. */
+export interface NeighbourIndex {
+  k: number;
+  ks: number[];
+  nTrain: number;
+  nFeatures: number;
+  train: Float64Array;
+}
+
+/**
+ * The saved search parameters and training rows of a neighbour detector when they fit together,
+ * else undefined: `k` an integer >= 1, `ks` a list as {@link isKList} checks, more than `k`
+ * training rows of `nFeatures` columns (an integer >= 1), and `train` a Float64Array of exactly
+ * those rows. Used to validate the kNN and LOF snapshots before anything is allocated from them.
+ */
+export function neighbourIndexOf(k: unknown, ks: unknown, nTrain: unknown, nFeatures: unknown, train: unknown): NeighbourIndex | undefined {
+  const ok =
+    typeof k === 'number' &&
+    Number.isInteger(k) &&
+    k >= 1 &&
+    isKList(ks, k) &&
+    typeof nTrain === 'number' &&
+    Number.isInteger(nTrain) &&
+    nTrain > k &&
+    typeof nFeatures === 'number' &&
+    Number.isInteger(nFeatures) &&
+    nFeatures >= 1 &&
+    train instanceof Float64Array &&
+    train.length === nTrain * nFeatures;
+  return ok ? { k, ks: ks as number[], nTrain, nFeatures, train } : undefined;
+}

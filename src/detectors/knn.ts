@@ -8,7 +8,7 @@
 import { BaseDetector, type BaseDetectorOptions, type DetectorSnapshot, type FitResult } from '../core/detector';
 import { ModelFormatError, optionError } from '../core/errors';
 import type { DenseMatrix } from '../core/matrix';
-import { isKList, knnLeaveOneOut, knnReduce, type NeighbourReducer } from '../compute/knn';
+import { knnLeaveOneOut, neighbourIndexOf, knnReduce, type NeighbourReducer } from '../compute/knn';
 
 /** How {@link KNearestNeighbors} turns a row's k neighbour distances into its score. */
 export type KnnScore = 'largest' | 'mean';
@@ -173,26 +173,11 @@ export class KNearestNeighbors extends BaseDetector<KNearestNeighborsOptions, KN
     const { k, ks, nTrain } = snapshot.params;
     const d = (snapshot.params.base as { nFeatures?: unknown } | undefined)?.nFeatures;
     const { train, medians } = snapshot.arrays;
-    const okKs = isKList(ks, k);
-    if (
-      typeof k !== 'number' ||
-      !Number.isInteger(k) ||
-      k < 1 ||
-      !okKs ||
-      typeof nTrain !== 'number' ||
-      !Number.isInteger(nTrain) ||
-      nTrain <= k ||
-      typeof d !== 'number' ||
-      !Number.isInteger(d) ||
-      d < 1 ||
-      !(train instanceof Float64Array) ||
-      train.length !== nTrain * d ||
-      !(medians instanceof Float64Array) ||
-      !(medians.length === 0 || medians.length === ks.length)
-    ) {
+    const idx = neighbourIndexOf(k, ks, nTrain, d, train);
+    if (!idx || !(medians instanceof Float64Array) || !(medians.length === 0 || medians.length === idx.ks.length)) {
       throw new ModelFormatError('KNearestNeighbors snapshot is missing or has inconsistent train, medians, k or ks.');
     }
-    return { k, ks: [...(ks as number[])], medians: medians.slice(), train: { rows: nTrain, cols: d, data: train.slice() } };
+    return { k: idx.k, ks: [...idx.ks], medians: medians.slice(), train: { rows: idx.nTrain, cols: idx.nFeatures, data: idx.train.slice() } };
   }
 }
 

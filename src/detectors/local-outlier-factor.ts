@@ -9,7 +9,7 @@ import { BaseDetector, type BaseDetectorOptions, type DetectorSnapshot, type Fit
 import { ModelFormatError, optionError } from '../core/errors';
 import { takeRows, type DenseMatrix } from '../core/matrix';
 import { Random } from '../core/random';
-import { isKList, knnLeaveOneOut, knnReduce, type KnnSearchOptions, knnUsesIndexNeighbours } from '../compute/knn';
+import { knnLeaveOneOut, neighbourIndexOf, knnReduce, type KnnSearchOptions, knnUsesIndexNeighbours } from '../compute/knn';
 
 /** Options of {@link LocalOutlierFactor}. */
 export interface LocalOutlierFactorOptions extends BaseDetectorOptions {
@@ -239,31 +239,20 @@ export class LocalOutlierFactor extends BaseDetector<LocalOutlierFactorOptions, 
     const ks = snapshot.params.ks ?? [k];
     const nFeatures = (snapshot.params.base as { nFeatures?: unknown } | undefined)?.nFeatures;
     const { train, kDistance, lrd } = snapshot.arrays;
-    const okKs = isKList(ks, k);
+    const idx = neighbourIndexOf(k, ks, nTrain, nFeatures, train);
     if (
-      typeof k !== 'number' ||
-      !Number.isInteger(k) ||
-      k < 1 ||
-      !okKs ||
-      typeof nTrain !== 'number' ||
-      !Number.isInteger(nTrain) ||
-      nTrain <= k ||
-      typeof nFeatures !== 'number' ||
-      !Number.isInteger(nFeatures) ||
-      nFeatures < 1 ||
-      !(train instanceof Float64Array) ||
+      !idx ||
       !(kDistance instanceof Float64Array) ||
       !(lrd instanceof Float64Array) ||
-      train.length !== nTrain * nFeatures ||
-      kDistance.length !== nTrain * ks.length ||
-      lrd.length !== nTrain * ks.length
+      kDistance.length !== idx.nTrain * idx.ks.length ||
+      lrd.length !== idx.nTrain * idx.ks.length
     ) {
       throw new ModelFormatError('LocalOutlierFactor snapshot is missing or has inconsistent train, kDistance, lrd, k or ks.');
     }
     return {
-      k,
-      ks: [...(ks as number[])],
-      train: { rows: nTrain, cols: nFeatures, data: train.slice() },
+      k: idx.k,
+      ks: [...idx.ks],
+      train: { rows: idx.nTrain, cols: idx.nFeatures, data: idx.train.slice() },
       kDistance: kDistance.slice(),
       lrd: lrd.slice(),
     };
