@@ -82,7 +82,9 @@ export class StandardScaler {
     let overflow = false;
     for (let i = 0; i < m.rows; i++) {
       for (let j = 0; j < c; j++) {
-        const z = (m.data[i * c + j] - mean[j]) / scale[j];
+        // + 0 turns a -0 (a value of -0 in a column of mean 0) into 0, and changes nothing else:
+        // a constant column maps to exactly 0
+        const z = (m.data[i * c + j] - mean[j]) / scale[j] + 0;
         out[i * c + j] = z;
         if (z - z !== 0) overflow = true;
       }
