@@ -130,22 +130,58 @@ describe('Pca', () => {
   const [a, b, c] = [cov(0, 0), cov(0, 1), cov(1, 1)];
   const Q = [[5, 5], [1, -2], [-4, -6]];
 
-  it('Mahalanobis score (default): (x - m)ᵀ C⁻¹ (x - m) with the ml-matrix eigen decomposition', async () => {
+  // the largest eigenvalue of [[a, b], [b, c]]
+  const l1 = (a + c) / 2 + Math.sqrt(((a - c) / 2) ** 2 + b * b);
+
+  it('Mahalanobis score (default): (x - m)ᵀ (C + δI)⁻¹ (x - m), δ = 1e-9 of the largest variance', async () => {
     const pca = await new Pca().fit(X);
+    expect(pca.nMajorComponents).toBeUndefined();
+    const delta = 1e-9 * l1;
+    const [ar, cr] = [a + delta, c + delta];
+    const det = ar * cr - b * b;
+    const want = Q.map(([x, y]) => {
+      const u = x - m[0];
+      const v = y - m[1];
+      return (cr * u * u - 2 * b * u * v + ar * v * v) / det;
+    });
+    close(pca.anomalyScore(Q), want, 10);
+    // the ridge is what a direction without variance gets: a constant column counts 1/δ
+    const flat = await new Pca().fit(X.map(([x]) => [x, 7]));
+    const s = flat.anomalyScore([[m[0], 8]])[0];
+    expect(s / (1 / (1e-9 * a))).toBeCloseTo(1, 6);
+  });
+
+  it('a model saved in the eigen form (earlier versions\' Mahalanobis models) still scores from its components', async () => {
+    const pca = await new Pca().fit(X);
+    const snap = pca.exportSnapshot();
+    expect(snap.params.form).toBe('cholesky');
+    // the eigen decomposition of [[a, b], [b, c]] in closed form, as an earlier version saved it
+    const l2 = a + c - l1;
+    const v1 = [b, l1 - a].map((x, _, v) => x / Math.hypot(v[0], v[1]));
+    const v2 = [-v1[1], v1[0]];
+    const old = {
+      ...snap,
+      params: { base: snap.params.base, q: 2, nMajor: 1 },
+      arrays: { mean: Float64Array.from(m), components: Float64Array.from([...v1, ...v2]), variances: Float64Array.from([l1, l2]) },
+    };
+    const loaded = await Pca.load(old);
+    expect(loaded.nMajorComponents).toBe(1);
     const det = a * c - b * b;
     const want = Q.map(([x, y]) => {
       const u = x - m[0];
       const v = y - m[1];
       return (c * u * u - 2 * b * u * v + a * v * v) / det;
     });
-    close(pca.anomalyScore(Q), want, 8);
+    close(loaded.anomalyScore(Q), want, 8);
+    // and the Cholesky form round-trips to the bit
+    expect(Array.from((await Pca.load(snap)).anomalyScore(Q))).toEqual(Array.from(pca.anomalyScore(Q)));
+    await expect(Pca.load({ ...snap, arrays: { ...snap.arrays, factor: new Float64Array(2) } })).rejects.toThrow(/inconsistent Cholesky factor/);
   });
 
   it('reconstruction error: the squared distance to the major components\' subspace', async () => {
     const pca = await new Pca({ score: 'reconstruction', varianceRetained: 0.9 }).fit(X);
     expect(pca.nMajorComponents).toBe(1);
     // the major eigenvector of [[a, b], [b, c]]
-    const l1 = (a + c) / 2 + Math.sqrt(((a - c) / 2) ** 2 + b * b);
     const v = [b, l1 - a];
     const n = Math.hypot(v[0], v[1]);
     const want = Q.map(([x, y]) => {
