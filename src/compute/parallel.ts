@@ -12,10 +12,14 @@
  * a WebAssembly kernel arena (`wasm.ts`), whose shared memory every worker instantiates the
  * arena's module on once, so a kernel can call SIMD code on the job's data.
  *
- * Threads: `os.availableParallelism()`, at most 8; the environment variable `NAL_THREADS` sets the
- * number (1 turns workers off). Where workers or code generation are unavailable, or a job is
- * small, everything runs on the calling thread.
+ * Threads: `os.availableParallelism()`, at most 8, less the cores other processes keep busy right
+ * now (Linux: the runnable tasks of /proc/loadavg, read at most every 250 ms; a worker sharing a
+ * core with a busy process makes a job slower than the calling thread alone, measured by
+ * bench/busy-machine.mjs); the environment variable `NAL_THREADS` sets the number (1 turns workers
+ * off). Where workers or code generation are unavailable, or a job is small, everything runs on
+ * the calling thread.
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type { KernelArena, WasmMemory } from './wasm';
 
@@ -68,7 +72,44 @@ function configuredThreads(): number {
     if (Number.isInteger(n) && n >= 1) return Math.min(n, 64);
   }
   const avail = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  return Math.max(1, Math.min(MAX_THREADS, avail));
+  return Math.max(1, Math.min(MAX_THREADS, avail, avail - busyCores(avail)));
+}
+
+/** How often {@link busyCores} reads /proc/loadavg again (ms). */
+const LOAD_TTL_MS = 250;
+let loadRead: { at: number; busy: number } | undefined;
+
+/**
+ * Cores of the `avail` this process may use that other work keeps busy at this moment: the
+ * runnable tasks of /proc/loadavg (its fourth field, `running/total`, counted when read, not an
+ * average), less this thread and the threads the library itself holds ({@link reserveThreads}),
+ * scaled to `avail` of the machine's cores (a container sees the whole host's tasks), rounded.
+ * 0 where /proc/loadavg cannot be read (not Linux).
+ */
+export function busyCores(avail: number): number {
+  const now = Date.now();
+  if (!loadRead || now - loadRead.at > LOAD_TTL_MS || now < loadRead.at) {
+    let text = '';
+    try {
+      text = fs.readFileSync('/proc/loadavg', 'latin1');
+    } catch {
+      text = '';
+    }
+    loadRead = { at: now, busy: busyFromLoadavg(text, avail, os.cpus().length, reservedThreads) };
+  }
+  return Math.round(loadRead.busy);
+}
+
+/**
+ * {@link busyCores}' arithmetic on the text of /proc/loadavg (`"0.52 0.58 0.59 3/467 12345"`):
+ * the runnable tasks less this thread and `reserved` threads of our own, times `avail / cores`;
+ * 0 for text it cannot read.
+ * @internal
+ */
+export function busyFromLoadavg(text: string, avail: number, cores: number, reserved: number): number {
+  const running = Number(text.split(' ')[3]?.split('/')[0]);
+  if (!Number.isInteger(running) || running < 1) return 0;
+  return Math.max(0, running - 1 - reserved) * (avail / Math.max(avail, cores || avail));
 }
 
 /**

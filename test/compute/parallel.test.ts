@@ -10,7 +10,7 @@ import { LocalOutlierFactor } from '../../src/detectors/local-outlier-factor';
 import { IsolationForest } from '../../src/detectors/isolation-forest';
 import { OneClassSvm } from '../../src/detectors/one-class-svm';
 import { parallelStats } from '../../src/compute/parallel';
-import { reserveThreads, threadCount } from '../../src/compute/parallel';
+import { busyFromLoadavg, reserveThreads, threadCount } from '../../src/compute/parallel';
 
 function gaussian(n: number, d: number, seed: number, levels = 0): DenseMatrix {
   const rng = new Random(seed);
@@ -49,6 +49,24 @@ describe('parallel kernels', () => {
   it('NAL_THREADS sets the thread count', () => {
     expect(withThreads(3, threadCount)).toBe(3);
     expect(withThreads(1, threadCount)).toBe(1);
+  });
+
+  it('the default count leaves out the cores other processes keep busy (the runnable tasks of /proc/loadavg)', () => {
+    // 2 cores: this thread alone, one busy process, two, and the library's own reserved thread
+    expect(busyFromLoadavg('0.10 0.20 0.30 1/412 9', 2, 2, 0)).toBe(0);
+    expect(busyFromLoadavg('1.00 0.20 0.30 2/412 9', 2, 2, 0)).toBe(1);
+    expect(busyFromLoadavg('2.00 0.20 0.30 3/412 9', 2, 2, 0)).toBe(2);
+    expect(busyFromLoadavg('1.00 0.20 0.30 2/412 9', 2, 2, 1)).toBe(0);
+    // a container allowed 2 of the host's 64 cores sees the host's tasks: scaled to its share
+    expect(busyFromLoadavg('9 9 9 33/2000 9', 2, 64, 0)).toBe(1);
+    // unreadable text counts nothing
+    expect(busyFromLoadavg('', 2, 2, 0)).toBe(0);
+    expect(busyFromLoadavg('0.1 0.2 0.3', 2, 2, 0)).toBe(0);
+    // NAL_THREADS is taken as given, whatever the load
+    expect(withThreads(2, threadCount)).toBe(2);
+    const t = threadCount();
+    expect(t).toBeGreaterThanOrEqual(1);
+    expect(t).toBeLessThanOrEqual(8);
   });
 
   it('reserveThreads lowers the count until released (once), never below 1', () => {
