@@ -138,8 +138,6 @@ async function evaluate(train, test, options, extras = EXTRA_DETS) {
     const Xtr = ens.scale(train);
     const Xte = ens.scale(test);
     for (const d of extras) {
-      // PCA's eigen decomposition is O(columns^3): about 100 s at 1,555 columns (InternetAds)
-      if (d === 'pca' && train.X.cols > PCA_MAX_COLUMNS) continue;
       const det = makeDetector(d, options);
       const t0 = performance.now();
       await det.fit(Xtr);
@@ -246,8 +244,6 @@ function makeDetector(name, options) {
 }
 
 const count = (labels) => labels.reduce((a, b) => a + b, 0);
-/** Widest data PCA is run on here when it is not a member of the default ensemble (see evaluate). */
-const PCA_MAX_COLUMNS = 500;
 
 function normalRowsOf(data) {
   const idx = [];
