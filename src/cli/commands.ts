@@ -350,9 +350,10 @@ function contaminationOpt(v: Values): Contamination | undefined {
 /**
  * A warning on stderr (unless --quiet) for detector flags that the ensemble will not use: `--epochs`
  * without the autoencoder among the detectors, `--lof-k` without LOF, `--knn-k` without kNN (the
- * default detectors have neither the autoencoder nor LOF since issue 12).
+ * default detectors have neither the autoencoder nor LOF since issue 12). `train --feedback` checks
+ * the base model's detectors (with the flags' overrides), without the preset advice.
  */
-function warnUnusedDetectorFlags(v: Values, opts: EnsembleOptions, ctx: Ctx): void {
+function warnUnusedDetectorFlags(v: Values, opts: EnsembleOptions, ctx: Ctx, presetAdvice = true): void {
   if (v.quiet) return;
   const detectors = resolveEnsembleOptions(opts).detectors;
   const unused = ([['epochs', 'autoencoder'], ['lof-k', 'localOutlierFactor'], ['knn-k', 'knn']] as const).filter(([flag, d]) => v[flag] !== undefined && !detectors.includes(d));
@@ -360,7 +361,7 @@ function warnUnusedDetectorFlags(v: Values, opts: EnsembleOptions, ctx: Ctx): vo
   const flags = unused.map(([flag]) => `--${flag}`).join(' and ');
   const missing = unused.map(([, d]) => d);
   // the seed preset has both, but only helps when neither --detectors nor --preset chose the detectors
-  const preset = v.detectors === undefined && v.preset === undefined ? " or use --preset seed (the seed app's four detectors and 2-of-4 vote)" : '';
+  const preset = presetAdvice && v.detectors === undefined && v.preset === undefined ? " or use --preset seed (the seed app's four detectors and 2-of-4 vote)" : '';
   ctx.stderr.write(`warning: ${flags} ${unused.length > 1 ? 'apply' : 'applies'} to ${missing.join(' and ')}, which ${unused.length > 1 ? 'are' : 'is'} not among the detectors (${detectors.join(',')}); add ${unused.length > 1 ? 'them' : 'it'} with --detectors ${[...detectors, ...missing].join(',')}${preset}.\n`);
 }
 
@@ -893,6 +894,7 @@ async function retrainHeld(
   const hasBase = fs.existsSync(path.join(modelDir, 'manifest.json'));
   const base = hasBase ? await AnomalyEnsemble.load(modelDir) : undefined;
   try {
+    warnUnusedDetectorFlags(v, base ? { ...base.options, ...opts } : opts, ctx, !base);
     const prev = hasBase ? ((readManifest(modelDir).metadata as Record<string, any> | undefined)?.feedback as Record<string, any> | undefined) : undefined;
     const seed = opts.seed ?? base?.seed ?? drawSeed();
     opts.seed = seed;

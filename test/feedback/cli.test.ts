@@ -78,9 +78,11 @@ describe('nal feedback and nal train --feedback', () => {
     expect(stillFlagged).toBeLessThanOrEqual(Math.floor(fpIds.length / 5));
     // a second retrain keeps the contamination before feedback; --keep-weights keeps the fusion weights
     const weightsBefore = JSON.parse(fs.readFileSync(path.join(model, 'manifest.json'), 'utf8')).weights;
-    const r2 = await nal('train', '--data', csv, '--model', model, '--feedback', fb, '--keep-weights');
+    const r2 = await nal('train', '--data', csv, '--model', model, '--feedback', fb, '--keep-weights', '--epochs', '2');
     expect(r2.code).toBe(0);
     expect(r2.err).toContain('fusion weights kept');
+    // a flag for a detector the retrained model does not have: one warning naming the model's detectors
+    expect(r2.err).toContain('warning: --epochs applies to autoencoder, which is not among the detectors (isolationForest,localOutlierFactor); add it with --detectors isolationForest,localOutlierFactor,autoencoder.\n');
     expect(JSON.parse(fs.readFileSync(path.join(model, 'manifest.json'), 'utf8')).weights).toEqual(weightsBefore);
     expect(JSON.parse(fs.readFileSync(path.join(model, 'manifest.json'), 'utf8')).metadata.feedback.contamination).toBe(0.2);
   });
