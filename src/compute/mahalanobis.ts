@@ -62,10 +62,10 @@ const BLOCK_DOUBLES = 1 << 17;
  */
 export function covariance(data: Float64Array, n: number, d: number, forceJs = false): { mean: Float64Array; cov: Float64Array } {
   const mean = new Float64Array(d);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += data[i * d + j];
-  for (let j = 0; j < d; j++) mean[j] /= n;
   const cov = new Float64Array(d * d);
   if (n === 0 || d === 0) return { mean, cov };
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += data[i * d + j];
+  for (let j = 0; j < d; j++) mean[j] /= n;
   const Pd = Math.ceil(d / PANEL_ROWS) * PANEL_ROWS;
   const R = Math.max(16, Math.min(n, Math.floor(BLOCK_DOUBLES / Pd)));
   // the block transposed (Pd x R, zero rows past d), its panels, zero norms, 4 output rows
@@ -117,7 +117,8 @@ export function covariance(data: Float64Array, n: number, d: number, forceJs = f
 /**
  * The largest eigenvalue of a symmetric positive semi-definite `d x d` matrix, estimated by
  * power iteration from a fixed start (deterministic; a few per cent accuracy is all a ridge
- * scale needs): the Rayleigh quotient after `iterations` steps.
+ * scale needs): the Rayleigh quotient after `iterations` steps. NaN for a matrix with NaN,
+ * Infinity where a product overflows.
  */
 export function largestEigenvalue(A: Float64Array, d: number, iterations = 30): number {
   let v = new Float64Array(d);
@@ -125,10 +126,18 @@ export function largestEigenvalue(A: Float64Array, d: number, iterations = 30): 
   let w = new Float64Array(d);
   let lambda = 0;
   for (let it = 0; it < iterations; it++) {
+    // scaled by the largest magnitude first, so that the squares cannot overflow
+    let big = 0;
+    for (let j = 0; j < d; j++) big = Math.max(big, Math.abs(v[j]));
+    if (Number.isNaN(big)) return NaN;
+    if (!Number.isFinite(big)) return Infinity;
+    if (big === 0) return 0;
     let norm = 0;
-    for (let j = 0; j < d; j++) norm += v[j] * v[j];
+    for (let j = 0; j < d; j++) {
+      v[j] /= big;
+      norm += v[j] * v[j];
+    }
     norm = Math.sqrt(norm);
-    if (!(norm > 0) || !Number.isFinite(norm)) return Number.isFinite(norm) ? 0 : Infinity;
     for (let j = 0; j < d; j++) v[j] /= norm;
     lambda = 0;
     for (let i = 0; i < d; i++) {
@@ -166,7 +175,10 @@ export function cholesky(A: Float64Array, d: number, ridge: number, forceJs = fa
   // working column block: rows J0 .. d of A's block columns, updated in place (d x BLOCK)
   const W = new Float64Array(d * BLOCK);
   const Pd = Math.ceil(d / PANEL_ROWS) * PANEL_ROWS;
-  const len = Pd * d + BLOCK * d + Pd + Pd * BLOCK;
+  // the largest block of queries: the rows below J0 (padded to 4), J0 wide
+  let queries = 0;
+  for (let J0 = BLOCK; J0 < d; J0 += BLOCK) queries = Math.max(queries, Math.ceil((d - J0) / PANEL_ROWS) * PANEL_ROWS * J0);
+  const len = queries + BLOCK * d + Pd + Pd * BLOCK;
   const S = d > BLOCK ? tileSpace(len, forceJs) : undefined;
   for (let J0 = 0; J0 < d; J0 += BLOCK) {
     const J1 = Math.min(d, J0 + BLOCK);
@@ -237,7 +249,9 @@ export function forwardScores(L: Float64Array, mean: Float64Array, data: Float64
     blocks.push({ J0, bw, panAt: packed });
     if (J0 > 0) packed += Math.ceil(bw / PANEL_ROWS) * PANEL_ROWS * J0;
   }
-  const S = d > BLOCK ? tileSpace(packed + batch * d + batch + batch * BLOCK, forceJs) : undefined;
+  // zero norms for the queries (batch) and for the block's panels (up to BLOCK rows)
+  const zLen = Math.max(batch, BLOCK);
+  const S = d > BLOCK ? tileSpace(packed + batch * d + zLen + batch * BLOCK, forceJs) : undefined;
   let qAt = 0;
   let zAt = 0;
   let outAt = 0;
@@ -252,8 +266,8 @@ export function forwardScores(L: Float64Array, mean: Float64Array, data: Float64
     }
     qAt = S.base + packed;
     zAt = qAt + batch * d;
-    outAt = zAt + batch;
-    F.fill(0, zAt, zAt + batch);
+    outAt = zAt + zLen;
+    F.fill(0, zAt, zAt + zLen);
   }
   const Y = new Float64Array(batch * d);
   for (let r0 = 0; r0 < m; r0 += batch) {

@@ -18,8 +18,9 @@ export type PcaScore = 'reconstruction' | 'mahalanobis';
 /** Options of {@link Pca}. */
 export interface PcaOptions extends BaseDetectorOptions {
   /**
-   * `"mahalanobis"`: every component weighed by its variance, Σ_j y_j² / λ_j (the Mahalanobis
-   * distance; a direction with almost no training variance counts a lot). `"reconstruction"`: the
+   * `"mahalanobis"`: every component weighed by its variance, Σ_j y_j² / (λ_j + δ) (the
+   * Mahalanobis distance with a ridge δ of 1e-9 of the largest variance; a direction with almost
+   * no training variance counts a lot). `"reconstruction"`: the
    * squared distance of the centred row to the subspace of the major components (those that
    * explain `varianceRetained` of the variance), Σ_{minor j} y_j², the reconstruction error; it
    * misses an anomaly that lies along a major component, and anomalies among the training rows
@@ -86,7 +87,8 @@ const DEFAULTS = { contamination: 0.1, score: 'mahalanobis', varianceRetained: 0
  * Sarinnapakorn and Chang, "A Novel Anomaly Detection Scheme Based on Principal Component
  * Classifier", ICDM 2003; PyOD's `PCA` also weighs every component by its variance). With
  * `score: "mahalanobis"` (the default) the score is Σ_j y_j² / (λ_j + δ) over all components, the
- * ridge δ being 1e-9 of the largest variance (and at least 1e-12): a direction without training
+ * ridge δ being 1e-9 of the largest variance (estimated by 30 steps of power iteration from a fixed
+ * start; at least 1e-12): a direction without training
  * variance counts 1/δ. That sum is (x - m)ᵀ (C + δI)⁻¹ (x - m), computed without the eigen
  * decomposition as ‖y‖², L y = x - m, with the Cholesky factor L Lᵀ = C + δI (a larger δ, ten
  * times at a time, where rounding leaves C + δI not positive definite). With `"reconstruction"` it is the
@@ -246,11 +248,11 @@ export class Pca extends BaseDetector<PcaOptions, PcaState> {
     if (snapshot.params.form === 'cholesky') {
       const { ridge } = snapshot.params;
       const { mean, factor } = snapshot.arrays;
+      if (this.options.score !== 'mahalanobis') throw new ModelFormatError(`Pca snapshot has a Cholesky factor (the Mahalanobis score) but options with score '${this.options.score}'.`);
       if (
         typeof ridge !== 'number' ||
-        !(ridge > 0) ||
-        this.options.score !== 'mahalanobis' ||
-        !(mean instanceof Float64Array && mean.length === d) ||
+        !(ridge > 0 && ridge < Infinity) ||
+        !(mean instanceof Float64Array && mean.length === d && mean.every(Number.isFinite)) ||
         !(factor instanceof Float64Array && factor.length === (d * (d + 1)) / 2) ||
         !factor.every((v, k) => Number.isFinite(v) && (!isDiagonal(k) || v > 0))
       ) {

@@ -9,6 +9,7 @@ import { Ecod } from '../../src/detectors/ecod';
 import { Hbos } from '../../src/detectors/hbos';
 import { KNearestNeighbors } from '../../src/detectors/knn';
 import { Pca } from '../../src/detectors/pca';
+import { inverse, Matrix } from 'ml-matrix';
 
 const col = (...v: number[]) => v.map((x) => [x]);
 const close = (got: ArrayLike<number>, want: number[], digits = 12) => {
@@ -176,6 +177,42 @@ describe('Pca', () => {
     // and the Cholesky form round-trips to the bit
     expect(Array.from((await Pca.load(snap)).anomalyScore(Q))).toEqual(Array.from(pca.anomalyScore(Q)));
     await expect(Pca.load({ ...snap, arrays: { ...snap.arrays, factor: new Float64Array(2) } })).rejects.toThrow(/inconsistent Cholesky factor/);
+    const bad = (f: (a: Float64Array) => void) => {
+      const factor = (snap.arrays.factor as Float64Array).slice();
+      f(factor);
+      return Pca.load({ ...snap, arrays: { ...snap.arrays, factor } });
+    };
+    await expect(bad((a) => (a[2] = 0))).rejects.toThrow(/inconsistent Cholesky factor/); // a zero pivot
+    await expect(bad((a) => (a[0] = -1))).rejects.toThrow(/inconsistent Cholesky factor/);
+    await expect(bad((a) => (a[1] = NaN))).rejects.toThrow(/inconsistent Cholesky factor/);
+    await expect(Pca.load({ ...snap, params: { ...snap.params, ridge: Infinity } })).rejects.toThrow(/inconsistent Cholesky factor/);
+    await expect(Pca.load({ ...snap, options: { ...snap.options, score: 'reconstruction' } })).rejects.toThrow(/Cholesky factor \(the Mahalanobis score\) but options with score 'reconstruction'/);
+  });
+
+  it('at more columns than one block of the factor: the Mahalanobis distance with the ridge, by ml-matrix\'s inverse', async () => {
+    const d = 70;
+    const rr = new Random(8);
+    const Xw = Array.from({ length: 120 }, () => {
+      const z = rr.standardNormal();
+      return Array.from({ length: d }, (_, j) => (j % 5) * z + (1 + (j % 3)) * rr.standardNormal());
+    });
+    const pca = await new Pca().fit(Xw);
+    const ridge = pca.exportSnapshot().params.ridge as number;
+    const mw = Array.from({ length: d }, (_, j) => Xw.reduce((s, x) => s + x[j], 0) / Xw.length);
+    const C = new Matrix(d, d);
+    for (let i = 0; i < d; i++) {
+      for (let j = 0; j < d; j++) C.set(i, j, Xw.reduce((s, x) => s + (x[i] - mw[i]) * (x[j] - mw[j]), 0) / (Xw.length - 1) + (i === j ? ridge : 0));
+    }
+    const Ci = inverse(C);
+    const Qw = Array.from({ length: 9 }, () => Array.from({ length: d }, () => 2 * rr.standardNormal()));
+    const want = Qw.map((q) => {
+      const u = q.map((v, j) => v - mw[j]);
+      let s = 0;
+      for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) s += u[i] * Ci.get(i, j) * u[j];
+      return s;
+    });
+    const got = pca.anomalyScore(Qw);
+    want.forEach((w, i) => expect(Math.abs(got[i] - w) / w).toBeLessThan(1e-8));
   });
 
   it('reconstruction error: the squared distance to the major components\' subspace', async () => {
