@@ -60,9 +60,28 @@ const STALL_MS = 30_000;
 /** Threads held by other work of the library (see {@link reserveThreads}). */
 let reservedThreads = 0;
 
+/** Threads of the library running outside the kernels right now (see {@link holdRunningThreads}). */
+let runningThreads = 0;
+
 /** Threads used for parallel kernels (the calling thread included), less those reserved. */
 export function threadCount(): number {
   return Math.max(1, configuredThreads() - reservedThreads);
+}
+
+/**
+ * Count `n` threads of our own as running (the ensemble's autoencoder worker while it trains) until
+ * the returned function is called: the load check ({@link busyCores}) then does not take them for
+ * other processes' work. Unlike {@link reserveThreads} this does not lower the thread count.
+ */
+export function holdRunningThreads(n: number): () => void {
+  runningThreads += n;
+  let held = true;
+  return () => {
+    if (held) {
+      held = false;
+      runningThreads -= n;
+    }
+  };
 }
 
 function configuredThreads(): number {
@@ -77,14 +96,14 @@ function configuredThreads(): number {
 
 /** How often {@link busyCores} reads /proc/loadavg again (ms). */
 const LOAD_TTL_MS = 250;
-let loadRead: { at: number; busy: number } | undefined;
+let loadRead: { at: number; text: string } | undefined;
 
 /**
  * Cores of the `avail` this process may use that other work keeps busy at this moment: the
  * runnable tasks of /proc/loadavg (its fourth field, `running/total`, counted when read, not an
- * average), less this thread and the threads the library itself holds ({@link reserveThreads}),
- * scaled to `avail` of the machine's cores (a container sees the whole host's tasks), rounded.
- * 0 where /proc/loadavg cannot be read (not Linux).
+ * average; the text is read at most every 250 ms), less this thread and the library's own running
+ * threads ({@link holdRunningThreads}), scaled to `avail` of the machine's cores (a container sees
+ * the whole host's tasks), rounded. 0 where /proc/loadavg cannot be read (not Linux).
  */
 export function busyCores(avail: number): number {
   const now = Date.now();
@@ -95,21 +114,28 @@ export function busyCores(avail: number): number {
     } catch {
       text = '';
     }
-    loadRead = { at: now, busy: busyFromLoadavg(text, avail, os.cpus().length, reservedThreads) };
+    loadRead = { at: now, text };
   }
-  return Math.round(loadRead.busy);
+  return Math.round(busyFromLoadavg(loadRead.text, avail, cpuCount(), runningThreads));
+}
+
+let cpus: number | undefined;
+/** The machine's cores as the OS lists them (cached: it does not change while we run). */
+function cpuCount(): number {
+  cpus ??= os.cpus().length;
+  return cpus;
 }
 
 /**
  * {@link busyCores}' arithmetic on the text of /proc/loadavg (`"0.52 0.58 0.59 3/467 12345"`):
- * the runnable tasks less this thread and `reserved` threads of our own, times `avail / cores`;
+ * the runnable tasks less this thread and `own` running threads of ours, times `avail / cores`;
  * 0 for text it cannot read.
  * @internal
  */
-export function busyFromLoadavg(text: string, avail: number, cores: number, reserved: number): number {
+export function busyFromLoadavg(text: string, avail: number, cores: number, own: number): number {
   const running = Number(text.split(' ')[3]?.split('/')[0]);
   if (!Number.isInteger(running) || running < 1) return 0;
-  return Math.max(0, running - 1 - reserved) * (avail / Math.max(avail, cores || avail));
+  return Math.max(0, running - 1 - own) * (avail / Math.max(avail, cores || avail));
 }
 
 /**

@@ -37,7 +37,7 @@ import { Ecod } from '../detectors/ecod';
 import { Copod } from '../detectors/copod';
 import { Hbos, type HbosOptions } from '../detectors/hbos';
 import { Pca, type PcaOptions } from '../detectors/pca';
-import { reserveThreads, threadCount } from '../compute/parallel';
+import { holdRunningThreads, reserveThreads, threadCount } from '../compute/parallel';
 import { StandardScaler, type StandardScalerState } from '../preprocess/standard-scaler';
 import {
   AGREEMENT_FLOOR,
@@ -482,7 +482,12 @@ export class AnomalyEnsemble {
       // wait until the training runs in the worker (or, when it cannot, has run here)
       await Promise.race([started, job.done.then(() => {}, () => {})]);
       ahead = job;
-      if (job.run) release = reserveThreads(1);
+      if (job.run) {
+        release = reserveThreads(1);
+        // the worker runs until its training ends: not another process's load
+        const running = holdRunningThreads(1);
+        job.done.then(running, running);
+      }
     }
     try {
       for (const [index, name] of names.entries()) {

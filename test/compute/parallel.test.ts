@@ -10,7 +10,7 @@ import { LocalOutlierFactor } from '../../src/detectors/local-outlier-factor';
 import { IsolationForest } from '../../src/detectors/isolation-forest';
 import { OneClassSvm } from '../../src/detectors/one-class-svm';
 import { parallelStats } from '../../src/compute/parallel';
-import { busyFromLoadavg, reserveThreads, threadCount } from '../../src/compute/parallel';
+import { busyCores, busyFromLoadavg, holdRunningThreads, reserveThreads, threadCount } from '../../src/compute/parallel';
 
 function gaussian(n: number, d: number, seed: number, levels = 0): DenseMatrix {
   const rng = new Random(seed);
@@ -62,6 +62,13 @@ describe('parallel kernels', () => {
     // unreadable text counts nothing
     expect(busyFromLoadavg('', 2, 2, 0)).toBe(0);
     expect(busyFromLoadavg('0.1 0.2 0.3', 2, 2, 0)).toBe(0);
+    // the library's own running threads (the autoencoder's worker) are not other processes' load
+    const release = holdRunningThreads(1000);
+    expect(busyCores(2)).toBe(0);
+    release();
+    release();
+    expect(busyCores(2)).toBeGreaterThanOrEqual(0);
+    expect(Number.isInteger(busyCores(2))).toBe(true);
     // NAL_THREADS is taken as given, whatever the load
     expect(withThreads(2, threadCount)).toBe(2);
     const t = threadCount();
