@@ -143,6 +143,36 @@ describe('AnomalyEnsemble', () => {
     expectSameResult(res, (await AnomalyEnsemble.load(dir)).detect(data));
   });
 
+  it('a model saved with the previous default (six detectors, agreement weights) keeps its options when loaded', async () => {
+    const previous = { seed: 5, detectors: ['isolationForest', 'oneClassSvm', 'localOutlierFactor', 'autoencoder', 'copod', 'hbos'], weights: 'agreement', ...FAST } as const;
+    const e = await new AnomalyEnsemble({ ...previous, detectors: [...previous.detectors] }).fit(data);
+    const res = e.detect(data);
+    const dir = tmp();
+    await e.save(dir);
+    const loaded = await AnomalyEnsemble.load(dir);
+    // the saved options, not today's defaults
+    expect(loaded.options).toEqual(e.options);
+    expect(loaded.options.detectors).toEqual([...previous.detectors]);
+    expect(loaded.options.detectors).not.toEqual([...DEFAULT_DETECTORS]);
+    expect(loaded.options.weights).toBe('agreement');
+    expect(loaded.weights).toEqual(e.weights);
+    expectSameResult(res, loaded.detect(data));
+    e.dispose();
+    loaded.dispose();
+  });
+
+  it('the default detectors train on a handful of rows (kNN\'s k capped at the rows - 1) with finite scores', async () => {
+    for (const n of [3, 5, 12]) {
+      const few = subsetRows(data, Array.from({ length: n }, (_, i) => i));
+      const e = await new AnomalyEnsemble({ seed: 1 }).fit(few);
+      expect(e.options.detectors).toEqual([...DEFAULT_DETECTORS]);
+      const r = e.detect(data);
+      for (const d of r.detectors) for (const v of r.scores[d]!) expect(Number.isFinite(v), `${n} rows, ${d}`).toBe(true);
+      for (const v of r.ensembleScore) expect(Number.isFinite(v), `${n} rows`).toBe(true);
+      e.dispose();
+    }
+  });
+
   it('refuses rows with other features, naming them', () => {
     const other = { ...data, features: data.features.map((f) => (f === 'flag' ? 'flags' : f)) };
     expect(() => ens.detect(other)).toThrow(FeatureMismatchError);
