@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Random } from '../../src/core/random';
 import { loadTraffic } from '../../src/data/csv';
 import { generateTraffic, trafficToCsv } from '../../src/data/generator';
 import { AnomalyEnsemble, type DetectionResult } from '../../src/ensemble/ensemble';
@@ -132,6 +133,30 @@ describe('detectStream', () => {
       expect(chunks.map((c) => c.rows)).toEqual([333, 333, 333, 1]);
       expect(concat(chunks)).toEqual(withoutThreshold(whole));
     }
+  });
+
+  it('on wide rows (140 columns: PCA\'s factor in three blocks, kNN by matrix products) small chunks score as the whole batch', async () => {
+    const d = 140;
+    const rng = new Random(11);
+    const wide = (n: number) => {
+      const data = new Float64Array(n * d);
+      for (let i = 0; i < n; i++) {
+        const z = rng.standardNormal();
+        for (let j = 0; j < d; j++) data[i * d + j] = (j % 7) * z + rng.standardNormal();
+      }
+      return { rows: n, cols: d, data };
+    };
+    const features = Array.from({ length: d }, (_, j) => `f${j}`);
+    const e = await new AnomalyEnsemble({ seed: 2 }).fit(wide(300), features);
+    const test = wide(50);
+    const whole = e.detect(test, features);
+    function* rows() {
+      for (let i = 0; i < test.rows; i++) yield test.data.subarray(i * d, (i + 1) * d);
+    }
+    const chunks = await collect(detectStream(e, rows(), { chunkSize: 7 }));
+    expect(chunks.map((c) => c.rows)).toEqual([7, 7, 7, 7, 7, 7, 7, 1]);
+    expect(concat(chunks)).toEqual(withoutThreshold(whole));
+    e.dispose();
   });
 
   it('flushMs emits the rows received so far from a slow source', async () => {
