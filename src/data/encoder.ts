@@ -203,17 +203,35 @@ export class TrafficEncoder {
     }
     const numeric = columns.filter((c) => categories[c] === undefined);
     const mode = opts.log1p ?? 'none';
+    // the numeric columns' training values, a block of columns per pass over the rows (reading one
+    // column down the rows took 0.6 µs a cell at 1,555 columns: a cache miss per cell); a block
+    // holds at most 2^23 values (64 MB). Cells that are not numbers are left out here and reported
+    // when the rows are encoded
+    const n = records.length;
+    const perBlock = Math.max(1, Math.floor(2 ** 23 / Math.max(1, n)));
+    const numericAt = new Map(numeric.map((c, k) => [c, k] as const));
+    let block: { k0: number; values: Float64Array } | undefined;
     const trainingValues = (c: string): Float64Array => {
-      // cells that are not numbers are left out here and reported when the rows are encoded
-      const j = index.get(c)!;
-      return Float64Array.from(records, (r) => +r[j]);
+      const k = numericAt.get(c)!;
+      const k0 = k - (k % perBlock);
+      if (!block || block.k0 !== k0) {
+        const js = numeric.slice(k0, k0 + perBlock).map((col) => index.get(col)!);
+        const values = new Float64Array(js.length * n);
+        for (let i = 0; i < n; i++) {
+          const r = records[i];
+          for (let t = 0; t < js.length; t++) values[t * n + i] = +r[js[t]];
+        }
+        block = { k0, values };
+      }
+      return block.values.subarray((k - k0) * n, (k - k0 + 1) * n);
     };
     let log1p: string[];
     if (mode === 'numeric') log1p = numeric;
     else if (mode === 'none') log1p = [];
     else if (mode === 'auto') log1p = numeric.filter((c) => isHeavyTailed(trainingValues(c)));
     else log1p = [...mode];
-    const stray = log1p.filter((c) => !numeric.includes(c));
+    const numericSet = new Set(numeric);
+    const stray = log1p.filter((c) => !numericSet.has(c));
     if (stray.length) throw new DataValidationError(`log-scaled column${stray.length > 1 ? 's' : ''} ${stray.map((c) => `'${c}'`).join(', ')} must be numeric feature columns.`, { file: opts.file });
     const log1pFloor: Record<string, number> = {};
     for (const c of log1p) {
