@@ -212,11 +212,64 @@ export function expandedSearchFactory(filterJs: typeof boundFilter32Js, insert: 
     cnt[g] = c;
   }
 
-  /** The direct squared distances of the `c` candidates at `ix[base ..]` to the query at `Q[qb ..]`, offered to the heap at `hb`. */
+  /**
+   * The direct squared distances of the `c` candidates at `ix[base ..]` to the query at `Q[qb ..]`,
+   * offered to the heap at `hb` in candidate order. Four candidates at a time, each with its own
+   * sum in feature order (the same operations as one at a time, so the same bits): one running sum
+   * waits for the previous addition at every feature, four independent ones do not (at 1,555
+   * features the search spent most of its time here).
+   */
   function exact(X: Float64Array, Q: Float64Array, d: number, k: number, base: number, c: number, qb: number, D: Float64Array, I: Int32Array, hb: number): void {
     let count = 0;
     let w = Infinity;
-    for (let t = 0; t < c; t++) {
+    let t0 = 0;
+    for (; t0 + 3 < c; t0 += 4) {
+      const j0 = ix[base + t0];
+      const j1 = ix[base + t0 + 1];
+      const j2 = ix[base + t0 + 2];
+      const j3 = ix[base + t0 + 3];
+      const b0 = j0 * d;
+      const b1 = j1 * d;
+      const b2 = j2 * d;
+      const b3 = j3 * d;
+      let q = Q[qb];
+      let u0 = X[b0] - q;
+      let u1 = X[b1] - q;
+      let u2 = X[b2] - q;
+      let u3 = X[b3] - q;
+      let s0 = u0 * u0;
+      let s1 = u1 * u1;
+      let s2 = u2 * u2;
+      let s3 = u3 * u3;
+      for (let f = 1; f < d; f++) {
+        q = Q[qb + f];
+        u0 = X[b0 + f] - q;
+        u1 = X[b1 + f] - q;
+        u2 = X[b2 + f] - q;
+        u3 = X[b3 + f] - q;
+        s0 += u0 * u0;
+        s1 += u1 * u1;
+        s2 += u2 * u2;
+        s3 += u3 * u3;
+      }
+      if (s0 <= w) {
+        count = insert(D, I, hb, k, count, s0, j0);
+        if (count === k) w = D[hb];
+      }
+      if (s1 <= w) {
+        count = insert(D, I, hb, k, count, s1, j1);
+        if (count === k) w = D[hb];
+      }
+      if (s2 <= w) {
+        count = insert(D, I, hb, k, count, s2, j2);
+        if (count === k) w = D[hb];
+      }
+      if (s3 <= w) {
+        count = insert(D, I, hb, k, count, s3, j3);
+        if (count === k) w = D[hb];
+      }
+    }
+    for (let t = t0; t < c; t++) {
       const j = ix[base + t];
       const xb = j * d;
       let u = X[xb] - Q[qb];
