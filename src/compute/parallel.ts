@@ -74,12 +74,17 @@ export function threadCount(): number {
  * other processes' work. Unlike {@link reserveThreads} this does not lower the thread count.
  */
 export function holdRunningThreads(n: number): () => void {
-  runningThreads += n;
+  return hold(n, (by) => (runningThreads += by));
+}
+
+/** Add `n` with `change` now and `-n` when the returned function is first called (later calls do nothing). */
+function hold(n: number, change: (by: number) => void): () => void {
+  change(n);
   let held = true;
   return () => {
     if (held) {
       held = false;
-      runningThreads -= n;
+      change(-n);
     }
   };
 }
@@ -144,14 +149,7 @@ export function busyFromLoadavg(text: string, avail: number, cores: number, own:
  * parallel kernels do not take the cores it runs on. Results never depend on the thread count.
  */
 export function reserveThreads(n: number): () => void {
-  reservedThreads += n;
-  let held = true;
-  return () => {
-    if (held) {
-      held = false;
-      reservedThreads -= n;
-    }
-  };
+  return hold(n, (by) => (reservedThreads += by));
 }
 
 /** A copy of `a` in shared memory (or `a` itself when it already is). */

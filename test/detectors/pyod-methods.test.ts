@@ -133,19 +133,19 @@ describe('Pca', () => {
 
   // the largest eigenvalue of [[a, b], [b, c]]
   const l1 = (a + c) / 2 + Math.sqrt(((a - c) / 2) ** 2 + b * b);
+  /** (q - m)ᵀ [[a + δ, b], [b, c + δ]]⁻¹ (q - m) for each row q of Q, in closed form. */
+  const mahalanobis2 = (delta: number) =>
+    Q.map(([x, y]) => {
+      const [ar, cr] = [a + delta, c + delta];
+      const u = x - m[0];
+      const v = y - m[1];
+      return (cr * u * u - 2 * b * u * v + ar * v * v) / (ar * cr - b * b);
+    });
 
   it('Mahalanobis score (default): (x - m)ᵀ (C + δI)⁻¹ (x - m), δ = 1e-9 of the largest variance', async () => {
     const pca = await new Pca().fit(X);
     expect(pca.nMajorComponents).toBeUndefined();
-    const delta = 1e-9 * l1;
-    const [ar, cr] = [a + delta, c + delta];
-    const det = ar * cr - b * b;
-    const want = Q.map(([x, y]) => {
-      const u = x - m[0];
-      const v = y - m[1];
-      return (cr * u * u - 2 * b * u * v + ar * v * v) / det;
-    });
-    close(pca.anomalyScore(Q), want, 10);
+    close(pca.anomalyScore(Q), mahalanobis2(1e-9 * l1), 10);
     // the ridge is what a direction without variance gets: a constant column counts 1/δ
     const flat = await new Pca().fit(X.map(([x]) => [x, 7]));
     const s = flat.anomalyScore([[m[0], 8]])[0];
@@ -167,13 +167,7 @@ describe('Pca', () => {
     };
     const loaded = await Pca.load(old);
     expect(loaded.nMajorComponents).toBe(1);
-    const det = a * c - b * b;
-    const want = Q.map(([x, y]) => {
-      const u = x - m[0];
-      const v = y - m[1];
-      return (c * u * u - 2 * b * u * v + a * v * v) / det;
-    });
-    close(loaded.anomalyScore(Q), want, 8);
+    close(loaded.anomalyScore(Q), mahalanobis2(0), 8);
     // and the Cholesky form round-trips to the bit
     expect(Array.from((await Pca.load(snap)).anomalyScore(Q))).toEqual(Array.from(pca.anomalyScore(Q)));
     await expect(Pca.load({ ...snap, arrays: { ...snap.arrays, factor: new Float64Array(2) } })).rejects.toThrow(/inconsistent Cholesky factor/);
