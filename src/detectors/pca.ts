@@ -70,12 +70,6 @@ export interface PcaCholeskyState {
   ridge: number;
 }
 
-/** Whether position `k` of a packed lower triangle (rows of 1, 2, 3, ... values) is on the diagonal. */
-function isDiagonal(k: number): boolean {
-  const i = Math.floor((Math.sqrt(8 * k + 1) - 1) / 2);
-  return k === (i * (i + 3)) / 2;
-}
-
 const DEFAULTS = { contamination: 0.1, score: 'mahalanobis', varianceRetained: 0.9 } satisfies Required<Omit<PcaOptions, 'seed'>>;
 
 /**
@@ -254,7 +248,9 @@ export class Pca extends BaseDetector<PcaOptions, PcaState> {
         !(ridge > 0 && ridge < Infinity) ||
         !(mean instanceof Float64Array && mean.length === d && mean.every(Number.isFinite)) ||
         !(factor instanceof Float64Array && factor.length === (d * (d + 1)) / 2) ||
-        !factor.every((v, k) => Number.isFinite(v) && (!isDiagonal(k) || v > 0))
+        !factor.every(Number.isFinite) ||
+        // row i's diagonal value is the last of its i + 1, at i(i + 3)/2
+        !Array.from({ length: d }, (_, i) => factor[(i * (i + 3)) / 2]).every((v) => v > 0)
       ) {
         throw new ModelFormatError('Pca snapshot has an inconsistent Cholesky factor.');
       }
