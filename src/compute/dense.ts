@@ -18,7 +18,9 @@
  * recompute the others directly; a non-finite `A` (overflow) always counts as "maybe".
  */
 import type { DenseMatrix } from '../core/matrix';
-import { KernelArena, kernelModule, WasmFunction, type KernelModule } from './wasm';
+import { runBlocks, sharedScratch, type ArenaAccess, type SharedArray } from './parallel';
+import { expWasm } from './exp';
+import { kernelArena, kernelModule, WasmFunction, type KernelArena, type KernelModule } from './wasm';
 
 /** Index rows per packed panel (and query rows per kernel pass). */
 export const PANEL_ROWS = 4;
@@ -472,8 +474,14 @@ function dotColumnWasm(): WasmFunction {
  * deterministic SIMD instructions (no relaxed SIMD): every machine computes the same bits.
  */
 export function denseKernels(): KernelModule | undefined {
-  return kernelModule('dense-v6', () => [distanceTileWasm(), boundFilter32Wasm(), dotColumnWasm()]);
+  return kernelModule('dense-v7', () => [distanceTileWasm(), boundFilter32Wasm(), dotColumnWasm(), expWasm('expScaled32'), expWasm('expScaled64')]);
 }
+
+/** Groups of four positions one {@link RbfKernelColumns.columnsInto} call computes at most. */
+export const RBF_GROUPS = 16;
+
+/** The instance of {@link RbfKernelColumns} whose rows are in this thread's RBF arena now. */
+let rbfArenaOwner: RbfKernelColumns | undefined;
 
 /**
  * Columns of the RBF kernel matrix of a set of rows, as libsvm computes them:
@@ -482,10 +490,12 @@ export function denseKernels(): KernelModule | undefined {
  * are addressed by position: {@link swap} exchanges two positions, as libsvm's solver does when it
  * shrinks its active set, so that a column can be computed for the first positions only.
  *
- * The dot products run as WebAssembly SIMD over the rows packed in panels (in a memory of its own,
- * freed with the object), or their JavaScript twins: one column by a matrix-vector product
- * (`dotColumn`), several columns at once by the 4 x 4 distance tile ({@link fullColumns}, about 3x
- * less time a column, the rows streamed from memory once for four columns).
+ * The dot products run as WebAssembly SIMD over the rows packed in panels, or their JavaScript
+ * twins: one column by a matrix-vector product (`dotColumn`), several columns at once by the 4 x 4
+ * distance tile ({@link columnsInto}, about 3x less time a column, the rows streamed from memory
+ * once for four columns; groups of four on worker threads). The rows live in this thread's arena
+ * for RBF columns (reused from fit to fit, so worker threads instantiate it once): one instance
+ * at a time per thread, and an instance whose arena a newer one took refuses to compute.
  */
 export class RbfKernelColumns {
   readonly rows: number;
@@ -493,14 +503,24 @@ export class RbfKernelColumns {
   /** `‖x_r‖²` of the row at each position. */
   readonly squaredNorms: Float64Array;
   private readonly F: Float64Array;
+  private readonly arena?: KernelArena;
   private readonly exports?: Record<string, (...args: number[]) => void>;
   private readonly panAt: number;
   private readonly xnAt: number;
-  private readonly qAt: number;
-  private readonly qnAt: number;
-  private readonly outAt: number;
+  /** Group slots: per group 4 query rows, their norms and 4 output rows (slot 0 also serves {@link column}). */
+  private readonly slotAt: number;
+  private readonly slotLen: number;
+  /** Float32 offsets of the whole columns' values ({@link columnsInto}) and of one column's ({@link column}). */
+  private readonly out32At: number;
+  private readonly col32At: number;
   private readonly panels: number;
   private readonly negGamma: number;
+  private readonly block: RbfColumnsBlock;
+  /** Float32 views: the whole columns' values, one column's values (in the arena, or plain arrays). */
+  private readonly out32: Float32Array;
+  private readonly col32: Float32Array;
+  /** Values between the starts of two consecutive columns of {@link columnsInto}'s result. */
+  readonly columnStride: number;
 
   constructor(X: DenseMatrix, gamma: number, forceJs = false) {
     const n = X.rows;
@@ -511,31 +531,50 @@ export class RbfKernelColumns {
     this.squaredNorms = squaredNorms(X.data, n, d);
     this.panels = Math.ceil(n / PANEL_ROWS);
     const padded = this.panels * PANEL_ROWS;
-    // panels, their norms, 4 query rows and norms, 4 output rows
-    const len = padded * d + padded + 4 * d + 4 + 4 * padded;
+    this.slotLen = 4 * d + 4 + 4 * padded;
+    this.columnStride = padded;
+    // float64 elements: panels, their norms, the group slots; then float32 columns (as many float64
+    // elements as half their values): RBF_GROUPS·4 whole ones and one more with room past its end
+    const len = padded * d + padded + RBF_GROUPS * this.slotLen + 2 * RBF_GROUPS * padded + padded / 2 + 2;
     const kernels = forceJs ? undefined : denseKernels();
-    const arena = kernels ? new KernelArena(kernels, Math.ceil((8 * len + 64) / 65536) + 1) : undefined;
+    const arena = kernels ? kernelArena(kernels, 'rbf-columns') : undefined;
+    arena?.reset();
     const at = arena ? arena.alloc(8 * len) : -1;
     if (arena && at >= 0) {
       this.F = new Float64Array(arena.memory.buffer as SharedArrayBuffer);
+      this.arena = arena;
       this.exports = arena.exports;
       this.panAt = at / 8;
+      rbfArenaOwner = this;
     } else {
       this.F = new Float64Array(len);
       this.panAt = 0;
     }
     this.xnAt = this.panAt + padded * d;
-    this.qAt = this.xnAt + padded;
-    this.qnAt = this.qAt + 4 * d;
-    this.outAt = this.qnAt + 4;
+    this.slotAt = this.xnAt + padded;
+    this.out32At = 2 * (this.slotAt + RBF_GROUPS * this.slotLen);
+    this.col32At = this.out32At + 4 * RBF_GROUPS * padded;
+    const f32 = this.arena ? new Float32Array(this.arena.memory.buffer as SharedArrayBuffer) : undefined;
+    this.out32 = f32 ? f32.subarray(this.out32At, this.col32At) : new Float32Array(4 * RBF_GROUPS * padded);
+    this.col32 = f32 ? f32.subarray(this.col32At, this.col32At + padded + 4) : new Float32Array(padded + 4);
+    this.block = rbfColumnsFactory(distanceTileJs);
     packPanels(X.data, 0, n, d, this.F, this.panAt);
     this.F.set(this.squaredNorms, this.xnAt);
+  }
+
+  /** The arena's memory as seen now (it may have grown), checked to still hold this instance's rows. */
+  private memory(): Float64Array {
+    if (!this.arena) return this.F;
+    if (rbfArenaOwner !== this) throw new Error('RbfKernelColumns: a newer instance on this thread took the arena.');
+    const buf = this.arena.memory.buffer as SharedArrayBuffer;
+    return this.F.buffer === buf ? this.F : new Float64Array(buf);
   }
 
   /** Exchange the rows at positions `i` and `j`. */
   swap(i: number, j: number): void {
     if (i === j) return;
-    const { F, cols: d } = this;
+    const F = this.memory();
+    const d = this.cols;
     const a = this.panAt + (i >> 2) * PANEL_ROWS * d + (i & 3);
     const b = this.panAt + (j >> 2) * PANEL_ROWS * d + (j & 3);
     for (let f = 0; f < d; f++) {
@@ -551,55 +590,128 @@ export class RbfKernelColumns {
     F[this.xnAt + j] = xsq[j];
   }
 
-  /** The row at position `i` into `F[at .. at + d)`. */
-  private unpack(i: number, at: number): void {
-    const { F, cols: d } = this;
-    const base = this.panAt + (i >> 2) * PANEL_ROWS * d + (i & 3);
-    for (let f = 0; f < d; f++) F[at + f] = F[base + f * PANEL_ROWS];
-  }
-
   /** K(position i, position r) for r in [start, end) into `out[r]`. */
   column(i: number, start: number, end: number, out: Float32Array): void {
     if (start >= end) return;
-    const { F, cols: d } = this;
-    this.unpack(i, this.qAt);
-    // the panels covering [start, end)
+    const F = this.memory();
+    const d = this.cols;
+    const qAt = this.slotAt;
+    const base = this.panAt + (i >> 2) * PANEL_ROWS * d + (i & 3);
+    for (let f = 0; f < d; f++) F[qAt + f] = F[base + f * PANEL_ROWS];
+    // the panels covering [start, end), their dot products from outAt + 4·p0 on
     const p0 = start >> 2;
     const p1 = (end + 3) >> 2;
+    const outAt = qAt + 4 * d + 4;
     const panAt = this.panAt + p0 * PANEL_ROWS * d;
-    const outAt = this.outAt - p0 * PANEL_ROWS;
-    if (this.exports) this.exports.dotColumn(8 * this.qAt, d, 8 * panAt, p1 - p0, 8 * (outAt + p0 * PANEL_ROWS));
-    else dotColumnJs(F, this.qAt, d, panAt, p1 - p0, outAt + p0 * PANEL_ROWS);
+    if (this.exports) this.exports.dotColumn(8 * qAt, d, 8 * panAt, p1 - p0, 8 * (outAt + p0 * PANEL_ROWS));
+    else dotColumnJs(F, qAt, d, panAt, p1 - p0, outAt + p0 * PANEL_ROWS);
     const xsq = this.squaredNorms;
     const xi = xsq[i];
     const g = this.negGamma;
-    for (let r = start; r < end; r++) out[r] = Math.exp(g * (xi + xsq[r] - 2 * F[outAt + r]));
+    if (!this.exports) {
+      for (let r = start; r < end; r++) out[r] = Math.exp(g * (xi + xsq[r] - 2 * F[outAt + r]));
+      return;
+    }
+    // the same expression, its exp by the SIMD lanes (Math.exp's bits)
+    for (let r = start; r < end; r++) F[outAt + r] = xi + xsq[r] - 2 * F[outAt + r];
+    this.exports.expScaled32(8 * (outAt + start), 4 * this.col32At, end - start, g);
+    out.set(this.col32.subarray(0, end - start), start);
   }
 
   /**
-   * Whole columns (every position) of up to 4 positions at once: `out[c]` gets position
-   * `positions[c]`'s column. The same values as {@link column}: the tile's expansion
-   * (‖x_i‖² + ‖x_r‖²) − (dot + dot) is libsvm's expression to the bit.
+   * Whole columns (every position) of up to {@link RBF_GROUPS}·4 positions: position
+   * `positions[c]`'s column at `[c·s, c·s + rows)` of the returned array (s =
+   * {@link columnStride}), which the next call overwrites. Four positions per distance tile, the groups on up to `threads` threads.
+   * The same values as {@link column}: the tile's expansion (‖x_i‖² + ‖x_r‖²) − (dot + dot) is
+   * libsvm's expression to the bit, and every thread computes a value the same way.
+   */
+  columnsInto(positions: readonly number[], threads = 1): Float32Array {
+    const groups = Math.ceil(positions.length / 4);
+    if (groups > RBF_GROUPS) throw new RangeError(`RbfKernelColumns: at most ${4 * RBF_GROUPS} columns at once, got ${positions.length}.`);
+    const F = this.memory();
+    const n = this.rows;
+    const POS = sharedScratch('rbf-positions', Int32Array, 4 * RBF_GROUPS);
+    POS.fill(-1);
+    POS.set(positions);
+    const params = {
+      d: this.cols,
+      n,
+      padded: this.panels * PANEL_ROWS,
+      panels: this.panels,
+      panAt: this.panAt,
+      xnAt: this.xnAt,
+      slotAt: this.slotAt,
+      slotLen: this.slotLen,
+      negGamma: this.negGamma,
+      out32At: this.out32At,
+    };
+    const bufs: Record<string, SharedArray> = { POS };
+    const arena = this.arena;
+    const parallel =
+      arena !== undefined && threads > 1 && groups > 1 && runBlocks({ key: 'rbf-columns', source: rbfColumnsSource, bufs, params, rows: groups, blockRows: 1, arena }, threads);
+    if (!parallel) this.block({ ...bufs, F, OUT: this.out32 }, params, 0, groups, arena && { exports: arena.exports, memory: arena.memory });
+    return this.out32;
+  }
+
+  /**
+   * Whole columns of up to 4 positions at once: `out[c]` gets position `positions[c]`'s column
+   * (see {@link columnsInto}).
    */
   fullColumns(positions: readonly number[], out: Float32Array[]): void {
-    const { F, cols: d, rows: n } = this;
-    const padded = this.panels * PANEL_ROWS;
-    for (let c = 0; c < 4; c++) {
-      if (c < positions.length) {
-        this.unpack(positions[c], this.qAt + c * d);
-        F[this.qnAt + c] = this.squaredNorms[positions[c]];
-      } else {
-        F.fill(0, this.qAt + c * d, this.qAt + (c + 1) * d);
-        F[this.qnAt + c] = 0;
-      }
-    }
-    if (this.exports) this.exports.distanceTile(8 * this.qAt, 4, d, 8 * this.panAt, this.panels, 8 * this.qnAt, 8 * this.xnAt, 8 * this.outAt, 8 * padded);
-    else distanceTileJs(F, this.qAt, 4, d, this.panAt, this.panels, this.qnAt, this.xnAt, this.outAt, padded);
-    const g = this.negGamma;
-    for (let c = 0; c < positions.length; c++) {
-      const o = this.outAt + c * padded;
-      const col = out[c];
-      for (let r = 0; r < n; r++) col[r] = Math.exp(g * F[o + r]);
-    }
+    const all = this.columnsInto(positions.slice(0, 4));
+    const s = this.columnStride;
+    for (let c = 0; c < Math.min(4, positions.length); c++) out[c].set(all.subarray(c * s, c * s + this.rows));
   }
 }
+
+type RbfColumnsBlock = (b: Record<string, SharedArray>, p: Record<string, number>, start: number, end: number, arena?: ArenaAccess) => void;
+
+/**
+ * The block kernel of {@link RbfKernelColumns.columnsInto}: groups [start, end) of four positions
+ * (`POS`, −1 for none), each group's query rows unpacked from the panels into its own slot, one
+ * distance tile against every panel, then `fround(exp(−γ·A))` into the float32 columns (by the
+ * arena's SIMD exp, or `Math.exp` into `OUT` without an arena: the same bits). Self-contained
+ * (worker threads compile it from its source, with the tile's JavaScript twin where there is no
+ * arena).
+ */
+function rbfColumnsFactory(tileJs: typeof distanceTileJs): RbfColumnsBlock {
+  return function (b, p, start, end, arena) {
+    const F = arena ? new Float64Array(arena.memory.buffer as SharedArrayBuffer) : (b.F as Float64Array);
+    const POS = b.POS as Int32Array;
+    const d = p.d;
+    const n = p.n;
+    const padded = p.padded;
+    const negGamma = p.negGamma;
+    for (let g = start; g < end; g++) {
+      const qAt = p.slotAt + g * p.slotLen;
+      const qnAt = qAt + 4 * d;
+      const outAt = qnAt + 4;
+      for (let c = 0; c < 4; c++) {
+        const i = POS[4 * g + c];
+        const q = qAt + c * d;
+        if (i < 0) {
+          F.fill(0, q, q + d);
+          F[qnAt + c] = 0;
+          continue;
+        }
+        const base = p.panAt + (i >> 2) * 4 * d + (i & 3);
+        for (let f = 0; f < d; f++) F[q + f] = F[base + 4 * f];
+        F[qnAt + c] = F[p.xnAt + i];
+      }
+      if (arena) arena.exports.distanceTile(8 * qAt, 4, d, 8 * p.panAt, p.panels, 8 * qnAt, 8 * p.xnAt, 8 * outAt, 8 * padded);
+      else tileJs(F, qAt, 4, d, p.panAt, p.panels, qnAt, p.xnAt, outAt, padded);
+      for (let c = 0; c < 4; c++) {
+        if (POS[4 * g + c] < 0) continue;
+        const o = outAt + c * padded;
+        const dst = (4 * g + c) * padded;
+        if (arena) arena.exports.expScaled32(8 * o, 4 * (p.out32At + dst), n, negGamma);
+        else {
+          const OUT = b.OUT as Float32Array;
+          for (let r = 0; r < n; r++) OUT[dst + r] = Math.exp(negGamma * F[o + r]);
+        }
+      }
+    }
+  };
+}
+
+const rbfColumnsSource = (): string => `(${rbfColumnsFactory.toString()})(${distanceTileJs.toString()})`;

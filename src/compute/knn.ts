@@ -36,7 +36,7 @@ import type { DenseMatrix } from '../core/matrix';
 import { buildKdTree, genericTreeKernel, KD_LEAF_SIZE, TREE_ARGS, treeKernelSource, type KdTree, type TreeKernel } from './kd-tree';
 import { EXPANDED_MIN_WIDTH, expandedSearch } from './knn-expanded';
 import { indexSortPasses, insertNeighbour, neighbourBlockSource, sortByIndex, sortNeighbours, type Insert } from './neighbour-heap';
-import { runBlocks, sharedArray, sharedCopyCached, sharedScratch, threadCount, type SharedArray } from './parallel';
+import { runBlocks, sharedArray, sharedCopyCached, sharedScratch, threadCount, threadsForWork, type SharedArray } from './parallel';
 
 /** Options of {@link knnSearch}. */
 export interface KnnSearchOptions {
@@ -303,7 +303,8 @@ function expandedBrute(index: DenseMatrix, queries: DenseMatrix, k: number, redu
   if (!codegenAvailable || forcedExpanded === false || k === 0 || m === 0) return undefined;
   if (d < EXPANDED_MIN_WIDTH && forcedExpanded === undefined) return undefined;
   if (!withinExpansionRange(index.data, n, d) || !withinExpansionRange(queries.data, m, d)) return undefined;
-  const threads = m * n * d >= PARALLEL_MIN_WORK && m >= 2 * PARALLEL_BLOCK_ROWS ? threadCount() : 1;
+  // about 10 multiply-adds a nanosecond in the float32 filter on one thread
+  const threads = m * n * d >= PARALLEL_MIN_WORK && m >= 2 * PARALLEL_BLOCK_ROWS ? threadsForWork(threadCount(), (m * n * d) / 1e7) : 1;
   const reduce = reducer && { source: reducer.fn.toString(), A: sharedCopyCached(reducer.a), B: sharedCopyCached(reducer.b), passes: indexSortPasses(n) };
   const r = expandedSearch(index, queries.data, m, k, threads, reduce, forcedExpanded === 'js');
   return r;

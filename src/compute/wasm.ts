@@ -121,6 +121,9 @@ export class WasmFunction {
   i32Sub(): this {
     return this.op(0x6b);
   }
+  i32DivU(): this {
+    return this.op(0x6e);
+  }
   i32Mul(): this {
     return this.op(0x6c);
   }
@@ -244,6 +247,68 @@ export class WasmFunction {
   }
   f64x2Splat(): this {
     return this.simd(0x14);
+  }
+  /** A v128 constant of two float64 lanes. */
+  f64x2Const(a: number, b = a): this {
+    return this.simd(0x0c, ...new Uint8Array(new Float64Array([a, b]).buffer));
+  }
+  /** A v128 constant of two int64 lanes (integers within ±2^53). */
+  i64x2Const(a: number, b = a): this {
+    return this.simd(0x0c, ...new Uint8Array(new BigInt64Array([BigInt(a), BigInt(b)]).buffer));
+  }
+  f64x2Abs(): this {
+    return this.simd(0xec);
+  }
+  /** Lane-wise `a == b` (all ones where true). */
+  f64x2Eq(): this {
+    return this.simd(0x47);
+  }
+  /** Lane-wise `a != b` (true where either is NaN). */
+  f64x2Ne(): this {
+    return this.simd(0x48);
+  }
+  /** Lane-wise `a < b` (false where either is NaN). */
+  f64x2Lt(): this {
+    return this.simd(0x49);
+  }
+  /** `bitselect(a, b, mask)`: the bits of a where the mask's are 1, else b's. */
+  v128Bitselect(): this {
+    return this.simd(0x52);
+  }
+  /** Float64 lanes truncated toward zero to int32 (saturating) in lanes 0 and 1; lanes 2, 3 zero. */
+  i32x4TruncSatF64x2Zero(): this {
+    return this.simd(0xfc);
+  }
+  /** Int32 lanes 0 and 1 as float64 lanes (exact). */
+  f64x2ConvertLowI32x4(): this {
+    return this.simd(0xfe);
+  }
+  /** Int32 lanes 0 and 1 sign-extended to int64 lanes. */
+  i64x2ExtendLowI32x4(): this {
+    return this.simd(0xc7);
+  }
+  i64x2Add(): this {
+    return this.simd(0xce);
+  }
+  /** Shift each int64 lane left by an i32 count. */
+  i64x2Shl(): this {
+    return this.simd(0xcb);
+  }
+  /** Lane-wise int64 `a == b`. */
+  i64x2Eq(): this {
+    return this.simd(0xd6);
+  }
+  /** Lane-wise signed int64 `a < b`. */
+  i64x2LtS(): this {
+    return this.simd(0xd8);
+  }
+  /** Float64 lanes rounded to float32 (as `Math.fround`) in lanes 0 and 1; lanes 2, 3 zero. */
+  f32x4DemoteF64x2Zero(): this {
+    return this.simd(0x5e);
+  }
+  /** Store the low 64 bits (lane 0 of i64x2) at the address. */
+  v128Store64Lane0(offset = 0): this {
+    return this.simd(0x5b, 3, ...u32(offset), 0);
   }
   f64x2Add(): this {
     return this.simd(0xf0);
@@ -435,12 +500,16 @@ function nextArenaId(): number {
 
 const arenas = new Map<string, KernelArena>();
 
-/** This thread's arena for `kernels` (created on first use). */
-export function kernelArena(kernels: KernelModule): KernelArena {
-  let a = arenas.get(kernels.name);
+/**
+ * This thread's arena for `kernels` (created on first use); `purpose` names a separate one, for
+ * data that must outlive the calls between which the shared one is reset.
+ */
+export function kernelArena(kernels: KernelModule, purpose = ''): KernelArena {
+  const key = purpose ? `${kernels.name}/${purpose}` : kernels.name;
+  let a = arenas.get(key);
   if (!a) {
     a = new KernelArena(kernels);
-    arenas.set(kernels.name, a);
+    arenas.set(key, a);
   }
   return a;
 }

@@ -25,6 +25,10 @@
  */
 import type { DenseMatrix } from '../core/matrix';
 import { RbfKernelColumns } from '../compute/dense';
+import { startWorkers, threadCount } from '../compute/parallel';
+
+/** Fewest multiply-adds (rows x (width + 16) x 64 columns) for which the start's columns use threads. */
+const PARALLEL_MIN_WORK = 4_000_000;
 
 /** The solution: α per row (in the rows' order), the offset ρ, and the iterations taken. */
 export interface OneClassSolution {
@@ -40,6 +44,8 @@ export interface OneClassSolverOptions {
   eps: number;
   cacheSizeMb: number;
   shrinking?: boolean;
+  /** Most threads for the start's kernel columns (default: {@link threadCount}). */
+  threads?: number;
 }
 
 const LOWER = 0;
@@ -50,21 +56,28 @@ const TAU = 1e-12;
 
 /**
  * libsvm's kernel cache (`Cache` of svm.cpp): per position a column computed for its first `len`
- * positions, least recently used columns freed when the budget (`cacheSizeMb`, in float32 values,
- * less libsvm's per-column overhead) runs out, and kept consistent when two positions swap. Which
- * values are cached changes only the time: a kernel value is the same whenever it is computed.
- * Columns the solver's start needs in full are computed four at a time ({@link prefetch}).
+ * positions and extended when more are asked, the least recently used column given up when no
+ * room is left, and kept consistent when two positions swap. The room is `cacheSizeMb` in float32
+ * values (less libsvm's per-column overhead), counted in whole columns: each column has a slot of
+ * `rows` values in slabs allocated as the cache fills, so computing a column allocates nothing
+ * once its slot exists. Which values are cached changes only the time: a kernel value is the same
+ * whenever it is computed. Columns the solver's start needs in full are computed up to 64 at a
+ * time ({@link prefetch}).
  */
 class KernelCache {
-  private readonly data: (Float32Array | null)[];
+  /** Slot of each position's column, −1 when it has none. */
+  private readonly slot: Int32Array;
   private readonly len: Int32Array;
   private readonly prev: Int32Array;
   private readonly next: Int32Array;
-  /** Float32 values still free. */
-  private size: number;
+  /** Each slot's values (views into slabs of several columns). */
+  private views: Float32Array[] = [];
+  private freeSlots: number[] = [];
+  private readonly maxSlots: number;
   private readonly l: number;
-  /** Whole columns computed ahead (position -> values), taken by the next request of that position. */
-  private readonly ahead = new Map<number, Float32Array>();
+  /** Whole columns computed ahead: position -> offset in `aheadValues`, taken by its next request. */
+  private readonly ahead = new Map<number, number>();
+  private aheadValues: Float32Array = new Float32Array(0);
   /** Kernel values computed (for tests and benchmarks). */
   computed = 0;
 
@@ -74,12 +87,13 @@ class KernelCache {
   ) {
     const l = kernel.rows;
     this.l = l;
-    this.data = new Array<Float32Array | null>(l).fill(null);
+    this.slot = new Int32Array(l).fill(-1);
     this.len = new Int32Array(l);
-    // a circular list through index l (the head)
+    // a circular list through index l (the head): the positions holding a slot, least recent first
     this.prev = new Int32Array(l + 1).fill(l);
     this.next = new Int32Array(l + 1).fill(l);
-    this.size = Math.max(2 * l, Math.floor((cacheSizeMb * 2 ** 20) / 4) - l * 4);
+    const values = Math.floor((cacheSizeMb * 2 ** 20) / 4) - l * 4;
+    this.maxSlots = Math.min(l, Math.max(2, Math.floor(values / l)));
   }
 
   private unlink(h: number): void {
@@ -97,71 +111,91 @@ class KernelCache {
 
   private free(h: number): void {
     this.unlink(h);
-    this.size += this.len[h];
-    this.data[h] = null;
+    this.freeSlots.push(this.slot[h]);
+    this.slot[h] = -1;
     this.len[h] = 0;
+  }
+
+  /** A free slot: one left free, a new one (a slab of up to 1 MiB), or the least recent column's. */
+  private takeSlot(): number {
+    if (this.freeSlots.length === 0) {
+      if (this.views.length < this.maxSlots) {
+        const l = this.l;
+        const cols = Math.min(this.maxSlots - this.views.length, Math.max(1, Math.floor(2 ** 18 / l)));
+        const slab = new Float32Array(cols * l);
+        for (let c = cols - 1; c >= 0; c--) {
+          this.freeSlots.push(this.views.length + c);
+        }
+        for (let c = 0; c < cols; c++) this.views.push(slab.subarray(c * l, (c + 1) * l));
+      } else {
+        this.free(this.next[this.l]);
+      }
+    }
+    return this.freeSlots.pop()!;
   }
 
   /** Position `i`'s column, valid for positions [0, len). */
   get(i: number, len: number): Float32Array {
     const have = this.len[i];
-    if (have > 0) this.unlink(i);
-    const more = len - have;
-    if (more > 0) {
-      while (this.size < more) this.free(this.next[this.l]);
-      const col = new Float32Array(len);
-      const old = this.data[i];
-      if (old) col.set(old.subarray(0, have));
-      this.data[i] = col;
-      this.size -= more;
-      this.len[i] = len;
+    let s = this.slot[i];
+    if (s >= 0) this.unlink(i);
+    else {
+      s = this.takeSlot();
+      this.slot[i] = s;
+    }
+    const col = this.views[s];
+    if (len > have) {
       const pre = this.ahead.get(i);
-      if (pre) {
+      if (pre !== undefined) {
         this.ahead.delete(i);
-        col.set(pre.subarray(have, len), have);
+        col.set(this.aheadValues.subarray(pre + have, pre + len), have);
       } else {
         this.kernel.column(i, have, len, col);
       }
-      this.computed += more;
+      this.len[i] = len;
+      this.computed += len - have;
     }
     this.append(i);
-    return this.data[i]!;
+    return col;
   }
 
   /**
-   * Compute the whole columns of `positions` (not cached yet) four at a time, for the next
-   * requests of them; the positions must not move before they are requested.
+   * Compute the whole columns of up to 64 `positions` (those not cached in full) for the next
+   * requests of them, four per distance tile on up to `threads` threads. Columns computed ahead
+   * and not requested before the next call are dropped; the positions must not move before they
+   * are requested.
    */
-  prefetch(positions: readonly number[]): void {
-    const todo = positions.filter((i) => this.len[i] < this.l && !this.ahead.has(i));
-    for (let t = 0; t < todo.length; t += 4) {
-      const group = todo.slice(t, t + 4);
-      const cols = group.map(() => new Float32Array(this.l));
-      this.kernel.fullColumns(group, cols);
-      group.forEach((i, c) => this.ahead.set(i, cols[c]));
-    }
+  prefetch(positions: readonly number[], threads: number): void {
+    this.ahead.clear();
+    const todo = positions.filter((i) => this.len[i] < this.l);
+    if (todo.length === 0) return;
+    this.aheadValues = this.kernel.columnsInto(todo, threads);
+    todo.forEach((i, c) => this.ahead.set(i, c * this.kernel.columnStride));
   }
 
   /** Drop every column (their memory becomes garbage at once, not when the cache is collected). */
   clear(): void {
-    this.data.fill(null);
+    this.views = [];
+    this.freeSlots = [];
+    this.slot.fill(-1);
     this.len.fill(0);
     this.ahead.clear();
+    this.aheadValues = new Float32Array(0);
   }
 
   /** Exchange positions i and j (libsvm's `Cache::swap_index`). */
   swap(i: number, j: number): void {
     if (i === j) return;
-    if (this.len[i] > 0) this.unlink(i);
-    if (this.len[j] > 0) this.unlink(j);
-    const d = this.data[i];
-    this.data[i] = this.data[j];
-    this.data[j] = d;
+    if (this.slot[i] >= 0) this.unlink(i);
+    if (this.slot[j] >= 0) this.unlink(j);
+    const s = this.slot[i];
+    this.slot[i] = this.slot[j];
+    this.slot[j] = s;
     const t = this.len[i];
     this.len[i] = this.len[j];
     this.len[j] = t;
-    if (this.len[i] > 0) this.append(i);
-    if (this.len[j] > 0) this.append(j);
+    if (this.slot[i] >= 0) this.append(i);
+    if (this.slot[j] >= 0) this.append(j);
     if (i > j) {
       const x = i;
       i = j;
@@ -171,7 +205,7 @@ class KernelCache {
       const after = this.next[h];
       if (this.len[h] > i) {
         if (this.len[h] > j) {
-          const col = this.data[h]!;
+          const col = this.views[this.slot[h]];
           const v = col[i];
           col[i] = col[j];
           col[j] = v;
@@ -186,6 +220,21 @@ class KernelCache {
 }
 
 /**
+ * `y[k] += a·x[k]` for k in [from, to): libsvm's `G[k] += alpha_i·Q_i[k]`, and with a = ±1 its
+ * `G_bar[k] ±= Q_i[k]` (1·x is x, and y + (−x) is y − x, to the bit). The solver's hot loops are
+ * small functions of their own, which the JIT optimises after a few calls instead of running them
+ * unoptimised until the whole solver is compiled.
+ */
+function addScaled(y: Float64Array, x: Float32Array, a: number, from: number, to: number): void {
+  for (let k = from; k < to; k++) y[k] += a * x[k];
+}
+
+/** `G[k] += Q_i[k]·Δα_i + Q_j[k]·Δα_j` for k in [0, n) (libsvm's gradient update, its expression). */
+function addPair(G: Float64Array, Qi: Float32Array, ai: number, Qj: Float32Array, aj: number, n: number): void {
+  for (let k = 0; k < n; k++) G[k] += Qi[k] * ai + Qj[k] * aj;
+}
+
+/**
  * libsvm's one-class solution for the rows of `X` (see the module notes).
  * @returns α in the rows' order, ρ, and the number of iterations
  */
@@ -196,6 +245,11 @@ export function solveOneClass(X: DenseMatrix, opts: OneClassSolverOptions, stats
   const l = X.rows;
   const { nu, eps } = opts;
   const shrinking = opts.shrinking !== false;
+  // the start's columns on worker threads when they are worth it (started now, so that they are
+  // up by the time the columns are computed)
+  const maxThreads = opts.threads ?? threadCount();
+  const threads = maxThreads > 1 && l * (X.cols + 16) * 64 >= PARALLEL_MIN_WORK ? maxThreads : 1;
+  if (threads > 1) startWorkers(threads);
   const cache = new KernelCache(new RbfKernelColumns(X, opts.gamma), opts.cacheSizeMb);
 
   // positions (the solver permutes them when shrinking) -> original rows
@@ -220,12 +274,12 @@ export function solveOneClass(X: DenseMatrix, opts: OneClassSolverOptions, stats
   const starting: number[] = [];
   for (let i = 0; i < l; i++) if (status[i] !== LOWER) starting.push(i);
   for (let t = 0; t < starting.length; t += 64) {
-    cache.prefetch(starting.slice(t, t + 64));
+    cache.prefetch(starting.slice(t, t + 64), threads);
     for (const i of starting.slice(t, t + 64)) {
       const Qi = cache.get(i, l);
       const ai = alpha[i];
-      for (let j = 0; j < l; j++) G[j] += ai * Qi[j];
-      if (status[i] === UPPER) for (let j = 0; j < l; j++) Gbar[j] += 1 * Qi[j];
+      addScaled(G, Qi, ai, 0, l);
+      if (status[i] === UPPER) addScaled(Gbar, Qi, 1, 0, l);
     }
   }
 
@@ -256,7 +310,7 @@ export function solveOneClass(X: DenseMatrix, opts: OneClassSolverOptions, stats
         if (status[i] !== FREE) continue;
         const Qi = cache.get(i, l);
         const ai = alpha[i];
-        for (let j = activeSize; j < l; j++) G[j] += ai * Qi[j];
+        addScaled(G, Qi, ai, activeSize, l);
       }
     }
   };
@@ -376,20 +430,18 @@ export function solveOneClass(X: DenseMatrix, opts: OneClassSolverOptions, stats
     }
     const dai = alpha[i] - oldAi;
     const daj = alpha[j] - oldAj;
-    for (let k = 0; k < activeSize; k++) G[k] += Qi[k] * dai + Qj[k] * daj;
+    addPair(G, Qi, dai, Qj, daj, activeSize);
     const ui = status[i] === UPPER;
     const uj = status[j] === UPPER;
     update(i);
     update(j);
     if (ui !== (status[i] === UPPER)) {
       const Qa = cache.get(i, l);
-      if (ui) for (let k = 0; k < l; k++) Gbar[k] -= 1 * Qa[k];
-      else for (let k = 0; k < l; k++) Gbar[k] += 1 * Qa[k];
+      addScaled(Gbar, Qa, ui ? -1 : 1, 0, l);
     }
     if (uj !== (status[j] === UPPER)) {
       const Qb = cache.get(j, l);
-      if (uj) for (let k = 0; k < l; k++) Gbar[k] -= 1 * Qb[k];
-      else for (let k = 0; k < l; k++) Gbar[k] += 1 * Qb[k];
+      addScaled(Gbar, Qb, uj ? -1 : 1, 0, l);
     }
   }
   if (iter >= maxIter && activeSize < l) {

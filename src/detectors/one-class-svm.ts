@@ -9,7 +9,7 @@ import { BaseDetector, type BaseDetectorOptions, type DetectorSnapshot, type Fit
 import { DataValidationError, ModelFormatError, optionError } from '../core/errors';
 import { row, takeRows, type DenseMatrix, type MatrixLike } from '../core/matrix';
 import { Random } from '../core/random';
-import { compileKernel, runBlocks, sharedArray, sharedCopyCached, sharedScratch, threadCount, type ArenaAccess, type SharedArray } from '../compute/parallel';
+import { compileKernel, runBlocks, sharedArray, sharedCopyCached, sharedScratch, threadCount, threadsForWork, type ArenaAccess, type SharedArray } from '../compute/parallel';
 import { denseKernels, distanceTileJs, packPanels, PANEL_ROWS, squaredNorms } from '../compute/dense';
 import { kernelArena, type KernelArena } from '../compute/wasm';
 import { solveOneClass } from './one-class-svm-solver';
@@ -182,14 +182,15 @@ export class OneClassSvm extends BaseDetector<OneClassSvmOptions, OneClassSvmSta
     const o = this.options;
     const train = X.rows > o.maxTrainRows ? takeRows(X, sortedSample(X.rows, o.maxTrainRows, seed)) : X;
     const gamma = o.gamma === 'auto' ? 1 / X.cols : o.gamma;
-    const { alpha, rho } = solveOneClass(train, { nu: o.nu, gamma, eps: o.tolerance, cacheSizeMb: o.cacheSizeMb, shrinking: true });
+    const threads = fitThreads(train.rows, X.rows, X.cols, o.nu);
+    const { alpha, rho } = solveOneClass(train, { nu: o.nu, gamma, eps: o.tolerance, cacheSizeMb: o.cacheSizeMb, shrinking: true, threads });
     // the support vectors: the rows with α > 0, in order (libsvm's model)
     const picked: number[] = [];
     for (let i = 0; i < alpha.length; i++) if (Math.abs(alpha[i]) > 0) picked.push(i);
     if (picked.length === 0) throw new Error('OneClassSvm: the solver returned a model without support vectors.');
     const state = makeState(takeRows(train, picked).data, Float64Array.from(picked, (i) => alpha[i]), rho, gamma, X.cols, 'exact');
     checkFinite(state);
-    return { state, trainScores: anomalyScores(state, X) };
+    return { state, trainScores: anomalyScores(state, X, 'auto', threads) };
   }
 
   protected scoreCore(state: OneClassSvmState, X: DenseMatrix): Float64Array {
@@ -312,13 +313,25 @@ function makeState(
 
 const ROW_BLOCK = 8;
 
+/** Multiply-adds (with an exp counted as 16) a millisecond of float64 kernel work on one thread. */
+const MADDS_PER_MS = 2.5e6;
+
+/**
+ * Threads for a fit on `l` solver rows (of `n` training rows), `d` columns, ν = `nu`, from the
+ * work it expects: about ν·l·(2l + n)·(d + 16) multiply-adds (the kernel columns of the solver's
+ * start and of its iterations, and the training rows' scores); see {@link threadsForWork}.
+ */
+function fitThreads(l: number, n: number, d: number, nu: number): number {
+  return threadsForWork(threadCount(), (nu * l * (2 * l + n) * (d + 16)) / MADDS_PER_MS);
+}
+
 /**
  * ρ − Σ α_j exp(−γ‖x − sv_j‖²) per row, with ‖x − sv‖² = ‖x‖² + ‖sv‖² − 2 x·sv; rows are taken
  * in blocks so each support vector is read once per block.
  */
-function anomalyScores(state: OneClassSvmState, X: DenseMatrix, method: 'auto' | 'tile' | 'unrolled' | 'generic' = 'auto'): Float64Array {
+function anomalyScores(state: OneClassSvmState, X: DenseMatrix, method: 'auto' | 'tile' | 'unrolled' | 'generic' = 'auto', maxThreads = threadCount()): Float64Array {
   const tile = method === 'tile' || (method === 'auto' && X.cols >= TILE_MIN_WIDTH);
-  const fast = method === 'generic' ? undefined : tile ? tileScores(state, X) : fastScores(state, X);
+  const fast = method === 'generic' ? undefined : tile ? tileScores(state, X, maxThreads) : fastScores(state, X, maxThreads);
   if (fast) return fast;
   const { supportVectors: sv, svSquaredNorms: svn, dualCoef: coef, rho, gamma, nSupportVectors: m } = state;
   const d = X.cols;
@@ -368,14 +381,14 @@ const PARALLEL_BLOCK_ROWS = 256;
  * arithmetic is that of the generic loop, in the same order, so the scores are identical to the
  * bit. Undefined where code generation is not available.
  */
-function fastScores(state: OneClassSvmState, X: DenseMatrix): Float64Array | undefined {
+function fastScores(state: OneClassSvmState, X: DenseMatrix, maxThreads: number): Float64Array | undefined {
   const d = X.cols;
   const n = X.rows;
   if (d > MAX_UNROLLED_WIDTH || n === 0) return undefined;
   const key = `ocsvm-score-${d}`;
   const source = () => scoreKernelSource(d);
   const params = { m: state.nSupportVectors, rho: state.rho, gamma: state.gamma };
-  const threads = threadCount();
+  const threads = threadsForWork(maxThreads, (n * state.nSupportVectors * (d + 16)) / MADDS_PER_MS);
   if (threads > 1 && n >= 2 * PARALLEL_BLOCK_ROWS && n * state.nSupportVectors >= PARALLEL_MIN_WORK) {
     const x = sharedScratch('ocsvm-X', Float64Array, n * d);
     x.set(X.data.subarray(0, n * d));
@@ -401,6 +414,11 @@ const TILE_GROUP_ROWS = 16;
 const TILE_SVS = 256;
 /** Most rows laid out in the arena at once. */
 const TILE_BATCH_ROWS = 32768;
+/**
+ * Fewest multiply-adds (rows x support vectors x (width + 16), the 16 for the exp) for which a
+ * tile scoring job uses worker threads: a few milliseconds of work.
+ */
+const TILE_PARALLEL_MIN_WORK = 20_000_000;
 
 /**
  * {@link anomalyScores} by the dense distance tile (`compute/dense.ts`: WebAssembly SIMD, or its
@@ -409,12 +427,12 @@ const TILE_BATCH_ROWS = 32768;
  * per row in support-vector order: the same scores to the bit. On worker threads for large jobs.
  * Undefined where code generation is not available (the caller then takes the generic loop).
  */
-function tileScores(state: OneClassSvmState, X: DenseMatrix): Float64Array | undefined {
+function tileScores(state: OneClassSvmState, X: DenseMatrix, maxThreads: number): Float64Array | undefined {
   const n = X.rows;
   const d = X.cols;
   const m = state.nSupportVectors;
   if (n === 0) return new Float64Array(0);
-  const threads = threadCount() > 1 && n >= 2 * TILE_BLOCK_ROWS && n * m >= PARALLEL_MIN_WORK ? threadCount() : 1;
+  const threads = n >= 2 * TILE_BLOCK_ROWS && n * m * (d + 16) >= TILE_PARALLEL_MIN_WORK ? threadsForWork(maxThreads, (n * m * (d + 16)) / MADDS_PER_MS) : 1;
   const batch = Math.min(n, TILE_BATCH_ROWS);
   const svPanels = Math.ceil(m / PANEL_ROWS);
   const rows4 = (batch + 3) & ~3;
@@ -498,10 +516,17 @@ function tileScoreFactory(tileJs: typeof distanceTileJs) {
           const row = tileAt + g * T;
           const c = p.coefAt + j0;
           let a = acc[g];
-          for (let t = 0; t < tm; t++) {
-            let d2 = F[row + t];
-            if (d2 < 0) d2 = 0;
-            a += F[c + t] * Math.exp(negGamma * d2);
+          if (arena) {
+            // the kernel values in place by the arena's SIMD exp (Math.exp's bits)
+            for (let t = 0; t < tm; t++) if (F[row + t] < 0) F[row + t] = 0;
+            arena.exports.expScaled64(8 * row, 8 * row, tm, negGamma);
+            for (let t = 0; t < tm; t++) a += F[c + t] * F[row + t];
+          } else {
+            for (let t = 0; t < tm; t++) {
+              let d2 = F[row + t];
+              if (d2 < 0) d2 = 0;
+              a += F[c + t] * Math.exp(negGamma * d2);
+            }
           }
           acc[g] = a;
         }

@@ -82,6 +82,28 @@ describe('One-Class SVM solver', () => {
     }
   });
 
+  it('computes up to 64 whole columns at once, on worker threads too, and an older instance refuses once a newer one took the arena', () => {
+    const X = rows(301, 30, 8);
+    const gamma = 0.05;
+    const K = new RbfKernelColumns(X, gamma);
+    const positions = Array.from({ length: 61 }, (_, c) => (c * 37) % 301);
+    const one = positions.map((i) => {
+      const col = new Float32Array(301);
+      K.column(i, 0, 301, col);
+      return Array.from(col);
+    });
+    for (const threads of [1, 2]) {
+      const all = K.columnsInto(positions, threads);
+      positions.forEach((_, c) => expect(Array.from(all.subarray(c * K.columnStride, c * K.columnStride + 301))).toEqual(one[c]));
+    }
+    expect(() => K.columnsInto(Array.from({ length: 65 }, (_, c) => c))).toThrow(/at most 64/);
+    const newer = new RbfKernelColumns(X, gamma);
+    expect(() => K.column(0, 0, 301, new Float32Array(301))).toThrow(/newer instance/);
+    const col = new Float32Array(301);
+    newer.column(positions[5], 0, 301, col);
+    expect(Array.from(col)).toEqual(one[5]);
+  });
+
   it.each([24, 57, 122])('scores the same to the bit by distance tiles, the generated kernel and the plain loop (d=%i)', async (d) => {
     const X = rows(300, d, d);
     const det = await new OneClassSvm({ nu: 0.2, seed: 1 }).fit(X);
