@@ -82,6 +82,7 @@ export type { PcaOptions, PcaScore } from './detectors/pca';
 export { Autoencoder } from './detectors/autoencoder';
 export type { AutoencoderOptions, AutoencoderEngine } from './detectors/autoencoder';
 export { loadTf, tfBackendName } from './core/tf';
+export { loadKernels } from './compute/dense';
 
 // ensemble
 export { AnomalyEnsemble, DETECTOR_NAMES, SEED_DETECTORS, DEFAULT_DETECTORS, DEFAULT_LOF_NEIGHBORS, DETECTOR_LABELS, PRESETS, resolveEnsembleOptions, MODEL_FORMAT_VERSION, MAX_SCALED_VALUE } from './ensemble/ensemble';

@@ -470,6 +470,17 @@ function dotColumnWasm(): WasmFunction {
 }
 
 /**
+ * Compile the library's WebAssembly kernels now rather than at their first use (about 20 ms in a
+ * fresh process): for a service that wants its first fit or scoring call without that delay, and
+ * for benchmarks, which load the native code before their clock starts as the Python reference
+ * imports its compiled libraries. TF.js is loaded separately (`loadTf`).
+ * @returns whether the SIMD kernels are available (otherwise their JavaScript twins run)
+ */
+export function loadKernels(): boolean {
+  return denseKernels() !== undefined;
+}
+
+/**
  * The dense kernels' WebAssembly module (undefined where WebAssembly SIMD is not available). Only
  * deterministic SIMD instructions (no relaxed SIMD): every machine computes the same bits.
  */
@@ -522,7 +533,16 @@ export class RbfKernelColumns {
   /** Values between the starts of two consecutive columns of {@link columnsInto}'s result. */
   readonly columnStride: number;
 
-  constructor(X: DenseMatrix, gamma: number, forceJs = false) {
+  /**
+   * @param columnThreads - threads for one column's dot products when they are many (wide rows,
+   *   many positions); whole columns take their threads per call ({@link columnsInto})
+   */
+  constructor(
+    X: DenseMatrix,
+    gamma: number,
+    forceJs = false,
+    private readonly columnThreads = 1,
+  ) {
     const n = X.rows;
     const d = X.cols;
     this.rows = n;
@@ -603,8 +623,20 @@ export class RbfKernelColumns {
     const p1 = (end + 3) >> 2;
     const outAt = qAt + 4 * d + 4;
     const panAt = this.panAt + p0 * PANEL_ROWS * d;
-    if (this.exports) this.exports.dotColumn(8 * qAt, d, 8 * panAt, p1 - p0, 8 * (outAt + p0 * PANEL_ROWS));
-    else dotColumnJs(F, qAt, d, panAt, p1 - p0, outAt + p0 * PANEL_ROWS);
+    const panels = p1 - p0;
+    const threads = this.columnThreads;
+    const split =
+      this.arena !== undefined &&
+      threads > 1 &&
+      panels * PANEL_ROWS * d >= PARALLEL_COLUMN_MIN_WORK &&
+      runBlocks(
+        { key: 'rbf-dot-column', source: dotColumnBlockSource, bufs: {}, params: { qAt, d, panAt, outAt: outAt + p0 * PANEL_ROWS }, rows: panels, blockRows: Math.ceil(panels / (2 * threads)), arena: this.arena },
+        threads,
+      );
+    if (split) {
+      // done by the threads
+    } else if (this.exports) this.exports.dotColumn(8 * qAt, d, 8 * panAt, panels, 8 * (outAt + p0 * PANEL_ROWS));
+    else dotColumnJs(F, qAt, d, panAt, panels, outAt + p0 * PANEL_ROWS);
     const xsq = this.squaredNorms;
     const xi = xsq[i];
     const g = this.negGamma;
@@ -663,6 +695,13 @@ export class RbfKernelColumns {
     for (let c = 0; c < Math.min(4, positions.length); c++) out[c].set(all.subarray(c * s, c * s + this.rows));
   }
 }
+
+/** Fewest multiply-adds of one kernel column for which {@link RbfKernelColumns.column} splits it over threads. */
+const PARALLEL_COLUMN_MIN_WORK = 1_000_000;
+
+/** The block kernel of a column split over threads: panels [start, end) of the column's dot products. */
+const dotColumnBlockSource = (): string =>
+  '(b, p, start, end, arena) => arena.exports.dotColumn(8 * p.qAt, p.d, 8 * (p.panAt + start * 4 * p.d), end - start, 8 * (p.outAt + 4 * start))';
 
 type RbfColumnsBlock = (b: Record<string, SharedArray>, p: Record<string, number>, start: number, end: number, arena?: ArenaAccess) => void;
 

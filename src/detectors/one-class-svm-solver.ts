@@ -250,7 +250,7 @@ export function solveOneClass(X: DenseMatrix, opts: OneClassSolverOptions, stats
   const maxThreads = opts.threads ?? threadCount();
   const threads = maxThreads > 1 && l * (X.cols + 16) * 64 >= PARALLEL_MIN_WORK ? maxThreads : 1;
   if (threads > 1) startWorkers(threads);
-  const cache = new KernelCache(new RbfKernelColumns(X, opts.gamma), opts.cacheSizeMb);
+  const cache = new KernelCache(new RbfKernelColumns(X, opts.gamma, false, maxThreads), opts.cacheSizeMb);
 
   // positions (the solver permutes them when shrinking) -> original rows
   const active = new Int32Array(l);

@@ -10,6 +10,7 @@ import { Random } from '../../src/core/random';
 import { fitWithLibsvm, OneClassSvm, oneClassScoresWith } from '../../src/detectors/one-class-svm';
 import { solveOneClass } from '../../src/detectors/one-class-svm-solver';
 import { RbfKernelColumns } from '../../src/compute/dense';
+import { parallelStats } from '../../src/compute/parallel';
 
 function rows(n: number, d: number, seed: number, levels = 0): DenseMatrix {
   const r = new Random(seed);
@@ -102,6 +103,31 @@ describe('One-Class SVM solver', () => {
     const col = new Float32Array(301);
     newer.column(positions[5], 0, 301, col);
     expect(Array.from(col)).toEqual(one[5]);
+  });
+
+  it('splits a long column over worker threads with the same values', () => {
+    // 1,100 columns x 1,000 positions: above the million multiply-adds a column needs to be split
+    const X = rows(1000, 1100, 9);
+    const gamma = 1 / 1100;
+    const single = new RbfKernelColumns(X, gamma);
+    const want = [0, 999, 3].map((i) => {
+      const col = new Float32Array(1000);
+      single.column(i, 0, 1000, col);
+      return Array.from(col);
+    });
+    const part = new Float32Array(1000).fill(-1);
+    single.column(7, 13, 998, part);
+    const split = new RbfKernelColumns(X, gamma, false, 2);
+    const jobs = parallelStats.jobs;
+    [0, 999, 3].forEach((i, c) => {
+      const col = new Float32Array(1000);
+      split.column(i, 0, 1000, col);
+      expect(Array.from(col)).toEqual(want[c]);
+    });
+    const part2 = new Float32Array(1000).fill(-1);
+    split.column(7, 13, 998, part2);
+    expect(Array.from(part2)).toEqual(Array.from(part));
+    expect(parallelStats.jobs).toBe(jobs + 4);
   });
 
   it.each([24, 57, 122])('scores the same to the bit by distance tiles, the generated kernel and the plain loop (d=%i)', async (d) => {
