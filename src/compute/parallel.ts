@@ -111,27 +111,61 @@ function configuredThreads(): number {
 
 /** How often {@link busyCores} reads /proc/loadavg again (ms). */
 const LOAD_TTL_MS = 250;
-let loadRead: { at: number; text: string } | undefined;
+let loadRead: { at: number; busy: number } | undefined;
+/** Readings of the load per refresh (see {@link busyCores}). */
+const LOAD_SAMPLES = 3;
 
 /**
  * Cores of the `avail` this process may use that other work keeps busy at this moment: the
  * runnable tasks of /proc/loadavg (its fourth field, `running/total`, counted when read, not an
- * average; the text is read at most every 250 ms), less this thread and the library's own running
- * threads ({@link holdRunningThreads}), scaled to `avail` of the machine's cores (a container sees
+ * average; read at most every 250 ms, the fewest of three readings in a row), less this process's runnable threads (read from
+ * /proc/self/task at the same time; where that cannot be read, this thread and the library's
+ * threads counted by {@link holdRunningThreads}), scaled to `avail` of the machine's cores (a container sees
  * the whole host's tasks), rounded. 0 where /proc/loadavg cannot be read (not Linux).
  */
 export function busyCores(avail: number): number {
   const now = Date.now();
   if (!loadRead || now - loadRead.at > LOAD_TTL_MS || now < loadRead.at) {
-    let text = '';
-    try {
-      text = fs.readFileSync('/proc/loadavg', 'latin1');
-    } catch {
-      text = '';
+    // the fewest of a few readings: a task runnable for an instant (a kernel thread, one of ours
+    // between two reads) is not a busy core, while a CPU-bound process is runnable at every one
+    let busy = Infinity;
+    for (let i = 0; i < LOAD_SAMPLES && busy > 0; i++) {
+      let text = '';
+      try {
+        text = fs.readFileSync('/proc/loadavg', 'latin1');
+      } catch {
+        text = '';
+      }
+      busy = Math.min(busy, busyFromLoadavg(text, avail, cpuCount(), ownRunnableThreads() ?? runningThreads));
     }
-    loadRead = { at: now, text };
+    loadRead = { at: now, busy };
   }
-  return Math.round(busyFromLoadavg(loadRead.text, avail, cpuCount(), runningThreads));
+  return Math.round(loadRead.busy);
+}
+
+/**
+ * This process's runnable threads besides the calling one, read from /proc/self/task when the
+ * load is read: our workers, our autoencoder worker, and V8's own compiler and GC threads (a
+ * WebAssembly module compiled just before a fit tiers up on background threads, which the load
+ * alone would count as another process's work). Undefined where it cannot be read.
+ */
+function ownRunnableThreads(): number | undefined {
+  try {
+    let runnable = 0;
+    for (const tid of fs.readdirSync('/proc/self/task')) {
+      let stat: string;
+      try {
+        stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'latin1');
+      } catch {
+        continue; // the thread ended meanwhile
+      }
+      // "tid (name) S ...": the state follows the last parenthesis
+      if (stat.charAt(stat.lastIndexOf(')') + 2) === 'R') runnable++;
+    }
+    return Math.max(0, runnable - 1);
+  } catch {
+    return undefined;
+  }
 }
 
 let cpus: number | undefined;

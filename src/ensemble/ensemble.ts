@@ -37,7 +37,7 @@ import { Ecod } from '../detectors/ecod';
 import { Copod } from '../detectors/copod';
 import { Hbos, type HbosOptions } from '../detectors/hbos';
 import { Pca, type PcaOptions } from '../detectors/pca';
-import { holdRunningThreads, reserveThreads, threadCount } from '../compute/parallel';
+import { holdRunningThreads, reserveThreads, startWorkers, threadCount } from '../compute/parallel';
 import { StandardScaler, type StandardScalerState } from '../preprocess/standard-scaler';
 import {
   AGREEMENT_FLOOR,
@@ -399,6 +399,9 @@ export class AnomalyEnsemble {
    * @param featureNames - names of the matrix columns when `data` is a plain matrix
    */
   async fit(data: EnsembleInput, featureNames?: readonly string[]): Promise<this> {
+    // several detectors' jobs follow: the worker threads boot while the data is checked and scaled,
+    // so that none of the jobs runs alone because the workers were not up yet (threadsForWork)
+    startWorkers();
     const { X, names } = this.unpack(data, featureNames);
     assertFinite(X, 'training data', names);
     const seed = this.options.seed ?? drawSeed();
