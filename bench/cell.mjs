@@ -15,6 +15,7 @@
  *   --width-data DIR: a real-width dataset prepared by bench/width-data.mjs (its training rows and
  *   scored rows, float64), contamination 0.1 unless --contamination says otherwise.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { loadBenchData } from './data.mjs';
@@ -133,13 +134,29 @@ async function main() {
   const out = {
     fit: fitS,
     score: scoreS,
-    maxRssMb: round(process.resourceUsage().maxRSS / 1024, 1),
+    maxRssMb: round(peakRssKb() / 1024, 1),
     rocAuc: score.labels ? round(lib.rocAuc(score.labels, scores), 5) : undefined,
     flagged,
     backend: lib.tfBackendName(),
     ...info,
   };
   process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+/**
+ * This process's peak resident size in KiB: VmHWM of /proc/self/status on Linux. getrusage's
+ * maxRSS (`process.resourceUsage()`) is not used there: Linux carries the high-water mark of the
+ * pre-exec copy of the parent (the bench runner, which may hold hundreds of MB) into the child,
+ * so a small cell would report the runner's size.
+ */
+function peakRssKb() {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'latin1'));
+    if (m) return Number(m[1]);
+  } catch {
+    /* not Linux */
+  }
+  return process.resourceUsage().maxRSS;
 }
 
 function round(x, d) {
