@@ -684,16 +684,6 @@ export class RbfKernelColumns {
     if (!parallel) this.block({ ...bufs, F, OUT: this.out32 }, params, 0, groups, arena && { exports: arena.exports, memory: arena.memory });
     return this.out32;
   }
-
-  /**
-   * Whole columns of up to 4 positions at once: `out[c]` gets position `positions[c]`'s column
-   * (see {@link columnsInto}).
-   */
-  fullColumns(positions: readonly number[], out: Float32Array[]): void {
-    const all = this.columnsInto(positions.slice(0, 4));
-    const s = this.columnStride;
-    for (let c = 0; c < Math.min(4, positions.length); c++) out[c].set(all.subarray(c * s, c * s + this.rows));
-  }
 }
 
 /** Fewest multiply-adds of one kernel column for which {@link RbfKernelColumns.column} splits it over threads. */
