@@ -118,9 +118,9 @@ const LOAD_SAMPLES = 3;
 /**
  * Cores of the `avail` this process may use that other work keeps busy at this moment: the
  * runnable tasks of /proc/loadavg (its fourth field, `running/total`, counted when read, not an
- * average; read at most every 250 ms, the fewest of three readings in a row), less this process's runnable threads (read from
- * /proc/self/task at the same time; where that cannot be read, this thread and the library's
- * threads counted by {@link holdRunningThreads}), scaled to `avail` of the machine's cores (a container sees
+ * average; read at most every 250 ms, the fewest of three readings in a row), less this thread
+ * and this process's other runnable threads (read from /proc/self/task at the same time, and at
+ * least the library's threads counted by {@link holdRunningThreads}), scaled to `avail` of the machine's cores (a container sees
  * the whole host's tasks), rounded. 0 where /proc/loadavg cannot be read (not Linux).
  */
 export function busyCores(avail: number): number {
@@ -136,7 +136,7 @@ export function busyCores(avail: number): number {
       } catch {
         text = '';
       }
-      busy = Math.min(busy, busyFromLoadavg(text, avail, cpuCount(), ownRunnableThreads() ?? runningThreads));
+      busy = Math.min(busy, busyFromLoadavg(text, avail, cpuCount(), Math.max(ownRunnableThreads() ?? 0, runningThreads)));
     }
     loadRead = { at: now, busy };
   }
